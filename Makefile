@@ -1,0 +1,97 @@
+# Stacks & Offers: build, test and publish the site.
+# Every target that needs Python sets up .venv first (once per change of
+# requirements.txt), so a fresh clone needs only python3 (3.11+) and make.
+
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+STAMP := $(VENV)/.installed-requirements.txt
+
+INPUTDIR := $(CURDIR)/content
+OUTPUTDIR := $(CURDIR)/output
+CONFFILE := $(CURDIR)/pelicanconf.py
+PUBLISHCONF := $(CURDIR)/publishconf.py
+PELICAN := $(BIN)/pelican
+PELICANOPTS ?=
+
+PORT ?= 8000
+BIND ?= 127.0.0.1
+
+SSH_HOST ?= localhost
+SSH_PORT ?= 22
+SSH_USER ?= $(USER)
+SSH_TARGET_DIR ?= /var/www/stacks-and-offers
+GITHUB_PAGES_BRANCH ?= gh-pages
+GITHUB_PAGES_COMMIT_MESSAGE ?= Publish the site
+
+TITLE ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## List every target
+	@echo 'Stacks & Offers: Makefile targets'
+	@echo
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+	@echo
+	@echo 'Variables: PORT=$(PORT) BIND=$(BIND) SITEURL=... (publish) TITLE="..." (new-thread)'
+	@echo '           SSH_HOST SSH_PORT SSH_USER SSH_TARGET_DIR (rsync_upload) PYTEST_ARGS (test)'
+
+venv: $(STAMP) ## Create .venv and install the pinned dependencies (skipped when unchanged)
+
+# Content, not time, decides: the stamp is a copy of the lock it installed.
+$(STAMP): requirements.txt
+	@if cmp -s requirements.txt $(STAMP) 2>/dev/null; then touch $(STAMP); else \
+	  echo "Setting up $(VENV) from requirements.txt ..." && \
+	  $(PY) -m venv $(VENV) && \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.txt && \
+	  cp requirements.txt $(STAMP); fi
+
+html: venv ## Build the site with pelicanconf.py into output/ (reports problems, still builds)
+	$(PYTHON) tools/build.py --settings $(CONFFILE) --output $(OUTPUTDIR) $(PELICANOPTS)
+
+publish: venv ## Build the real site with publishconf.py; fails, leaving output/ as it was, on any problem
+	$(PYTHON) tools/build.py --settings $(PUBLISHCONF) --output $(OUTPUTDIR) --strict $(PELICANOPTS)
+
+clean: ## Remove output/, old builds and caches (keeps .venv)
+	rm -rf $(OUTPUTDIR) .site-versions .pytest_cache __pycache__ cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+regenerate: venv ## Rebuild into output/ whenever content changes
+	$(PELICAN) -r $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
+
+serve: venv ## Serve output/ at http://127.0.0.1:8000/ (PORT=..., BIND=...)
+	$(PELICAN) -l $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) -p $(PORT) -b $(BIND) $(PELICANOPTS)
+
+devserver: venv ## Serve, and rebuild whenever content changes (PORT=8000)
+	$(PELICAN) -lr $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) -p $(PORT) -b $(BIND) $(PELICANOPTS)
+
+new-thread: venv ## Write a skeleton thread: make new-thread TITLE="Do I tell the dean?"
+	@test -n "$(TITLE)" || { echo 'Give the title: make new-thread TITLE="..."'; exit 2; }
+	$(PYTHON) tools/new_thread.py --title "$(TITLE)" --content $(INPUTDIR)
+
+test: venv ## Run the test suite (builds the demo site into a temporary folder)
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lock: venv ## Re-pin requirements.txt (with hashes) from requirements.in
+	$(PYTHON) -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -o requirements.txt requirements.in
+
+rsync_upload: publish ## Publish, then rsync output/ to SSH_USER@SSH_HOST:SSH_TARGET_DIR
+	rsync -e "ssh -p $(SSH_PORT)" -P -rvzc --include tags --cvs-exclude --delete "$(OUTPUTDIR)"/ "$(SSH_USER)@$(SSH_HOST):$(SSH_TARGET_DIR)"
+
+github: publish ## Publish, then push output/ to the gh-pages branch with ghp-import
+	$(BIN)/ghp-import -m "$(GITHUB_PAGES_COMMIT_MESSAGE)" -b $(GITHUB_PAGES_BRANCH) "$(OUTPUTDIR)" --no-jekyll
+	git push origin $(GITHUB_PAGES_BRANCH)
+
+.PHONY: help venv html publish clean regenerate serve devserver new-thread test lint format lock rsync_upload github

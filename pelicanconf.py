@@ -1,0 +1,120 @@
+"""Settings for local builds (`make html`, `make serve`, `make devserver`).
+
+`publishconf.py` imports everything here and overrides what differs for the
+published site.
+"""
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+AUTHOR = "Marisol Okafor"
+SITENAME = "Stacks & Offers"
+SITESUBTITLE = "Library job hunts, in posts and in threads"
+SITEURL = ""
+SITE_DESCRIPTION = (
+    "A blog and community advice threads about looking for library work: "
+    "applications, interviews, rejection, offers, negotiation and salary."
+)
+
+PATH = "content"
+OUTPUT_PATH = "output"
+THEME = "theme"
+
+TIMEZONE = "America/Chicago"
+# C.UTF-8 exists on every bare Linux machine; a named locale may not.
+LOCALE = ("C.UTF-8",)
+DEFAULT_LANG = "en"
+DEFAULT_DATE_FORMAT = "%-d %B %Y"
+
+# Content kinds: blog posts and Q&A threads are articles; comments are read by
+# the threads plugin only, never by Pelican as articles of their own.
+ARTICLE_PATHS = ["posts", "threads"]
+ARTICLE_EXCLUDES = ["comments"]
+PAGE_PATHS = ["pages"]
+STATIC_PATHS = ["images", "extra"]
+EXTRA_PATH_METADATA = {
+    "extra/robots.txt": {"path": "robots.txt"},
+}
+PAGE_EXCLUDES = ["comments"]
+
+ARTICLE_URL = "{date:%Y}/{slug}/"
+ARTICLE_SAVE_AS = "{date:%Y}/{slug}/index.html"
+PAGE_URL = "{slug}/"
+PAGE_SAVE_AS = "{slug}/index.html"
+CATEGORY_URL = "category/{slug}/"
+CATEGORY_SAVE_AS = "category/{slug}/index.html"
+TAG_URL = "tag/{slug}/"
+TAG_SAVE_AS = "tag/{slug}/index.html"
+AUTHOR_URL = "author/{slug}/"
+AUTHOR_SAVE_AS = "author/{slug}/index.html"
+CATEGORIES_SAVE_AS = "categories/index.html"
+CATEGORIES_URL = "categories/"
+TAGS_SAVE_AS = "tags/index.html"
+TAGS_URL = "tags/"
+AUTHORS_SAVE_AS = "authors/index.html"
+AUTHORS_URL = "authors/"
+ARCHIVES_SAVE_AS = "archives/index.html"
+ARCHIVES_URL = "archives/"
+YEAR_ARCHIVE_SAVE_AS = "{date:%Y}/index.html"
+YEAR_ARCHIVE_URL = "{date:%Y}/"
+MONTH_ARCHIVE_SAVE_AS = "{date:%Y}/{date:%m}/index.html"
+MONTH_ARCHIVE_URL = "{date:%Y}/{date:%m}/"
+DIRECT_TEMPLATES = ["index", "categories", "tags", "authors", "archives", "404"]
+TEMPLATE_PAGES = {}
+_404_SAVE_AS = "404.html"
+
+DEFAULT_PAGINATION = 10
+PAGINATION_PATTERNS = (
+    (1, "{url}", "{save_as}"),
+    (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
+)
+
+# Feeds: absolute URLs need SITEURL, so local builds write them too (relative)
+# and publishconf.py sets the real domain.
+# Feeds need absolute links: local builds point them at `make serve`.
+FEED_DOMAIN = "http://localhost:8000"
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+CATEGORY_FEED_ATOM = "feeds/category/{slug}.atom.xml"
+TAG_FEED_ATOM = None
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+TRANSLATION_FEED_ATOM = None
+FEED_MAX_ITEMS = 20
+
+SUMMARY_MAX_LENGTH = 40
+
+# The theme escapes everything by default; only rendered, sanitised content is
+# marked safe in the templates.
+JINJA_ENVIRONMENT = {
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "extensions": [],
+    "autoescape": True,
+}
+
+MARKDOWN = {
+    "extension_configs": {
+        "markdown.extensions.extra": {},
+        "markdown.extensions.toc": {},
+        "markdown.extensions.smarty": {},
+    },
+    "output_format": "html5",
+}
+
+PLUGIN_PATHS = [str(HERE / "plugins")]
+PLUGINS = ["threads"]
+
+# Threads plugin (see plugins/threads/settings.py for every key and default).
+THREADS_PATH = "threads"
+THREADS_COMMENTS_PATH = "comments"
+THREADS_MAX_DEPTH = 6
+
+MENUITEMS = ()
+DISPLAY_PAGES_ON_MENU = True
+DISPLAY_CATEGORIES_ON_MENU = False
+
+RELATIVE_URLS = True
+DELETE_OUTPUT_DIRECTORY = False
+CACHE_CONTENT = False
+LOAD_CONTENT_CACHE = False

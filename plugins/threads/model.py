@@ -1,0 +1,342 @@
+"""Place replies in one tree per post or thread, and count what readers see.
+
+Pure functions. The tree is built in time linear in the number of replies
+(plus sorting each reply's children) and walked with explicit stacks, never
+recursion, so a chain thousands of replies deep is as safe as a flat one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from .parse import Problem, RawReply
+
+KINDS = ("question", "discussion", "post")
+
+
+@dataclass(eq=False)
+class Reply:
+    id: str
+    author: str
+    date: datetime
+    html: str
+    text: str
+    source: str
+    line: int
+    parent: Reply | None = None
+    children: list[Reply] = field(default_factory=list)
+    depth: int = 1
+    accepted: bool = False
+    removed: bool = False
+    is_op: bool = False
+    is_answer: bool = False
+    origin: str = ""
+    notes: list[str] = field(default_factory=list)
+    url: str = ""  # permalink, set when pages are laid out
+    page_url: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return f"reply-{self.id}"
+
+    @property
+    def descendant_count(self) -> int:
+        count, stack = 0, list(self.children)
+        while stack:
+            node = stack.pop()
+            count += 1
+            stack.extend(node.children)
+        return count
+
+
+@dataclass
+class Thread:
+    kind: str
+    asker: str
+    opened: datetime
+    roots: list[Reply]
+    replies: list[Reply]  # every shown reply, in reading order
+    accepted: Reply | None = None
+    pending: int = 0
+
+    @property
+    def visible(self) -> list[Reply]:
+        return [r for r in self.replies if not r.removed]
+
+    @property
+    def reply_count(self) -> int:
+        return len(self.visible)
+
+    @property
+    def answers(self) -> list[Reply]:
+        return [r for r in self.roots if r.is_answer]
+
+    @property
+    def answer_count(self) -> int:
+        return len(self.answers)
+
+    @property
+    def answered(self) -> bool:
+        return any(not r.is_op for r in self.visible)
+
+    @property
+    def solved(self) -> bool:
+        return self.accepted is not None
+
+    @property
+    def last_activity(self) -> datetime:
+        return max([self.opened, *(r.date for r in self.visible)])
+
+    @property
+    def op_followups(self) -> list[Reply]:
+        return [r for r in self.roots if r.is_op and not r.removed]
+
+
+def walk(roots: Iterable[Reply]) -> list[Reply]:
+    """Pre-order, children in their stored order, without recursion."""
+    out: list[Reply] = []
+    stack = list(reversed(list(roots)))
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed(node.children))
+    return out
+
+
+def build_thread(
+    kind: str,
+    asker: str,
+    opened: datetime,
+    raws: list[RawReply],
+    parse_date: Callable[[str], datetime],
+    render: Callable[[str], tuple[str, str]],
+) -> tuple[Thread, list[Problem]]:
+    """Build the reply tree.
+
+    `parse_date` turns a reply's date text into an aware datetime (raising
+    ValueError when it cannot); `render` turns a Markdown body into
+    (sanitised HTML, plain text). Every reply either ends up in the tree or
+    in a Problem: a reply that cannot be placed goes under the opening post
+    with a visible note.
+    """
+    problems: list[Problem] = []
+    asker_key = asker.strip().casefold()
+
+    # Pending replies are held back, and so is everything that answers them.
+    held = {r.id for r in raws if r.moderation == "pending"}
+    pending = len(held)
+    live: list[RawReply] = []
+    by_raw_id = {r.id: r for r in raws}
+    for raw in raws:
+        if raw.moderation == "pending":
+            continue
+        ancestor, seen = raw.parent, {raw.id}
+        while ancestor and ancestor not in seen and ancestor in by_raw_id:
+            if ancestor in held:
+                break
+            seen.add(ancestor)
+            ancestor = by_raw_id[ancestor].parent
+        if ancestor in held:
+            held.add(raw.id)
+            pending += 1
+            problems.append(Problem(
+                raw.source, raw.line,
+                f"reply {raw.id} answers reply {ancestor}, which is pending, so it is held back too",
+                f"Publish {ancestor} (Moderation: published) or move {raw.id} to another parent.",
+                severity="warning",
+            ))
+            continue
+        live.append(raw)
+
+    nodes: dict[str, Reply] = {}
+    parents: dict[str, str | None] = {}
+    for raw in live:
+        reply_id = raw.id
+        if reply_id in nodes:
+            n = 2
+            while f"{raw.id}-{n}" in nodes or f"{raw.id}-{n}" in by_raw_id:
+                n += 1
+            reply_id = f"{raw.id}-{n}"
+            first = nodes[raw.id]
+            problems.append(Problem(
+                raw.source, raw.line,
+                f"reply id {raw.id} is already used at {first.source}:{first.line}",
+                f"Give this reply another id; it is shown as {reply_id} until then.",
+            ))
+        try:
+            date = parse_date(raw.date) if raw.date else opened
+        except (ValueError, OverflowError):
+            problems.append(Problem(
+                raw.source, raw.line, f"cannot read the date {raw.date!r} of reply {reply_id}",
+                "Write it as YYYY-MM-DD HH:MM, e.g. 2026-03-04 18:20.",
+            ))
+            date = opened
+        removed = raw.moderation == "removed"
+        body_html, text = ("", "") if removed else render(raw.body)
+        node = Reply(
+            id=reply_id,
+            author="" if removed else (raw.author.strip() or "[no author]"),
+            date=date,
+            html=body_html,
+            text=text,
+            source=raw.source,
+            line=raw.line,
+            removed=removed,
+            origin=raw.origin,
+        )
+        node.accepted = raw.accepted and not removed
+        nodes[reply_id] = node
+        parents[reply_id] = raw.parent
+
+    roots: list[Reply] = []
+    for reply_id, node in nodes.items():
+        parent_id = parents[reply_id]
+        if parent_id is None:
+            roots.append(node)
+        elif parent_id in nodes and parent_id != reply_id:
+            node.parent = nodes[parent_id]
+            node.parent.children.append(node)
+        else:
+            hint = difflib.get_close_matches(parent_id, list(nodes), n=1)
+            fix = f"Did you mean `parent: {hint[0]}`?" if hint else "Fix `parent:` or remove it."
+            if parent_id == reply_id:
+                fix = "A reply cannot answer itself: fix `parent:`."
+            problems.append(Problem(
+                node.source, node.line,
+                f"reply {reply_id} answers {parent_id!r}, which is not in this thread", fix,
+            ))
+            node.notes.append("This reply answers a reply that is not here; shown under the post.")
+            roots.append(node)
+
+    # Anything not reachable from the roots sits on a cycle (or below one).
+    reached = {id(n) for n in walk(roots)}
+    for node in nodes.values():
+        if id(node) in reached:
+            continue
+        path, seen, cursor = [], set(), node
+        while id(cursor) not in seen:  # every unreached reply has a parent
+            seen.add(id(cursor))
+            path.append(cursor)
+            cursor = cursor.parent
+        cycle = path[path.index(cursor):]
+        problems.append(Problem(
+            cursor.source, cursor.line,
+            f"replies {' -> '.join(c.id for c in cycle)} answer each other in a circle",
+            f"Fix the `parent:` of one of them; {cursor.id} is shown under the post until then.",
+        ))
+        cursor.parent.children.remove(cursor)
+        cursor.parent = None
+        cursor.notes.append("This reply's parent chain loops; shown under the post.")
+        roots.append(cursor)
+        reached.update(id(n) for n in walk([cursor]))
+
+    def order(reply: Reply) -> tuple:
+        return (reply.date, reply.id)
+
+    roots.sort(key=order)
+    replies = walk(roots)
+    for node in replies:
+        node.children.sort(key=order)
+    replies = walk(roots)
+
+    accepted: Reply | None = None
+    for node in replies:
+        node.depth = 1 if node.parent is None else node.parent.depth + 1
+        node.is_op = bool(asker_key) and node.author.casefold() == asker_key
+        node.is_answer = (
+            kind == "question" and node.parent is None and not node.is_op and not node.removed
+        )
+        if not node.accepted:
+            continue
+        if not node.is_answer:
+            why = ("only question threads have accepted answers" if kind != "question"
+                   else "only a direct reply to the question by someone other than the asker "
+                        "is an answer")
+            problems.append(Problem(node.source, node.line,
+                                    f"reply {node.id} is marked accepted, but {why}",
+                                    "Remove `accepted: yes` from it."))
+            node.accepted = False
+        elif accepted is not None:
+            problems.append(Problem(node.source, node.line,
+                                    f"reply {node.id} is marked accepted, but {accepted.id} "
+                                    "already is", "Keep `accepted: yes` on one answer only."))
+            node.accepted = False
+        else:
+            accepted = node
+
+    thread = Thread(kind=kind, asker=asker, opened=opened, roots=roots, replies=replies,
+                    accepted=accepted, pending=pending)
+    return thread, problems
+
+
+@dataclass
+class Event:
+    """One step of a page's reply list: open a reply, or close it."""
+
+    kind: str  # "open" | "close"
+    reply: Reply
+    expand: bool = False  # its children are shown on this page
+    continues: bool = False  # its children continue on their own page
+
+
+def page_events(roots: list[Reply], max_depth: int) -> list[Event]:
+    """Flatten the replies shown on one page into open/close events."""
+    events: list[Event] = []
+    stack: list[tuple[Reply, int, Event | None]] = [(r, 1, None) for r in reversed(roots)]
+    while stack:
+        node, depth, opened = stack.pop()
+        if opened is not None:
+            events.append(Event("close", node, opened.expand, opened.continues))
+            continue
+        expand = bool(node.children) and depth < max_depth
+        event = Event("open", node, expand, bool(node.children) and not expand)
+        events.append(event)
+        stack.append((node, depth, event))
+        if expand:
+            stack.extend((c, depth + 1, None) for c in reversed(node.children))
+    return events
+
+
+@dataclass
+class ReplyPage:
+    """A page of replies: the thread page itself, or a continuation page."""
+
+    head: Reply | None  # None for the thread page
+    url: str
+    save_as: str
+    events: list[Event]
+
+
+def lay_out(thread: Thread, url: str, save_as: str, folder: tuple[str, str],
+            max_depth: int) -> list[ReplyPage]:
+    """Decide which page each reply is shown on, and set permalinks.
+
+    The thread page (`url`, `save_as`) shows replies to `max_depth`; a reply
+    there whose children go deeper links to a continuation page that starts
+    at it, under `folder` (the item's (url, save_as) folder) as
+    `replies/<id>/`.
+    """
+    folder_url, folder_save = folder
+    pages = [ReplyPage(None, url, save_as, page_events(thread.roots, max_depth))]
+    queue = 0
+    while queue < len(pages):
+        page = pages[queue]
+        queue += 1
+        for event in page.events:
+            if event.kind != "open":
+                continue
+            reply = event.reply
+            if reply is not page.head:
+                reply.page_url = page.url
+                reply.url = f"{page.url}#{reply.anchor}"
+            if event.continues:
+                pages.append(ReplyPage(
+                    head=reply,
+                    url=f"{folder_url}replies/{reply.id}/",
+                    save_as=f"{folder_save}replies/{reply.id}/index.html",
+                    events=page_events([reply], max_depth),
+                ))
+    return pages

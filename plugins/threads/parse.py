@@ -1,0 +1,290 @@
+"""Read thread files and comment files into plain records.
+
+Pure functions: no Pelican, no rendering. Every mistake becomes a `Problem`
+that names the file, the line and the fix; parsing goes on past it, so one run
+reports every mistake in a file.
+
+A thread file (`content/threads/*.md`)::
+
+    Title: Do I say yes to the first offer?
+    Date: 2026-02-03 09:10
+    Kind: question
+    Author: Priya N.
+
+    The opening post, in Markdown.
+
+    ```reply
+    id: tomas
+    author: Tomás R.
+    date: 2026-02-03 11:45
+    ```
+
+    A reply, in Markdown. `---`, headings, quotes and HTML comments are all
+    just Markdown here: only a fenced block whose info string is `reply`,
+    starting at the first column outside any other code fence, begins a reply.
+
+A comment file (`content/comments/<slug>/<name>.md`) is a header of the same
+reply fields, written as `Key: value` lines, a blank line, and the body.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+REPLY_FIELDS = {
+    "id": "unique within the thread: letters, digits, '-' and '_'",
+    "parent": "id of the reply this one answers; leave out to answer the opening post",
+    "author": "the name shown with the reply",
+    "date": "YYYY-MM-DD HH:MM, optionally with an offset; without one, the site's TIMEZONE",
+    "accepted": "yes on the one accepted answer of a question thread",
+    "moderation": "published (the default), pending (not shown) or removed (placeholder)",
+    "email": "kept in the source, never published",
+    "origin": "where the reply was first published, for imported replies",
+}
+MODERATION_STATES = ("published", "pending", "removed")
+TRUE_WORDS = {"yes", "true", "1", "on"}
+FALSE_WORDS = {"no", "false", "0", "off", ""}
+
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)\s*:\s?(.*)$")
+REPLY_OPEN_RE = re.compile(r"^(`{3,})[ \t]*reply[ \t]*$")
+FENCE_OPEN_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in the input, with where it is and how to fix it."""
+
+    source: str
+    line: int | None
+    message: str
+    fix: str = ""
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        text = f"{where}: {self.message}"
+        return f"{text}. {self.fix}" if self.fix else text
+
+
+@dataclass
+class RawReply:
+    """One reply as written, before it is placed in a tree."""
+
+    id: str
+    parent: str | None
+    author: str
+    date: str
+    body: str
+    source: str
+    line: int
+    accepted: bool = False
+    moderation: str = "published"
+    origin: str = ""
+
+
+@dataclass
+class ParsedThread:
+    metadata: list[tuple[str, str, int]]  # (lower-cased key, value, line)
+    body: str
+    replies: list[RawReply]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def normalise(text: str) -> str:
+    """Drop a byte-order mark and NUL bytes; make every line end in \\n."""
+    text = text.lstrip("\ufeff").replace("\x00", "")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_fields(
+    lines: list[str], first_line: int, source: str, problems: list[Problem]
+) -> list[tuple[str, str, int]]:
+    """Parse `Key: value` lines; an indented line continues the previous value."""
+    fields: list[tuple[str, str, int]] = []
+    for offset, line in enumerate(lines):
+        number = first_line + offset
+        if line[:1] in (" ", "\t") and fields:
+            key, value, at = fields[-1]
+            fields[-1] = (key, f"{value} {line.strip()}".strip(), at)
+            continue
+        match = FIELD_RE.match(line)
+        if not match:
+            problems.append(Problem(
+                source, number, f"cannot read {line.strip()[:60]!r} as a field",
+                "Write fields as `Key: value`, one per line.",
+            ))
+            continue
+        fields.append((match.group(1).lower(), match.group(2).strip(), number))
+    return fields
+
+
+def _flag(value: str, key: str, source: str, line: int, problems: list[Problem]) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word not in FALSE_WORDS:
+        problems.append(Problem(source, line, f"`{key}: {value}` is neither yes nor no",
+                                f"Write `{key}: yes` or leave the line out."))
+    return False
+
+
+def reply_from_fields(
+    fields: list[tuple[str, str, int]],
+    body: str,
+    source: str,
+    line: int,
+    problems: list[Problem],
+    default_id: str = "",
+) -> RawReply:
+    """Check a reply's fields and build the record; mistakes go to `problems`."""
+    values: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for key, value, at in fields:
+        if key not in REPLY_FIELDS:
+            known = ", ".join(REPLY_FIELDS)
+            problems.append(Problem(source, at, f"unknown reply field `{key}`",
+                                    f"Use one of: {known}."))
+            continue
+        if key in values:
+            problems.append(Problem(source, at, f"`{key}` is given twice",
+                                    "Keep one of the two lines."))
+            continue
+        values[key] = value
+        lines[key] = at
+
+    reply_id = values.get("id", default_id)
+    if not reply_id:
+        problems.append(Problem(source, line, "reply has no id",
+                                "Add `id: <name>`, unique within the thread."))
+    elif not ID_RE.match(reply_id):
+        problems.append(Problem(source, lines.get("id", line), f"reply id {reply_id!r} is not valid",
+                                "Use letters, digits, '-' and '_' only (at most 80)."))
+        reply_id = re.sub(r"[^A-Za-z0-9_-]", "-", reply_id)[:80]
+    for required in ("author", "date"):
+        if not values.get(required):
+            problems.append(Problem(source, line, f"reply {reply_id or '?'} has no {required}",
+                                    f"Add `{required}: ...` ({REPLY_FIELDS[required]})."))
+    moderation = values.get("moderation", "published").strip().lower() or "published"
+    if moderation not in MODERATION_STATES:
+        problems.append(Problem(source, lines["moderation"], f"unknown moderation {moderation!r}",
+                                "Use published, pending or removed."))
+        moderation = "pending"  # never publish what the owner did not clearly approve
+    if not body.strip() and moderation != "removed":
+        problems.append(Problem(source, line, f"reply {reply_id or '?'} has an empty body",
+                                "Write the reply below its header, or delete the header."))
+    accepted = False
+    if "accepted" in values:
+        accepted = _flag(values["accepted"], "accepted", source, lines["accepted"], problems)
+    parent = values.get("parent", "").strip() or None
+    return RawReply(
+        id=reply_id or f"line-{line}",
+        parent=parent,
+        author=values.get("author", ""),
+        date=values.get("date", ""),
+        body=body,
+        source=source,
+        line=line,
+        accepted=accepted,
+        moderation=moderation,
+        origin=values.get("origin", ""),
+    )
+
+
+def _fence_closes(line: str, char: str, length: int) -> bool:
+    stripped = line.strip()
+    return (
+        len(line) - len(line.lstrip(" ")) <= 3
+        and len(stripped) >= length
+        and set(stripped) == {char}
+    )
+
+
+def _trim(lines: list[str]) -> str:
+    return "\n".join(lines).strip("\n")
+
+
+def parse_thread(text: str, source: str) -> ParsedThread:
+    """Split a thread file into its metadata, opening post and replies."""
+    problems: list[Problem] = []
+    lines = normalise(text).split("\n")
+
+    # Metadata runs from the first line to the first blank line.
+    end = 0
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    metadata = _read_fields(lines[:end], 1, source, problems)
+
+    # Segments: the opening post, then one per reply header.
+    opening: list[str] = []
+    replies: list[RawReply] = []
+    current_body = opening
+    current_header: tuple[list[tuple[str, str, int]], int] | None = None
+    fence: tuple[str, int, int] | None = None  # (char, length, line) of an open body fence
+    swallowed: list[int] = []
+
+    def finish() -> None:
+        if current_header is not None:
+            fields, at = current_header
+            replies.append(reply_from_fields(fields, _trim(current_body), source, at, problems))
+
+    index = end
+    while index < len(lines):
+        line = lines[index]
+        number = index + 1
+        if fence is not None:
+            if _fence_closes(line, fence[0], fence[1]):
+                fence = None
+            elif REPLY_OPEN_RE.match(line):
+                swallowed.append(number)
+            current_body.append(line)
+            index += 1
+            continue
+        opener = REPLY_OPEN_RE.match(line)
+        if opener:
+            ticks = len(opener.group(1))
+            close = index + 1
+            while close < len(lines) and not _fence_closes(lines[close], "`", ticks):
+                close += 1
+            if close == len(lines):
+                problems.append(Problem(
+                    source, number, "this reply header is never closed",
+                    f"End the header with a line of {ticks} backticks.",
+                ))
+            finish()
+            fields = _read_fields(
+                [x for x in lines[index + 1 : close] if x.strip()], index + 2, source, problems
+            ) if close < len(lines) else []
+            current_header = (fields, number)
+            current_body = []
+            index = close + 1
+            continue
+        fence_open = FENCE_OPEN_RE.match(line)
+        if fence_open and not (fence_open.group(1)[0] == "`" and "`" in fence_open.group(2)):
+            fence = (fence_open.group(1)[0], len(fence_open.group(1)), number)
+        current_body.append(line)
+        index += 1
+    finish()
+
+    if fence is not None and swallowed:
+        problems.append(Problem(
+            source, fence[2],
+            f"a code fence opened here is never closed, so the reply header(s) at line(s) "
+            f"{', '.join(map(str, swallowed))} are read as code",
+            f"Close the fence with a line of {fence[1]} {fence[0]!r} characters.",
+        ))
+    return ParsedThread(metadata=metadata, body=_trim(opening), replies=replies, problems=problems)
+
+
+def parse_comment(text: str, source: str, default_id: str) -> tuple[RawReply, list[Problem]]:
+    """Read one comment file: `Key: value` header, blank line, Markdown body."""
+    problems: list[Problem] = []
+    lines = normalise(text).split("\n")
+    end = 0
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    fields = _read_fields(lines[:end], 1, source, problems)
+    body = _trim(lines[end:])
+    reply = reply_from_fields(fields, body, source, 1, problems, default_id=default_id)
+    return reply, problems

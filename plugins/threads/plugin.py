@@ -1,0 +1,266 @@
+"""Wire the thread model into Pelican.
+
+* `readers_init`: Markdown files under THREADS_PATH are read as threads
+  (opening post and replies, all untrusted, all sanitised); other Markdown
+  files keep Pelican's own trusted pipeline.
+* `article_generator_pretaxonomy`: comment files are merged in and every post
+  and thread gets its reply tree, counts, pages and JSON-LD, before Pelican
+  builds categories and tags so listings can show them.
+* a generator writes continuation pages and the Atom feeds of replies.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from feedgenerator import Atom1Feed, get_tag_uri
+from pelican import signals
+from pelican.generators import Generator
+from pelican.readers import MarkdownReader
+from pelican.utils import get_date, sanitised_join
+
+from . import jsonld
+from .model import KINDS, Thread, build_thread, lay_out
+from .parse import Problem, RawReply, parse_comment, parse_thread
+from .render import avatar_hue, excerpt, initials, plain_text, render_untrusted
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "THREADS_PATH": "threads",  # folder under PATH holding one thread per file
+    "THREADS_COMMENTS_PATH": "comments",  # folder under PATH: <slug>/<comment>.md
+    "THREADS_MAX_DEPTH": 6,  # deeper replies continue on their own page
+    "THREADS_FEED_ATOM": "feeds/replies.atom.xml",  # every reply, site-wide
+    "THREADS_FEED_MAX_ITEMS": 50,
+    "THREADS_AVATAR_SALT": "",  # defaults to SITENAME
+}
+
+
+def set_defaults(pelican) -> None:
+    settings = pelican.settings
+    for key, value in DEFAULTS.items():
+        settings.setdefault(key, value)
+    depth = settings["THREADS_MAX_DEPTH"]
+    if not isinstance(depth, int) or depth < 2:
+        raise ValueError(
+            f"THREADS_MAX_DEPTH is {depth!r}: set it to a whole number of at least 2"
+        )
+    if not settings["THREADS_AVATAR_SALT"]:
+        settings["THREADS_AVATAR_SALT"] = settings.get("SITENAME", "")
+
+
+def report(problems: list[Problem]) -> None:
+    for problem in problems:
+        log = logger.warning if problem.severity == "warning" else logger.error
+        log("%s", problem)
+
+
+def _in_folder(path: str, content_root: str, folder: str) -> bool:
+    relative = os.path.relpath(path, content_root)
+    return relative.split(os.sep, 1)[0] == folder
+
+
+class ThreadAwareMarkdownReader(MarkdownReader):
+    """Reads thread files with the untrusted pipeline, the rest as usual."""
+
+    def read(self, source_path):
+        if not _in_folder(source_path, self.settings["PATH"], self.settings["THREADS_PATH"]):
+            return super().read(source_path)
+        with open(source_path, encoding="utf-8", errors="replace") as handle:
+            parsed = parse_thread(handle.read(), source_path)
+        report(parsed.problems)
+
+        metadata = {}
+        for key, value, _line in parsed.metadata:
+            if key == "summary":
+                metadata[key] = render_untrusted(value)
+            else:
+                metadata[key] = self.process_metadata(key, value)
+        kind = str(metadata.get("kind", "")).strip().lower()
+        if kind not in ("question", "discussion"):
+            line = next((at for key, _v, at in parsed.metadata if key == "kind"), 1)
+            report([Problem(source_path, line,
+                            f"`Kind: {kind}` is not a thread kind" if kind else "no `Kind:`",
+                            "Add `Kind: question` or `Kind: discussion` to the metadata.")])
+            kind = "question"
+        metadata["kind"] = kind
+        metadata["thread_replies"] = parsed.replies
+        return render_untrusted(parsed.body), metadata
+
+
+def install_reader(readers) -> None:
+    for extension in MarkdownReader.file_extensions:
+        readers.reader_classes[extension] = ThreadAwareMarkdownReader
+
+
+def _date_parser(timezone: str):
+    zone = ZoneInfo(timezone)
+
+    def parse(text: str):
+        value = get_date(text)
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+
+    return parse
+
+
+def _render(markdown_text: str) -> tuple[str, str]:
+    clean = render_untrusted(markdown_text)
+    return clean, plain_text(clean)
+
+
+def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Problem]]]]:
+    root = Path(settings["PATH"]) / settings["THREADS_COMMENTS_PATH"]
+    found: dict[str, list[tuple[RawReply, list[Problem]]]] = {}
+    if not root.is_dir():
+        return found
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        entries = found.setdefault(folder.name, [])
+        for path in sorted(folder.glob("*.md")):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            entries.append(parse_comment(text, str(path), default_id=path.stem))
+        for stray in sorted(p for p in folder.iterdir() if p.suffix != ".md"):
+            report([Problem(str(stray), None, "not read: comment files end in .md",
+                            "Rename it to <name>.md or move it out of the comments folder.")])
+    return found
+
+
+def _base_urls(article) -> tuple[str, str]:
+    """Where an item's continuation pages and feed live: its folder."""
+    url, save_as = article.url, article.save_as
+    if save_as.endswith("index.html"):
+        return url, save_as[: -len("index.html")]
+    return url.rsplit(".", 1)[0] + "/", save_as.rsplit(".", 1)[0] + "/"
+
+
+def attach_threads(generator) -> None:
+    settings = generator.settings
+    comments = read_comment_folders(settings)
+    items = [
+        *generator.articles, *generator.translations, *generator.drafts,
+        *generator.drafts_translations, *generator.hidden_articles,
+        *generator.hidden_translations,
+    ]
+    slugs = {a.slug for a in items}
+    for folder, entries in comments.items():
+        if folder not in slugs:
+            hint = difflib.get_close_matches(folder, sorted(slugs), n=1)
+            where = os.path.join(settings["PATH"], settings["THREADS_COMMENTS_PATH"], folder)
+            fix = (f"Rename the folder to {hint[0]!r}, the nearest slug" if hint
+                   else "Rename it to the slug of an existing post or thread")
+            report([Problem(where, None, f"{len(entries)} comment file(s) in a folder that "
+                            "matches no post or thread", f"{fix}.")])
+
+    parse_date = _date_parser(settings["TIMEZONE"])
+    site_url = settings.get("SITEURL", "")
+    max_depth = settings["THREADS_MAX_DEPTH"]
+    salt = settings["THREADS_AVATAR_SALT"]
+    for article in items:
+        raws = list(article.metadata.get("thread_replies", []))
+        for reply, problems in comments.get(article.slug, []):
+            report(problems)
+            raws.append(reply)
+        kind = article.metadata.get("kind", "post")
+        article.kind = kind if kind in KINDS else "post"
+        article.thread = None
+        if kind == "post" and not raws:
+            article.jsonld = jsonld.dumps(jsonld.post_jsonld(article, None, site_url))
+            continue
+        asker = article.author.name if getattr(article, "author", None) else ""
+        thread, problems = build_thread(kind, asker, article.date, raws, parse_date, _render)
+        report(problems)
+        for reply in thread.replies:
+            reply.initials = initials(reply.author)
+            reply.hue = avatar_hue(reply.author, salt)
+        url, save_as = _base_urls(article)
+        pages = lay_out(thread, article.url, article.save_as, (url, save_as), max_depth)
+        article.thread = thread
+        article.replies_url = url
+        article.reply_pages = pages
+        article.replies_feed_url = f"{url}replies.atom.xml"
+        article.replies_feed_save_as = f"{save_as}replies.atom.xml"
+        if kind == "post":
+            data = jsonld.post_jsonld(article, thread, site_url)
+        else:
+            data = jsonld.thread_jsonld(article, thread, site_url, plain_text(article.content))
+        article.jsonld = jsonld.dumps(data)
+
+
+def _feed(title: str, link: str, feed_url: str, description: str) -> Atom1Feed:
+    return Atom1Feed(title=title, link=link, feed_url=feed_url, description=description)
+
+
+def _add_reply(feed: Atom1Feed, article, reply, domain: str) -> None:
+    link = f"{domain}/{reply.url}" if domain else reply.url
+    feed.add_item(
+        title=f"{reply.author} on “{article.title}”",
+        link=link,
+        description=reply.html,
+        author_name=reply.author,
+        pubdate=reply.date,
+        unique_id=get_tag_uri(link, reply.date),
+    )
+
+
+def _write_feed(output_path: str, save_as: str, feed: Atom1Feed) -> None:
+    path = sanitised_join(output_path, save_as)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        feed.write(handle, "utf-8")
+
+
+class ThreadPagesGenerator(Generator):
+    """Writes continuation pages and reply feeds for every post and thread."""
+
+    def generate_context(self):
+        pass
+
+    def _items(self):
+        items = list(self.context.get("articles", []))
+        if self.settings.get("DRAFT_SAVE_AS"):
+            items += list(self.context.get("drafts", []))
+        return [a for a in items if getattr(a, "thread", None) is not None]
+
+    def generate_output(self, writer):
+        template = self.get_template("continuation")
+        domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")
+        everything: list[tuple] = []
+        for article in self._items():
+            thread: Thread = article.thread
+            for page in article.reply_pages[1:]:
+                writer.write_file(
+                    page.save_as, template, self.context, article=article, reply_page=page,
+                    relative_urls=self.settings["RELATIVE_URLS"], url=page.url,
+                )
+            link = f"{domain}/{article.url}" if domain else article.url
+            feed = _feed(f"Replies to “{article.title}”", link,
+                         f"{domain}/{article.replies_feed_url}",
+                         excerpt(plain_text(article.summary), 30))
+            visible = sorted(thread.visible, key=lambda r: (r.date, r.id), reverse=True)
+            for reply in visible:
+                _add_reply(feed, article, reply, domain)
+                everything.append((reply, article))
+            _write_feed(self.output_path, article.replies_feed_save_as, feed)
+
+        site_feed = self.settings.get("THREADS_FEED_ATOM")
+        if site_feed:
+            everything.sort(key=lambda pair: (pair[0].date, pair[0].id), reverse=True)
+            feed = _feed(f"{self.settings['SITENAME']}: all replies", f"{domain}/",
+                         f"{domain}/{site_feed}", "Every reply on the site, newest first")
+            for reply, article in everything[: self.settings["THREADS_FEED_MAX_ITEMS"]]:
+                _add_reply(feed, article, reply, domain)
+            _write_feed(self.output_path, site_feed, feed)
+
+
+def get_generators(pelican):
+    return ThreadPagesGenerator
+
+
+def register() -> None:
+    signals.initialized.connect(set_defaults)
+    signals.readers_init.connect(install_reader)
+    signals.article_generator_pretaxonomy.connect(attach_threads)
+    signals.get_generators.connect(get_generators)

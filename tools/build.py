@@ -1,0 +1,204 @@
+"""Build the site into a staging folder and swap it in atomically.
+
+`make html` and `make publish` both run this. The site is built into a fresh
+folder under `.site-versions/`; every warning and error Pelican or a plugin logs
+during the build is collected. Then:
+
+* with `--strict` (`make publish`), any warning or error is listed and the build
+  fails: `output/` is left exactly as it was;
+* without it (`make html`), they are listed and the build is swapped in anyway,
+  so an author sees everything that could be built.
+
+`output` is a symbolic link to the current version folder. Swapping in a new
+build is a single `rename()` of a new link over the old one, which POSIX makes
+atomic: a reader (or a process killed at any moment) sees either the whole old
+site or the whole new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+VERSIONS_DIR = ".site-versions"
+PARTIAL_SUFFIX = ".partial"
+KEEP_VERSIONS = 2  # the current site and the one before it, for a quick rollback
+
+# Test hook: the tests that kill a publish half-way set SITE_BUILD_PAUSE_AT to
+# one of these names; the build stops there, touches SITE_BUILD_PAUSE_FILE and
+# waits to be killed.
+CHECKPOINTS = ("build", "staged", "swap")
+
+logger = logging.getLogger("tools.build")
+
+
+class Collector(logging.Handler):
+    """Logging handler that keeps every record at WARNING or above."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def checkpoint(name: str) -> None:
+    """Pause here when a test asked for it (see CHECKPOINTS)."""
+    if os.environ.get("SITE_BUILD_PAUSE_AT") != name:
+        return
+    marker = os.environ.get("SITE_BUILD_PAUSE_FILE")
+    if marker:
+        Path(marker).write_text(name, encoding="utf-8")
+    time.sleep(3600)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(versions: Path, root: Path) -> None:
+    """Remove half-built folders and stray links left by killed builds."""
+    for partial in versions.glob(f"*{PARTIAL_SUFFIX}"):
+        pid = partial.name.removesuffix(PARTIAL_SUFFIX).rsplit("-", 1)[-1]
+        if not pid.isdigit() or not _pid_alive(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+    for link in root.glob(".output-link-*"):
+        pid = link.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or not _pid_alive(int(pid)):
+            link.unlink(missing_ok=True)
+
+
+def prune(versions: Path, current: Path) -> None:
+    """Keep the current version and the KEEP_VERSIONS - 1 newest others."""
+    done = sorted(
+        (p for p in versions.iterdir() if p.is_dir() and not p.name.endswith(PARTIAL_SUFFIX)),
+        key=lambda p: p.name,
+        reverse=True,
+    )
+    keep = {current.resolve()}
+    for p in done:
+        if len(keep) >= KEEP_VERSIONS:
+            break
+        keep.add(p.resolve())
+    for p in done:
+        if p.resolve() not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def swap_in(output: Path, new_version: Path) -> None:
+    """Point `output` at new_version with one atomic rename."""
+    if output.exists() and not output.is_symlink():
+        # A plain folder left by running `pelican` directly: move it aside once.
+        # This is the only non-atomic step, and it happens at most once.
+        aside = new_version.parent / f"{time.strftime('%Y%m%dT%H%M%S')}-previous-plain"
+        output.rename(aside)
+    tmp_link = output.parent / f".output-link-{os.getpid()}"
+    tmp_link.unlink(missing_ok=True)
+    tmp_link.symlink_to(os.path.relpath(new_version, output.parent))
+    checkpoint("swap")
+    os.replace(tmp_link, output)
+
+
+def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
+    from pelican import Pelican, signals
+    from pelican.log import init as init_logging
+    from pelican.settings import read_settings
+
+    init_logging(level=logging.WARNING)
+    collector = Collector()
+    logging.getLogger().addHandler(collector)
+
+    if os.environ.get("SITE_BUILD_PAUSE_AT") == "build":
+        written = []
+
+        def pause_after_some_files(path, context):  # noqa: ARG001 - signal API
+            written.append(path)
+            if len(written) == 5:
+                checkpoint("build")
+
+        signals.content_written.connect(pause_after_some_files, weak=False)
+
+    override = {"OUTPUT_PATH": str(staging), "DELETE_OUTPUT_DIRECTORY": False, **extra}
+    try:
+        settings = read_settings(str(settings_file), override=override)
+        Pelican(settings).run()
+    except Exception as exc:  # report it with the rest and fail the build
+        logger.error("The build stopped: %s: %s", type(exc).__name__, exc, exc_info=exc)
+    finally:
+        logging.getLogger().removeHandler(collector)
+    return collector
+
+
+def describe(record: logging.LogRecord) -> str:
+    return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def build(settings_file: Path, output: Path, strict: bool, extra: dict) -> int:
+    root = output.parent
+    versions = root / VERSIONS_DIR
+    versions.mkdir(exist_ok=True)
+    clean_stale(versions, root)
+
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    name = f"{stamp}-{os.getpid()}"
+    staging = versions / f"{name}{PARTIAL_SUFFIX}"
+    staging.mkdir()
+
+    started = time.monotonic()
+    collector = run_pelican(settings_file, staging, extra)
+    elapsed = time.monotonic() - started
+
+    problems = collector.records
+    errors = [r for r in problems if r.levelno >= logging.ERROR]
+    if problems:
+        print(f"\nThe build reported {len(errors)} error(s) and "
+              f"{len(problems) - len(errors)} warning(s):", file=sys.stderr)
+        for record in problems:
+            print(f"  - {describe(record)}", file=sys.stderr)
+    if strict and problems:
+        shutil.rmtree(staging, ignore_errors=True)
+        print(f"\nNot published: fix the problems above. {output}/ is unchanged.",
+              file=sys.stderr)
+        return 1
+
+    checkpoint("staged")
+    final = versions / name
+    staging.rename(final)
+    swap_in(output, final)
+    prune(versions, final)
+    print(f"Built {output}/ -> {VERSIONS_DIR}/{name} in {elapsed:.1f} s"
+          + (" (with the problems listed above)" if problems else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-s", "--settings", default="pelicanconf.py", type=Path,
+                        help="Pelican settings file (default: pelicanconf.py)")
+    parser.add_argument("-o", "--output", default="output", type=Path,
+                        help="the link to swap the new build in at (default: output)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail, leaving output/ untouched, on any warning or error")
+    parser.add_argument("--siteurl", help="override SITEURL (and FEED_DOMAIN)")
+    args = parser.parse_args(argv)
+    extra = {}
+    if args.siteurl is not None:
+        extra = {"SITEURL": args.siteurl, "FEED_DOMAIN": args.siteurl}
+    output = args.output.absolute()
+    return build(args.settings, output, args.strict, extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
