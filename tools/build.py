@@ -112,11 +112,18 @@ def swap_in(output: Path, new_version: Path) -> None:
 
 
 def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
+    """Build once into `staging`; return every warning and error logged."""
     from pelican import Pelican, signals
+    from pelican.log import LimitFilter
     from pelican.log import init as init_logging
     from pelican.settings import read_settings
 
     init_logging(level=logging.WARNING)
+    # Pelican drops a warning it has logged before in this process; each
+    # build must see all of its own.
+    LimitFilter._ignore.clear()
+    LimitFilter._raised_messages.clear()
+    LimitFilter._group_count.clear()
     collector = Collector()
     logging.getLogger().addHandler(collector)
 
@@ -192,10 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true",
                         help="fail, leaving output/ untouched, on any warning or error")
     parser.add_argument("--siteurl", help="override SITEURL (and FEED_DOMAIN)")
+    parser.add_argument("--content", type=Path, help="override PATH, the content folder")
     args = parser.parse_args(argv)
-    extra = {}
+    extra: dict = {}
     if args.siteurl is not None:
-        extra = {"SITEURL": args.siteurl, "FEED_DOMAIN": args.siteurl}
+        extra.update(SITEURL=args.siteurl, FEED_DOMAIN=args.siteurl)
+    if args.content is not None:
+        extra["PATH"] = str(args.content.absolute())
     output = args.output.absolute()
     return build(args.settings, output, args.strict, extra)
 

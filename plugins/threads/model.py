@@ -34,6 +34,7 @@ class Reply:
     is_op: bool = False
     is_answer: bool = False
     origin: str = ""
+    field_lines: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     url: str = ""  # permalink, set when pages are laid out
     page_url: str = ""
@@ -41,6 +42,10 @@ class Reply:
     @property
     def anchor(self) -> str:
         return f"reply-{self.id}"
+
+    def line_of(self, key: str) -> int:
+        """The line of a field, or of the reply's header when it is absent."""
+        return self.field_lines.get(key, self.line)
 
     @property
     def descendant_count(self) -> int:
@@ -143,7 +148,7 @@ def build_thread(
             held.add(raw.id)
             pending += 1
             problems.append(Problem(
-                raw.source, raw.line,
+                raw.source, raw.line_of("parent"),
                 f"reply {raw.id} answers reply {ancestor}, which is pending, so it is held back too",
                 f"Publish {ancestor} (Moderation: published) or move {raw.id} to another parent.",
                 severity="warning",
@@ -162,7 +167,7 @@ def build_thread(
             reply_id = f"{raw.id}-{n}"
             first = nodes[raw.id]
             problems.append(Problem(
-                raw.source, raw.line,
+                raw.source, raw.line_of("id"),
                 f"reply id {raw.id} is already used at {first.source}:{first.line}",
                 f"Give this reply another id; it is shown as {reply_id} until then.",
             ))
@@ -170,7 +175,8 @@ def build_thread(
             date = parse_date(raw.date) if raw.date else opened
         except (ValueError, OverflowError):
             problems.append(Problem(
-                raw.source, raw.line, f"cannot read the date {raw.date!r} of reply {reply_id}",
+                raw.source, raw.line_of("date"),
+                f"cannot read the date {raw.date!r} of reply {reply_id}",
                 "Write it as YYYY-MM-DD HH:MM, e.g. 2026-03-04 18:20.",
             ))
             date = opened
@@ -186,6 +192,7 @@ def build_thread(
             line=raw.line,
             removed=removed,
             origin=raw.origin,
+            field_lines=raw.field_lines,
         )
         node.accepted = raw.accepted and not removed
         nodes[reply_id] = node
@@ -205,7 +212,7 @@ def build_thread(
             if parent_id == reply_id:
                 fix = "A reply cannot answer itself: fix `parent:`."
             problems.append(Problem(
-                node.source, node.line,
+                node.source, node.line_of("parent"),
                 f"reply {reply_id} answers {parent_id!r}, which is not in this thread", fix,
             ))
             node.notes.append("This reply answers a reply that is not here; shown under the post.")
@@ -223,7 +230,7 @@ def build_thread(
             cursor = cursor.parent
         cycle = path[path.index(cursor):]
         problems.append(Problem(
-            cursor.source, cursor.line,
+            cursor.source, cursor.line_of("parent"),
             f"replies {' -> '.join(c.id for c in cycle)} answer each other in a circle",
             f"Fix the `parent:` of one of them; {cursor.id} is shown under the post until then.",
         ))
@@ -255,12 +262,12 @@ def build_thread(
             why = ("only question threads have accepted answers" if kind != "question"
                    else "only a direct reply to the question by someone other than the asker "
                         "is an answer")
-            problems.append(Problem(node.source, node.line,
+            problems.append(Problem(node.source, node.line_of("accepted"),
                                     f"reply {node.id} is marked accepted, but {why}",
                                     "Remove `accepted: yes` from it."))
             node.accepted = False
         elif accepted is not None:
-            problems.append(Problem(node.source, node.line,
+            problems.append(Problem(node.source, node.line_of("accepted"),
                                     f"reply {node.id} is marked accepted, but {accepted.id} "
                                     "already is", "Keep `accepted: yes` on one answer only."))
             node.accepted = False

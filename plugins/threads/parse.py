@@ -82,6 +82,11 @@ class RawReply:
     accepted: bool = False
     moderation: str = "published"
     origin: str = ""
+    field_lines: dict[str, int] = field(default_factory=dict)  # field -> its line
+
+    def line_of(self, key: str) -> int:
+        """The line of a field, or of the reply's header when it is absent."""
+        return self.field_lines.get(key, self.line)
 
 
 @dataclass
@@ -189,6 +194,7 @@ def reply_from_fields(
         accepted=accepted,
         moderation=moderation,
         origin=values.get("origin", ""),
+        field_lines=lines,
     )
 
 
@@ -233,15 +239,26 @@ def parse_thread(text: str, source: str) -> ParsedThread:
     while index < len(lines):
         line = lines[index]
         number = index + 1
-        if fence is not None:
-            if _fence_closes(line, fence[0], fence[1]):
-                fence = None
-            elif REPLY_OPEN_RE.match(line):
-                swallowed.append(number)
-            current_body.append(line)
-            index += 1
-            continue
         opener = REPLY_OPEN_RE.match(line)
+        if fence is not None:
+            if opener and fence[0] == "`" and len(opener.group(1)) >= fence[1]:
+                # The header's own closing line would end this fence, so it
+                # cannot be an example nested in it: the fence was left open.
+                problems.append(Problem(
+                    source, fence[2],
+                    f"a code fence opened here is not closed before the reply header at "
+                    f"line {number}",
+                    f"Close the fence with a line of {fence[1]} backticks before that header.",
+                ))
+                fence = None
+            else:
+                if _fence_closes(line, fence[0], fence[1]):
+                    fence = None
+                elif opener:
+                    swallowed.append(number)
+                current_body.append(line)
+                index += 1
+                continue
         if opener:
             ticks = len(opener.group(1))
             close = index + 1

@@ -1,0 +1,217 @@
+"""The thread file format and the reply tree, as plain functions (no Pelican)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from threads.model import build_thread, lay_out, page_events, walk
+from threads.parse import parse_comment, parse_thread
+from threads.render import plain_text, render_untrusted
+
+UTC = timezone.utc
+OPENED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def parse_date(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def render(text: str) -> tuple[str, str]:
+    html = render_untrusted(text)
+    return html, plain_text(html)
+
+
+def reply(id_, author="Ana", parent=None, date="2026-03-01 10:00", extra="", body="Hello."):
+    lines = [f"id: {id_}", f"author: {author}", f"date: {date}"]
+    if parent:
+        lines.append(f"parent: {parent}")
+    if extra:
+        lines.append(extra)
+    return "```reply\n" + "\n".join(lines) + "\n```\n\n" + body + "\n\n"
+
+
+def thread_text(*replies: str, kind="question", body="The question.") -> str:
+    return f"Title: T\nDate: 2026-03-01 09:00\nKind: {kind}\nAuthor: Asker\n\n{body}\n\n" + "".join(
+        replies
+    )
+
+
+def build(text: str, kind="question"):
+    parsed = parse_thread(text, "t.md")
+    thread, problems = build_thread(kind, "Asker", OPENED, parsed.replies, parse_date, render)
+    return parsed, thread, parsed.problems + problems
+
+
+def test_metadata_opening_post_and_replies_are_split():
+    parsed, thread, problems = build(thread_text(reply("a"), reply("b", parent="a")))
+    assert problems == []
+    assert ("kind", "question", 3) in parsed.metadata
+    assert parsed.body == "The question."
+    assert [r.id for r in thread.replies] == ["a", "b"]
+    assert thread.replies[1].parent is thread.replies[0]
+
+
+@pytest.mark.parametrize("tricky", [
+    "Para\n\n---\n\nafter a rule",
+    "# A heading\n\n## Another",
+    "> quoted\n> ```reply\n> id: x",
+    "<!-- a comment -->\ntext",
+    "Setext heading\n---",
+    "````markdown\n```reply\nid: fake\nauthor: X\ndate: 2026-01-01\n```\n````",
+    "~~~\n```reply\n~~~",
+])
+def test_markdown_in_a_body_is_never_read_as_a_new_reply(tricky):
+    _parsed, thread, problems = build(thread_text(reply("a", body=tricky), reply("b")))
+    assert problems == []
+    assert [r.id for r in thread.replies] == ["a", "b"]
+
+
+def test_a_code_fence_left_open_before_a_reply_is_reported_and_the_reply_kept():
+    text = thread_text(reply("a", body="```python\nprint(1)"), reply("b"))
+    _parsed, thread, problems = build(text)
+    assert [r.id for r in thread.replies] == ["a", "b"]
+    assert [str(p) for p in problems] == [
+        "t.md:14: a code fence opened here is not closed before the reply header at line 17. "
+        "Close the fence with a line of 3 backticks before that header."
+    ]
+
+
+def test_a_tilde_fence_left_open_to_the_end_that_swallows_a_reply_is_reported():
+    text = thread_text(reply("a", body="~~~\nprint(1)"), reply("b"))
+    _parsed, thread, problems = build(text)
+    assert [r.id for r in thread.replies] == ["a"]
+    assert "never closed, so the reply header(s) at line(s) 17 are read as code" in str(problems[0])
+
+
+def test_crlf_bom_and_nul_are_tolerated():
+    text = "\ufeff" + thread_text(reply("a", body="x\x00y")).replace("\n", "\r\n")
+    _parsed, thread, problems = build(text)
+    assert problems == [] and thread.replies[0].text == "xy"
+
+
+def test_order_is_date_then_id_and_depth_is_unbounded_without_recursion():
+    replies = [reply("z", date="2026-03-01 10:00"), reply("a", date="2026-03-01 10:00"),
+               reply("m", date="2026-03-01 09:30")]
+    _p, thread, _ = build(thread_text(*replies))
+    assert [r.id for r in thread.roots] == ["m", "a", "z"]
+
+    chain = [reply("r0")] + [reply(f"r{i}", parent=f"r{i - 1}") for i in range(1, 3000)]
+    _p, thread, problems = build(thread_text(*chain))
+    assert problems == [] and thread.replies[-1].depth == 3000
+
+
+def test_counts_answers_op_and_accepted():
+    text = thread_text(
+        reply("a1", author="Helper", extra="accepted: yes"),
+        reply("a2", author="Other"),
+        reply("f1", author="Asker"),  # the asker's own follow-up is not an answer
+        reply("c1", author="Asker", parent="a1"),
+    )
+    _p, thread, problems = build(text)
+    assert problems == []
+    assert thread.answer_count == 2 and thread.reply_count == 4
+    assert thread.solved and thread.answered and thread.accepted.id == "a1"
+    assert [r.id for r in thread.op_followups] == ["f1"]
+    assert {r.id for r in thread.replies if r.is_op} == {"f1", "c1"}
+
+
+def test_only_the_asker_replying_is_not_answered():
+    _p, thread, _ = build(thread_text(reply("f1", author="asker")))
+    assert thread.reply_count == 1 and not thread.answered and thread.answer_count == 0
+
+
+def test_removed_keeps_its_children_and_pending_is_held_back():
+    text = thread_text(
+        reply("gone", extra="moderation: removed"),
+        reply("kid", parent="gone"),
+        reply("wait", extra="moderation: pending"),
+        reply("under-wait", parent="wait"),
+    )
+    _p, thread, problems = build(text)
+    ids = [r.id for r in thread.replies]
+    assert ids == ["gone", "kid"]
+    assert thread.replies[0].removed and thread.replies[0].html == ""
+    assert thread.reply_count == 1 and thread.pending == 2
+    assert [p.severity for p in problems] == ["warning"]
+    assert "under-wait" in problems[0].message
+
+
+@pytest.mark.parametrize(("replies", "expected"), [
+    ([reply("a", parent="nobody")], "t.md:12: reply a answers 'nobody', which is not in this thread"),
+    ([reply("a"), reply("a")], "reply id a is already used at t.md:8"),
+    ([reply("a", parent="b"), reply("b", parent="a")], "answer each other in a circle"),
+    (["```reply\nid: a\ndate: 2026-03-01 10:00\n```\n\nx\n\n"], "t.md:8: reply a has no author"),
+    (["```reply\nid: a\nauthor: A\n```\n\nx\n\n"], "t.md:8: reply a has no date"),
+    ([reply("a", date="next tuesday")], "t.md:11: cannot read the date 'next tuesday'"),
+    ([reply("a", body="")], "t.md:8: reply a has an empty body"),
+    ([reply("a", author="Asker", extra="accepted: yes")], "only a direct reply to the question"),
+    ([reply("a", extra="accepted: yes"), reply("b", extra="accepted: yes")], "a already is"),
+    ([reply("a", extra="color: blue")], "t.md:12: unknown reply field `color`"),
+    (["```reply\nid: a\nauthor: A\ndate: 2026-03-01\n\nnever closed"], "never closed"),
+    ([reply("a b")], "reply id 'a b' is not valid"),
+])
+def test_each_input_mistake_names_file_line_and_fix(replies, expected):
+    _p, thread, problems = build(thread_text(*replies))
+    text = "\n".join(str(p) for p in problems)
+    assert expected in text
+    assert all(p.fix for p in problems)
+
+
+def test_accepted_in_a_discussion_is_an_error():
+    _p, thread, problems = build(thread_text(reply("a", extra="accepted: yes"), kind="discussion"),
+                                 kind="discussion")
+    assert "only question threads have accepted answers" in str(problems[0])
+    assert thread.accepted is None
+
+
+def test_every_reply_is_placed_even_when_its_input_is_wrong():
+    text = thread_text(reply("a", parent="nobody"), reply("b", parent="c"),
+                       reply("c", parent="b"), reply("a"))
+    _p, thread, problems = build(text)
+    assert len(thread.replies) == 4 and len(problems) == 3
+    assert all(r.parent is None for r in thread.replies if r.notes)
+
+
+def test_comment_file_defaults_its_id_to_the_file_name():
+    raw, problems = parse_comment("Author: Bo\nDate: 2026-03-02\nModeration: pending\n\nHi", "c/x.md",
+                                  default_id="x")
+    assert problems == [] and raw.id == "x" and raw.moderation == "pending" and raw.body == "Hi"
+    _raw, problems = parse_comment("Author: Bo\nDate: 2026-03-02\nModeration: maybe\n\nHi",
+                                   "c/y.md", default_id="y")
+    assert "c/y.md:3: unknown moderation 'maybe'" in str(problems[0])
+
+
+def test_pages_stop_at_max_depth_and_continue_on_their_own_page():
+    chain = [reply("r1")] + [reply(f"r{i}", parent=f"r{i - 1}") for i in range(2, 15)]
+    _p, thread, _ = build(thread_text(*chain))
+    pages = lay_out(thread, "2026/t/", "2026/t/index.html", ("2026/t/", "2026/t/"), max_depth=6)
+    assert [p.head.id if p.head else None for p in pages] == [None, "r6", "r11"]
+    assert pages[1].save_as == "2026/t/replies/r6/index.html"
+    shown_first = [e.reply.id for e in pages[0].events if e.kind == "open"]
+    assert shown_first == ["r1", "r2", "r3", "r4", "r5", "r6"]
+    assert thread.replies[6].url == "2026/t/replies/r6/#reply-r7"
+    assert thread.replies[5].url == "2026/t/#reply-r6"  # a head keeps its first place
+    assert all(r.url for r in walk(thread.roots))
+
+
+def test_events_open_and_close_in_balance():
+    _p, thread, _ = build(thread_text(reply("a"), reply("b", parent="a"), reply("c")))
+    events = page_events(thread.roots, 6)
+    assert [(e.kind, e.reply.id) for e in events] == [
+        ("open", "a"), ("open", "b"), ("close", "b"), ("close", "a"), ("open", "c"), ("close", "c")
+    ]
+
+
+def test_rendering_is_fast_on_pathological_brackets():
+    # Python-Markdown takes seconds on this; markdown-it-py is linear. Bounded, not timed.
+    nasty = "[" * 5000 + "a" + "](" * 5000
+    html = render_untrusted(nasty)
+    assert html.startswith("<p>[[[")
+
+
+def test_dates_keep_their_offset():
+    _p, thread, _ = build(thread_text(reply("a", date="2026-03-01T10:00:00+02:00")))
+    assert thread.replies[0].date.utcoffset() == timedelta(hours=2)
