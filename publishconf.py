@@ -4,7 +4,7 @@ import os
 import sys
 
 sys.path.append(os.curdir)
-from pelicanconf import *  # noqa: E402, F403
+from pelicanconf import *
 
 # Set SITEURL in the environment (or here) to the address the site is served at.
 SITEURL = os.environ.get("SITEURL", "https://stacks-and-offers.example.org")

@@ -46,16 +46,34 @@ def snapshot(output: Path) -> dict[str, str]:
     root = output.resolve()
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
-def publish(output: Path, content: Path, *extra: str, settings: Path = PUBLISHCONF,
-            env: dict | None = None) -> subprocess.CompletedProcess:
-    command = [*BUILD, "--settings", str(settings), "--output", str(output),
-               "--content", str(content), "--siteurl", SITEURL, *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})}, cwd=ROOT)
+def publish(
+    output: Path, content: Path, *extra: str, settings: Path = PUBLISHCONF, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    command = [
+        *BUILD,
+        "--settings",
+        str(settings),
+        "--output",
+        str(output),
+        "--content",
+        str(content),
+        "--siteurl",
+        SITEURL,
+        *extra,
+    ]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
 
 
 @pytest.fixture
@@ -79,11 +97,22 @@ def test_a_publish_killed_half_way_leaves_the_previous_site_whole(published, che
     output, content, before = published
     (content / "posts" / "after-publish.md").write_text(NEW_POST, encoding="utf-8")
     marker = output.parent / f"paused-{checkpoint}"
-    command = [*BUILD, "--settings", str(PUBLISHCONF), "--output", str(output),
-               "--content", str(content), "--siteurl", SITEURL, "--strict"]
+    command = [
+        *BUILD,
+        "--settings",
+        str(PUBLISHCONF),
+        "--output",
+        str(output),
+        "--content",
+        str(content),
+        "--siteurl",
+        SITEURL,
+        "--strict",
+    ]
     env = {**os.environ, "SITE_BUILD_PAUSE_AT": checkpoint, "SITE_BUILD_PAUSE_FILE": str(marker)}
-    process = subprocess.Popen(command, env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():

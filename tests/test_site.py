@@ -81,8 +81,11 @@ def test_each_tag_page_lists_its_items(site):
     hub = site.soup("/tags/")
     for a in hub.select("main a"):
         links = _linked(site, a["href"])
-        tagged = [s for s in ARTICLES
-                  if a.get_text(strip=True) in [t.strip() for t in s.fields["tags"].split(",")]]
+        tagged = [
+            s
+            for s in ARTICLES
+            if a.get_text(strip=True) in [t.strip() for t in s.fields["tags"].split(",")]
+        ]
         assert tagged, a
         assert [s.path.name for s in tagged if f"{SITEURL}{s.url}" not in links] == []
 
@@ -97,13 +100,18 @@ def test_link_checker_catches_planted_broken_links(site, tmp_path):
     page = copy / "about" / "index.html"
     html = page.read_text(encoding="utf-8").replace(
         "</main>",
-        f'<a href="{SITEURL}/no-such-page/">a</a><a href="../2026/is-the-mlis-worth-it/#reply-nope">'
+        f'<a href="{SITEURL}/no-such-page/">a</a>'
+        '<a href="../2026/is-the-mlis-worth-it/#reply-nope">'
         'b</a><img src="/missing.png" alt="" srcset="/ok.png 1x, /gone.png 2x"></main>',
     )
     page.write_text(html, encoding="utf-8")
     feed = copy / "feeds" / "all.atom.xml"
-    feed.write_text(feed.read_text(encoding="utf-8").replace(
-        f'href="{SITEURL}/2026/', f'href="{SITEURL}/2031/', 1), encoding="utf-8")
+    feed.write_text(
+        feed.read_text(encoding="utf-8").replace(
+            f'href="{SITEURL}/2026/', f'href="{SITEURL}/2031/', 1
+        ),
+        encoding="utf-8",
+    )
     broken = {(b.source, b.url) for b in check_links(copy, SITEURL)}
     assert ("about/index.html", f"{SITEURL}/no-such-page/") in broken
     assert ("about/index.html", "../2026/is-the-mlis-worth-it/#reply-nope") in broken
@@ -133,8 +141,9 @@ def test_site_feed_carries_every_post_and_thread(site):
     assert {f"{SITEURL}{s.url}" for s in newest} <= links
 
 
-@pytest.mark.parametrize("source", [s for s in SOURCES if s.kind == "post"],
-                         ids=lambda s: s.path.name)
+@pytest.mark.parametrize(
+    "source", [s for s in SOURCES if s.kind == "post"], ids=lambda s: s.path.name
+)
 def test_post_pages_carry_blogposting_jsonld(site, source):
     data = [d for d in site.jsonld(source.url) if d.get("@type") == "BlogPosting"]
     assert len(data) == 1
@@ -170,13 +179,15 @@ def test_robots_and_404_page(site):
     assert site.soup("/404.html").find("h1").get_text() == "Page not found"
 
 
-def test_drafts_are_not_published(site, tmp_path):
+def test_drafts_are_not_published(tmp_path):
     from tests.sitebuild import build, copy_content
 
     content = copy_content(tmp_path / "content")
     (content / "posts" / "unfinished.md").write_text(
         "Title: Half a thought\nDate: 2026-11-01\nStatus: draft\nCategory: The Search\n\n"
-        "Not ready.\n", encoding="utf-8")
+        "Not ready.\n",
+        encoding="utf-8",
+    )
     built = build(tmp_path / "out", content=content)
     names = [p.name for p in built.output.rglob("*")]
     assert "half-a-thought.html" not in names and not (built.output / "drafts").exists()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from threads.model import build_thread, lay_out, page_events, walk
 from threads.parse import parse_comment, parse_thread
 from threads.render import plain_text, render_untrusted
 
-UTC = timezone.utc
+UTC = UTC
 OPENED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -54,15 +53,18 @@ def test_metadata_opening_post_and_replies_are_split():
     assert thread.replies[1].parent is thread.replies[0]
 
 
-@pytest.mark.parametrize("tricky", [
-    "Para\n\n---\n\nafter a rule",
-    "# A heading\n\n## Another",
-    "> quoted\n> ```reply\n> id: x",
-    "<!-- a comment -->\ntext",
-    "Setext heading\n---",
-    "````markdown\n```reply\nid: fake\nauthor: X\ndate: 2026-01-01\n```\n````",
-    "~~~\n```reply\n~~~",
-])
+@pytest.mark.parametrize(
+    "tricky",
+    [
+        "Para\n\n---\n\nafter a rule",
+        "# A heading\n\n## Another",
+        "> quoted\n> ```reply\n> id: x",
+        "<!-- a comment -->\ntext",
+        "Setext heading\n---",
+        "````markdown\n```reply\nid: fake\nauthor: X\ndate: 2026-01-01\n```\n````",
+        "~~~\n```reply\n~~~",
+    ],
+)
 def test_markdown_in_a_body_is_never_read_as_a_new_reply(tricky):
     _parsed, thread, problems = build(thread_text(reply("a", body=tricky), reply("b")))
     assert problems == []
@@ -93,8 +95,11 @@ def test_crlf_bom_and_nul_are_tolerated():
 
 
 def test_order_is_date_then_id_and_depth_is_unbounded_without_recursion():
-    replies = [reply("z", date="2026-03-01 10:00"), reply("a", date="2026-03-01 10:00"),
-               reply("m", date="2026-03-01 09:30")]
+    replies = [
+        reply("z", date="2026-03-01 10:00"),
+        reply("a", date="2026-03-01 10:00"),
+        reply("m", date="2026-03-01 09:30"),
+    ]
     _p, thread, _ = build(thread_text(*replies))
     assert [r.id for r in thread.roots] == ["m", "a", "z"]
 
@@ -139,48 +144,64 @@ def test_removed_keeps_its_children_and_pending_is_held_back():
     assert "under-wait" in problems[0].message
 
 
-@pytest.mark.parametrize(("replies", "expected"), [
-    ([reply("a", parent="nobody")], "t.md:12: reply a answers 'nobody', which is not in this thread"),
-    ([reply("a"), reply("a")], "reply id a is already used at t.md:8"),
-    ([reply("a", parent="b"), reply("b", parent="a")], "answer each other in a circle"),
-    (["```reply\nid: a\ndate: 2026-03-01 10:00\n```\n\nx\n\n"], "t.md:8: reply a has no author"),
-    (["```reply\nid: a\nauthor: A\n```\n\nx\n\n"], "t.md:8: reply a has no date"),
-    ([reply("a", date="next tuesday")], "t.md:11: cannot read the date 'next tuesday'"),
-    ([reply("a", body="")], "t.md:8: reply a has an empty body"),
-    ([reply("a", author="Asker", extra="accepted: yes")], "only a direct reply to the question"),
-    ([reply("a", extra="accepted: yes"), reply("b", extra="accepted: yes")], "a already is"),
-    ([reply("a", extra="color: blue")], "t.md:12: unknown reply field `color`"),
-    (["```reply\nid: a\nauthor: A\ndate: 2026-03-01\n\nnever closed"], "never closed"),
-    ([reply("a b")], "reply id 'a b' is not valid"),
-])
+@pytest.mark.parametrize(
+    ("replies", "expected"),
+    [
+        (
+            [reply("a", parent="nobody")],
+            "t.md:12: reply a answers 'nobody', which is not in this thread",
+        ),
+        ([reply("a"), reply("a")], "reply id a is already used at t.md:8"),
+        ([reply("a", parent="b"), reply("b", parent="a")], "answer each other in a circle"),
+        (
+            ["```reply\nid: a\ndate: 2026-03-01 10:00\n```\n\nx\n\n"],
+            "t.md:8: reply a has no author",
+        ),
+        (["```reply\nid: a\nauthor: A\n```\n\nx\n\n"], "t.md:8: reply a has no date"),
+        ([reply("a", date="next tuesday")], "t.md:11: cannot read the date 'next tuesday'"),
+        ([reply("a", body="")], "t.md:8: reply a has an empty body"),
+        (
+            [reply("a", author="Asker", extra="accepted: yes")],
+            "only a direct reply to the question",
+        ),
+        ([reply("a", extra="accepted: yes"), reply("b", extra="accepted: yes")], "a already is"),
+        ([reply("a", extra="color: blue")], "t.md:12: unknown reply field `color`"),
+        (["```reply\nid: a\nauthor: A\ndate: 2026-03-01\n\nnever closed"], "never closed"),
+        ([reply("a b")], "reply id 'a b' is not valid"),
+    ],
+)
 def test_each_input_mistake_names_file_line_and_fix(replies, expected):
-    _p, thread, problems = build(thread_text(*replies))
+    _p, _thread, problems = build(thread_text(*replies))
     text = "\n".join(str(p) for p in problems)
     assert expected in text
     assert all(p.fix for p in problems)
 
 
 def test_accepted_in_a_discussion_is_an_error():
-    _p, thread, problems = build(thread_text(reply("a", extra="accepted: yes"), kind="discussion"),
-                                 kind="discussion")
+    _p, thread, problems = build(
+        thread_text(reply("a", extra="accepted: yes"), kind="discussion"), kind="discussion"
+    )
     assert "only question threads have accepted answers" in str(problems[0])
     assert thread.accepted is None
 
 
 def test_every_reply_is_placed_even_when_its_input_is_wrong():
-    text = thread_text(reply("a", parent="nobody"), reply("b", parent="c"),
-                       reply("c", parent="b"), reply("a"))
+    text = thread_text(
+        reply("a", parent="nobody"), reply("b", parent="c"), reply("c", parent="b"), reply("a")
+    )
     _p, thread, problems = build(text)
     assert len(thread.replies) == 4 and len(problems) == 3
     assert all(r.parent is None for r in thread.replies if r.notes)
 
 
 def test_comment_file_defaults_its_id_to_the_file_name():
-    raw, problems = parse_comment("Author: Bo\nDate: 2026-03-02\nModeration: pending\n\nHi", "c/x.md",
-                                  default_id="x")
+    raw, problems = parse_comment(
+        "Author: Bo\nDate: 2026-03-02\nModeration: pending\n\nHi", "c/x.md", default_id="x"
+    )
     assert problems == [] and raw.id == "x" and raw.moderation == "pending" and raw.body == "Hi"
-    _raw, problems = parse_comment("Author: Bo\nDate: 2026-03-02\nModeration: maybe\n\nHi",
-                                   "c/y.md", default_id="y")
+    _raw, problems = parse_comment(
+        "Author: Bo\nDate: 2026-03-02\nModeration: maybe\n\nHi", "c/y.md", default_id="y"
+    )
     assert "c/y.md:3: unknown moderation 'maybe'" in str(problems[0])
 
 
@@ -201,7 +222,12 @@ def test_events_open_and_close_in_balance():
     _p, thread, _ = build(thread_text(reply("a"), reply("b", parent="a"), reply("c")))
     events = page_events(thread.roots, 6)
     assert [(e.kind, e.reply.id) for e in events] == [
-        ("open", "a"), ("open", "b"), ("close", "b"), ("close", "a"), ("open", "c"), ("close", "c")
+        ("open", "a"),
+        ("open", "b"),
+        ("close", "b"),
+        ("close", "a"),
+        ("open", "c"),
+        ("close", "c"),
     ]
 
 

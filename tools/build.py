@@ -170,14 +170,16 @@ def build(settings_file: Path, output: Path, strict: bool, extra: dict) -> int:
     problems = collector.records
     errors = [r for r in problems if r.levelno >= logging.ERROR]
     if problems:
-        print(f"\nThe build reported {len(errors)} error(s) and "
-              f"{len(problems) - len(errors)} warning(s):", file=sys.stderr)
+        print(
+            f"\nThe build reported {len(errors)} error(s) and "
+            f"{len(problems) - len(errors)} warning(s):",
+            file=sys.stderr,
+        )
         for record in problems:
             print(f"  - {describe(record)}", file=sys.stderr)
     if strict and problems:
         shutil.rmtree(staging, ignore_errors=True)
-        print(f"\nNot published: fix the problems above. {output}/ is unchanged.",
-              file=sys.stderr)
+        print(f"\nNot published: fix the problems above. {output}/ is unchanged.", file=sys.stderr)
         return 1
 
     checkpoint("staged")
@@ -185,19 +187,34 @@ def build(settings_file: Path, output: Path, strict: bool, extra: dict) -> int:
     staging.rename(final)
     swap_in(output, final)
     prune(versions, final)
-    print(f"Built {output}/ -> {VERSIONS_DIR}/{name} in {elapsed:.1f} s"
-          + (" (with the problems listed above)" if problems else ""))
+    print(
+        f"Built {output}/ -> {VERSIONS_DIR}/{name} in {elapsed:.1f} s"
+        + (" (with the problems listed above)" if problems else "")
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-s", "--settings", default="pelicanconf.py", type=Path,
-                        help="Pelican settings file (default: pelicanconf.py)")
-    parser.add_argument("-o", "--output", default="output", type=Path,
-                        help="the link to swap the new build in at (default: output)")
-    parser.add_argument("--strict", action="store_true",
-                        help="fail, leaving output/ untouched, on any warning or error")
+    parser.add_argument(
+        "-s",
+        "--settings",
+        default="pelicanconf.py",
+        type=Path,
+        help="Pelican settings file (default: pelicanconf.py)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="output",
+        type=Path,
+        help="the link to swap the new build in at (default: output)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail, leaving output/ untouched, on any warning or error",
+    )
     parser.add_argument("--siteurl", help="override SITEURL (and FEED_DOMAIN)")
     parser.add_argument("--content", type=Path, help="override PATH, the content folder")
     args = parser.parse_args(argv)

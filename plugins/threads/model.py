@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from .parse import Problem, RawReply
 
@@ -147,12 +147,17 @@ def build_thread(
         if ancestor in held:
             held.add(raw.id)
             pending += 1
-            problems.append(Problem(
-                raw.source, raw.line_of("parent"),
-                f"reply {raw.id} answers reply {ancestor}, which is pending, so it is held back too",
-                f"Publish {ancestor} (Moderation: published) or move {raw.id} to another parent.",
-                severity="warning",
-            ))
+            problems.append(
+                Problem(
+                    raw.source,
+                    raw.line_of("parent"),
+                    f"reply {raw.id} answers reply {ancestor}, which is pending, "
+                    "so it is held back too",
+                    f"Publish {ancestor} (Moderation: published) "
+                    f"or move {raw.id} to another parent.",
+                    severity="warning",
+                )
+            )
             continue
         live.append(raw)
 
@@ -166,19 +171,25 @@ def build_thread(
                 n += 1
             reply_id = f"{raw.id}-{n}"
             first = nodes[raw.id]
-            problems.append(Problem(
-                raw.source, raw.line_of("id"),
-                f"reply id {raw.id} is already used at {first.source}:{first.line}",
-                f"Give this reply another id; it is shown as {reply_id} until then.",
-            ))
+            problems.append(
+                Problem(
+                    raw.source,
+                    raw.line_of("id"),
+                    f"reply id {raw.id} is already used at {first.source}:{first.line}",
+                    f"Give this reply another id; it is shown as {reply_id} until then.",
+                )
+            )
         try:
             date = parse_date(raw.date) if raw.date else opened
         except (ValueError, OverflowError):
-            problems.append(Problem(
-                raw.source, raw.line_of("date"),
-                f"cannot read the date {raw.date!r} of reply {reply_id}",
-                "Write it as YYYY-MM-DD HH:MM, e.g. 2026-03-04 18:20.",
-            ))
+            problems.append(
+                Problem(
+                    raw.source,
+                    raw.line_of("date"),
+                    f"cannot read the date {raw.date!r} of reply {reply_id}",
+                    "Write it as YYYY-MM-DD HH:MM, e.g. 2026-03-04 18:20.",
+                )
+            )
             date = opened
         removed = raw.moderation == "removed"
         body_html, text = ("", "") if removed else render(raw.body)
@@ -211,10 +222,14 @@ def build_thread(
             fix = f"Did you mean `parent: {hint[0]}`?" if hint else "Fix `parent:` or remove it."
             if parent_id == reply_id:
                 fix = "A reply cannot answer itself: fix `parent:`."
-            problems.append(Problem(
-                node.source, node.line_of("parent"),
-                f"reply {reply_id} answers {parent_id!r}, which is not in this thread", fix,
-            ))
+            problems.append(
+                Problem(
+                    node.source,
+                    node.line_of("parent"),
+                    f"reply {reply_id} answers {parent_id!r}, which is not in this thread",
+                    fix,
+                )
+            )
             node.notes.append("This reply answers a reply that is not here; shown under the post.")
             roots.append(node)
 
@@ -228,12 +243,16 @@ def build_thread(
             seen.add(id(cursor))
             path.append(cursor)
             cursor = cursor.parent
-        cycle = path[path.index(cursor):]
-        problems.append(Problem(
-            cursor.source, cursor.line_of("parent"),
-            f"replies {' -> '.join(c.id for c in cycle)} answer each other in a circle",
-            f"Fix the `parent:` of one of them; {cursor.id} is shown under the post until then.",
-        ))
+        cycle = path[path.index(cursor) :]
+        problems.append(
+            Problem(
+                cursor.source,
+                cursor.line_of("parent"),
+                f"replies {' -> '.join(c.id for c in cycle)} answer each other in a circle",
+                f"Fix the `parent:` of one of them; "
+                f"{cursor.id} is shown under the post until then.",
+            )
+        )
         cursor.parent.children.remove(cursor)
         cursor.parent = None
         cursor.notes.append("This reply's parent chain loops; shown under the post.")
@@ -259,23 +278,43 @@ def build_thread(
         if not node.accepted:
             continue
         if not node.is_answer:
-            why = ("only question threads have accepted answers" if kind != "question"
-                   else "only a direct reply to the question by someone other than the asker "
-                        "is an answer")
-            problems.append(Problem(node.source, node.line_of("accepted"),
-                                    f"reply {node.id} is marked accepted, but {why}",
-                                    "Remove `accepted: yes` from it."))
+            why = (
+                "only question threads have accepted answers"
+                if kind != "question"
+                else "only a direct reply to the question by someone other than the asker "
+                "is an answer"
+            )
+            problems.append(
+                Problem(
+                    node.source,
+                    node.line_of("accepted"),
+                    f"reply {node.id} is marked accepted, but {why}",
+                    "Remove `accepted: yes` from it.",
+                )
+            )
             node.accepted = False
         elif accepted is not None:
-            problems.append(Problem(node.source, node.line_of("accepted"),
-                                    f"reply {node.id} is marked accepted, but {accepted.id} "
-                                    "already is", "Keep `accepted: yes` on one answer only."))
+            problems.append(
+                Problem(
+                    node.source,
+                    node.line_of("accepted"),
+                    f"reply {node.id} is marked accepted, but {accepted.id} already is",
+                    "Keep `accepted: yes` on one answer only.",
+                )
+            )
             node.accepted = False
         else:
             accepted = node
 
-    thread = Thread(kind=kind, asker=asker, opened=opened, roots=roots, replies=replies,
-                    accepted=accepted, pending=pending)
+    thread = Thread(
+        kind=kind,
+        asker=asker,
+        opened=opened,
+        roots=roots,
+        replies=replies,
+        accepted=accepted,
+        pending=pending,
+    )
     return thread, problems
 
 
@@ -317,8 +356,9 @@ class ReplyPage:
     events: list[Event]
 
 
-def lay_out(thread: Thread, url: str, save_as: str, folder: tuple[str, str],
-            max_depth: int) -> list[ReplyPage]:
+def lay_out(
+    thread: Thread, url: str, save_as: str, folder: tuple[str, str], max_depth: int
+) -> list[ReplyPage]:
     """Decide which page each reply is shown on, and set permalinks.
 
     The thread page (`url`, `save_as`) shows replies to `max_depth`; a reply
@@ -340,10 +380,12 @@ def lay_out(thread: Thread, url: str, save_as: str, folder: tuple[str, str],
                 reply.page_url = page.url
                 reply.url = f"{page.url}#{reply.anchor}"
             if event.continues:
-                pages.append(ReplyPage(
-                    head=reply,
-                    url=f"{folder_url}replies/{reply.id}/",
-                    save_as=f"{folder_save}replies/{reply.id}/index.html",
-                    events=page_events([reply], max_depth),
-                ))
+                pages.append(
+                    ReplyPage(
+                        head=reply,
+                        url=f"{folder_url}replies/{reply.id}/",
+                        save_as=f"{folder_save}replies/{reply.id}/index.html",
+                        events=page_events([reply], max_depth),
+                    )
+                )
     return pages

@@ -116,10 +116,14 @@ def _read_fields(
             continue
         match = FIELD_RE.match(line)
         if not match:
-            problems.append(Problem(
-                source, number, f"cannot read {line.strip()[:60]!r} as a field",
-                "Write fields as `Key: value`, one per line.",
-            ))
+            problems.append(
+                Problem(
+                    source,
+                    number,
+                    f"cannot read {line.strip()[:60]!r} as a field",
+                    "Write fields as `Key: value`, one per line.",
+                )
+            )
             continue
         fields.append((match.group(1).lower(), match.group(2).strip(), number))
     return fields
@@ -130,8 +134,14 @@ def _flag(value: str, key: str, source: str, line: int, problems: list[Problem])
     if word in TRUE_WORDS:
         return True
     if word not in FALSE_WORDS:
-        problems.append(Problem(source, line, f"`{key}: {value}` is neither yes nor no",
-                                f"Write `{key}: yes` or leave the line out."))
+        problems.append(
+            Problem(
+                source,
+                line,
+                f"`{key}: {value}` is neither yes nor no",
+                f"Write `{key}: yes` or leave the line out.",
+            )
+        )
     return False
 
 
@@ -149,36 +159,63 @@ def reply_from_fields(
     for key, value, at in fields:
         if key not in REPLY_FIELDS:
             known = ", ".join(REPLY_FIELDS)
-            problems.append(Problem(source, at, f"unknown reply field `{key}`",
-                                    f"Use one of: {known}."))
+            problems.append(
+                Problem(source, at, f"unknown reply field `{key}`", f"Use one of: {known}.")
+            )
             continue
         if key in values:
-            problems.append(Problem(source, at, f"`{key}` is given twice",
-                                    "Keep one of the two lines."))
+            problems.append(
+                Problem(source, at, f"`{key}` is given twice", "Keep one of the two lines.")
+            )
             continue
         values[key] = value
         lines[key] = at
 
     reply_id = values.get("id", default_id)
     if not reply_id:
-        problems.append(Problem(source, line, "reply has no id",
-                                "Add `id: <name>`, unique within the thread."))
+        problems.append(
+            Problem(source, line, "reply has no id", "Add `id: <name>`, unique within the thread.")
+        )
     elif not ID_RE.match(reply_id):
-        problems.append(Problem(source, lines.get("id", line), f"reply id {reply_id!r} is not valid",
-                                "Use letters, digits, '-' and '_' only (at most 80)."))
+        problems.append(
+            Problem(
+                source,
+                lines.get("id", line),
+                f"reply id {reply_id!r} is not valid",
+                "Use letters, digits, '-' and '_' only (at most 80).",
+            )
+        )
         reply_id = re.sub(r"[^A-Za-z0-9_-]", "-", reply_id)[:80]
     for required in ("author", "date"):
         if not values.get(required):
-            problems.append(Problem(source, line, f"reply {reply_id or '?'} has no {required}",
-                                    f"Add `{required}: ...` ({REPLY_FIELDS[required]})."))
+            problems.append(
+                Problem(
+                    source,
+                    line,
+                    f"reply {reply_id or '?'} has no {required}",
+                    f"Add `{required}: ...` ({REPLY_FIELDS[required]}).",
+                )
+            )
     moderation = values.get("moderation", "published").strip().lower() or "published"
     if moderation not in MODERATION_STATES:
-        problems.append(Problem(source, lines["moderation"], f"unknown moderation {moderation!r}",
-                                "Use published, pending or removed."))
+        problems.append(
+            Problem(
+                source,
+                lines["moderation"],
+                f"unknown moderation {moderation!r}",
+                "Use published, pending or removed.",
+            )
+        )
         moderation = "pending"  # never publish what the owner did not clearly approve
     if not body.strip() and moderation != "removed":
-        problems.append(Problem(source, line, f"reply {reply_id or '?'} has an empty body",
-                                "Write the reply below its header, or delete the header."))
+        problems.append(
+            Problem(
+                source,
+                line,
+                f"reply {reply_id or '?'} has an empty body",
+                "Write the reply below its header, or delete the header.",
+            )
+        )
     accepted = False
     if "accepted" in values:
         accepted = _flag(values["accepted"], "accepted", source, lines["accepted"], problems)
@@ -244,12 +281,15 @@ def parse_thread(text: str, source: str) -> ParsedThread:
             if opener and fence[0] == "`" and len(opener.group(1)) >= fence[1]:
                 # The header's own closing line would end this fence, so it
                 # cannot be an example nested in it: the fence was left open.
-                problems.append(Problem(
-                    source, fence[2],
-                    f"a code fence opened here is not closed before the reply header at "
-                    f"line {number}",
-                    f"Close the fence with a line of {fence[1]} backticks before that header.",
-                ))
+                problems.append(
+                    Problem(
+                        source,
+                        fence[2],
+                        f"a code fence opened here is not closed before the reply header at "
+                        f"line {number}",
+                        f"Close the fence with a line of {fence[1]} backticks before that header.",
+                    )
+                )
                 fence = None
             else:
                 if _fence_closes(line, fence[0], fence[1]):
@@ -265,14 +305,22 @@ def parse_thread(text: str, source: str) -> ParsedThread:
             while close < len(lines) and not _fence_closes(lines[close], "`", ticks):
                 close += 1
             if close == len(lines):
-                problems.append(Problem(
-                    source, number, "this reply header is never closed",
-                    f"End the header with a line of {ticks} backticks.",
-                ))
+                problems.append(
+                    Problem(
+                        source,
+                        number,
+                        "this reply header is never closed",
+                        f"End the header with a line of {ticks} backticks.",
+                    )
+                )
             finish()
-            fields = _read_fields(
-                [x for x in lines[index + 1 : close] if x.strip()], index + 2, source, problems
-            ) if close < len(lines) else []
+            fields = (
+                _read_fields(
+                    [x for x in lines[index + 1 : close] if x.strip()], index + 2, source, problems
+                )
+                if close < len(lines)
+                else []
+            )
             current_header = (fields, number)
             current_body = []
             index = close + 1
@@ -285,12 +333,15 @@ def parse_thread(text: str, source: str) -> ParsedThread:
     finish()
 
     if fence is not None and swallowed:
-        problems.append(Problem(
-            source, fence[2],
-            f"a code fence opened here is never closed, so the reply header(s) at line(s) "
-            f"{', '.join(map(str, swallowed))} are read as code",
-            f"Close the fence with a line of {fence[1]} {fence[0]!r} characters.",
-        ))
+        problems.append(
+            Problem(
+                source,
+                fence[2],
+                f"a code fence opened here is never closed, so the reply header(s) at line(s) "
+                f"{', '.join(map(str, swallowed))} are read as code",
+                f"Close the fence with a line of {fence[1]} {fence[0]!r} characters.",
+            )
+        )
     return ParsedThread(metadata=metadata, body=_trim(opening), replies=replies, problems=problems)
 
 

@@ -46,9 +46,7 @@ def set_defaults(pelican) -> None:
         settings.setdefault(key, value)
     depth = settings["THREADS_MAX_DEPTH"]
     if not isinstance(depth, int) or depth < 2:
-        raise ValueError(
-            f"THREADS_MAX_DEPTH is {depth!r}: set it to a whole number of at least 2"
-        )
+        raise ValueError(f"THREADS_MAX_DEPTH is {depth!r}: set it to a whole number of at least 2")
     if not settings["THREADS_AVATAR_SALT"]:
         settings["THREADS_AVATAR_SALT"] = settings.get("SITENAME", "")
 
@@ -83,9 +81,16 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         kind = str(metadata.get("kind", "")).strip().lower()
         if kind not in ("question", "discussion"):
             line = next((at for key, _v, at in parsed.metadata if key == "kind"), 1)
-            report([Problem(source_path, line,
-                            f"`Kind: {kind}` is not a thread kind" if kind else "no `Kind:`",
-                            "Add `Kind: question` or `Kind: discussion` to the metadata.")])
+            report(
+                [
+                    Problem(
+                        source_path,
+                        line,
+                        f"`Kind: {kind}` is not a thread kind" if kind else "no `Kind:`",
+                        "Add `Kind: question` or `Kind: discussion` to the metadata.",
+                    )
+                ]
+            )
             kind = "question"
         metadata["kind"] = kind
         metadata["thread_replies"] = parsed.replies
@@ -123,8 +128,16 @@ def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Proble
             text = path.read_text(encoding="utf-8", errors="replace")
             entries.append(parse_comment(text, str(path), default_id=path.stem))
         for stray in sorted(p for p in folder.iterdir() if p.suffix != ".md"):
-            report([Problem(str(stray), None, "not read: comment files end in .md",
-                            "Rename it to <name>.md or move it out of the comments folder.")])
+            report(
+                [
+                    Problem(
+                        str(stray),
+                        None,
+                        "not read: comment files end in .md",
+                        "Rename it to <name>.md or move it out of the comments folder.",
+                    )
+                ]
+            )
     return found
 
 
@@ -140,8 +153,11 @@ def attach_threads(generator) -> None:
     settings = generator.settings
     comments = read_comment_folders(settings)
     items = [
-        *generator.articles, *generator.translations, *generator.drafts,
-        *generator.drafts_translations, *generator.hidden_articles,
+        *generator.articles,
+        *generator.translations,
+        *generator.drafts,
+        *generator.drafts_translations,
+        *generator.hidden_articles,
         *generator.hidden_translations,
     ]
     slugs = {a.slug for a in items}
@@ -149,10 +165,22 @@ def attach_threads(generator) -> None:
         if folder not in slugs:
             hint = difflib.get_close_matches(folder, sorted(slugs), n=1)
             where = os.path.join(settings["PATH"], settings["THREADS_COMMENTS_PATH"], folder)
-            fix = (f"Rename the folder to {hint[0]!r}, the nearest slug" if hint
-                   else "Rename it to the slug of an existing post or thread")
-            report([Problem(where, None, f"{len(entries)} comment file(s) in a folder that "
-                            "matches no post or thread", f"{fix}.")])
+            fix = (
+                f"Rename the folder to {hint[0]!r}, the nearest slug"
+                if hint
+                else "Rename it to the slug of an existing post or thread"
+            )
+            report(
+                [
+                    Problem(
+                        where,
+                        None,
+                        f"{len(entries)} comment file(s) in a folder that "
+                        "matches no post or thread",
+                        f"{fix}.",
+                    )
+                ]
+            )
 
     parse_date = _date_parser(settings["TIMEZONE"])
     site_url = settings.get("SITEURL", "")
@@ -232,13 +260,21 @@ class ThreadPagesGenerator(Generator):
             thread: Thread = article.thread
             for page in article.reply_pages[1:]:
                 writer.write_file(
-                    page.save_as, template, self.context, article=article, reply_page=page,
-                    relative_urls=self.settings["RELATIVE_URLS"], url=page.url,
+                    page.save_as,
+                    template,
+                    self.context,
+                    article=article,
+                    reply_page=page,
+                    relative_urls=self.settings["RELATIVE_URLS"],
+                    url=page.url,
                 )
             link = f"{domain}/{article.url}" if domain else article.url
-            feed = _feed(f"Replies to “{article.title}”", link,
-                         f"{domain}/{article.replies_feed_url}",
-                         excerpt(plain_text(article.summary), 30))
+            feed = _feed(
+                f"Replies to “{article.title}”",
+                link,
+                f"{domain}/{article.replies_feed_url}",
+                excerpt(plain_text(article.summary), 30),
+            )
             visible = sorted(thread.visible, key=lambda r: (r.date, r.id), reverse=True)
             for reply in visible:
                 _add_reply(feed, article, reply, domain)
@@ -248,14 +284,18 @@ class ThreadPagesGenerator(Generator):
         site_feed = self.settings.get("THREADS_FEED_ATOM")
         if site_feed:
             everything.sort(key=lambda pair: (pair[0].date, pair[0].id), reverse=True)
-            feed = _feed(f"{self.settings['SITENAME']}: all replies", f"{domain}/",
-                         f"{domain}/{site_feed}", "Every reply on the site, newest first")
+            feed = _feed(
+                f"{self.settings['SITENAME']}: all replies",
+                f"{domain}/",
+                f"{domain}/{site_feed}",
+                "Every reply on the site, newest first",
+            )
             for reply, article in everything[: self.settings["THREADS_FEED_MAX_ITEMS"]]:
                 _add_reply(feed, article, reply, domain)
             _write_feed(self.output_path, site_feed, feed)
 
 
-def get_generators(pelican):
+def get_generators(pelican):  # noqa: ARG001 - signal API
     return ThreadPagesGenerator
 
 

@@ -1,0 +1,1 @@
+"""Commands that work on the site: build/publish, new-thread."""
