@@ -1,0 +1,73 @@
+"""Write a skeleton Q&A thread: `make new-thread TITLE="..."`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from pelican.settings import DEFAULT_CONFIG
+from pelican.utils import slugify
+
+TEMPLATE = """\
+Title: {title}
+Slug: {slug}
+Date: {date}
+Kind: question
+Author: {author}
+Category: The Search
+Tags:
+
+Write the opening post here. `Kind:` is `question` (readers answer it; one
+answer can be accepted) or `discussion` (an open conversation).
+
+```reply
+id: first
+author: Someone Else
+date: {date}
+```
+
+A reply to the opening post. Replies may use any Markdown, including `---`,
+headings and quotes: only a fenced block with the info string `reply`,
+starting in the first column, begins a new reply.
+
+```reply
+id: second
+parent: first
+author: {author}
+date: {date}
+```
+
+A reply to the reply above (`parent: first`). Replies by the thread's author are
+marked OP. Add `accepted: yes` to the one answer the asker accepted.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--title", required=True, help="the thread's title")
+    parser.add_argument("--author", default="Your Name", help="who asks (default: Your Name)")
+    parser.add_argument("--content", type=Path, default=Path("content"), help="content folder")
+    args = parser.parse_args(argv)
+
+    title = " ".join(args.title.split())
+    slug = slugify(title, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
+    if not slug:
+        print("The title has no letters or digits to make a file name from.", file=sys.stderr)
+        return 2
+    path = args.content / "threads" / f"{slug}.md"
+    if path.exists():
+        print(f"{path} already exists: choose another title or edit that file.", file=sys.stderr)
+        return 1
+    date = datetime.now().strftime("%Y-%m-%d %H:%M")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        TEMPLATE.format(title=title, slug=slug, date=date, author=args.author), encoding="utf-8"
+    )
+    print(f"Wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
