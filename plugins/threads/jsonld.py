@@ -64,7 +64,7 @@ def _attach_replies(thread: Thread, top: dict, site_url: str, question: bool) ->
 def thread_jsonld(article, thread: Thread, site_url: str, text: str) -> dict:
     """QAPage for a question, DiscussionForumPosting for a discussion."""
     url = _absolute(site_url, article.url)
-    author = _person((getattr(article, "author", None) and article.author.name) or thread.asker)
+    author = _person(thread.asker)
     if thread.kind == "question":
         question = {
             "@type": "Question",

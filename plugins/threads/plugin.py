@@ -37,6 +37,7 @@ DEFAULTS = {
     "THREADS_FEED_ATOM": "feeds/replies.atom.xml",  # every reply, site-wide
     "THREADS_FEED_MAX_ITEMS": 50,
     "THREADS_AVATAR_SALT": "",  # defaults to SITENAME
+    "THREADS_DATE_FORMAT": "%-d %B %Y, %H:%M",  # replies in one day need their time
 }
 
 
