@@ -186,6 +186,9 @@ def test_listings_show_reply_counts_and_state(site):
     items.update({li.select_one("h2 a").get_text(strip=True): li for li in page2.select("li.item")})
     solved = items["Do I tell the hiring director my other option fell through?"]
     assert solved.select_one(".state-solved") and "8 replies" in solved.get_text()
+    last = solved.select_one(".last-activity time")["datetime"]
+    assert last.startswith("2026-04-15T12:02")  # wren-4, the newest reply
+    assert not unanswered.select_one(".last-activity")
 
 
 DEEP_CHAIN = 1000
