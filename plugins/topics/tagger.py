@@ -1,0 +1,283 @@
+"""Tag a text with topics from a controlled vocabulary, and say why.
+
+Pure functions, no Pelican. A vocabulary is compiled once per build into an
+index from each phrase's first word to the phrase variants starting with it,
+so tagging reads every token once and tries only the few phrases that can
+start there: time linear in the text, whatever the vocabulary.
+
+Phrase templates (the vocabulary's `phrases` and `against` lists) are not
+regular expressions. A template is words separated by spaces:
+
+* every word is matched by its stem, so `interview` also matches interviews,
+  interviewed and interviewing, and case, accents and punctuation never matter;
+* `a|b|c` matches any one of the alternatives;
+* `(word)` or `(a|b)` is optional;
+* `...` skips up to three words (`offer ... position`);
+* `#money` matches an amount of money ("$52,000", "52k");
+* a trailing ` ^N` sets the phrase's weight (default: 1 for one word, 2 for
+  more: phrases count for more than single words).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+
+GAP_WORDS = 3
+MONEY = "#money"
+_STEMMER = snowballstemmer.stemmer("english")
+_MONEY_RE = re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?\s?k?\b|\b\d+(?:\.\d+)?k\b", re.IGNORECASE)
+_TOKEN_RE = re.compile(r"#money|[a-z0-9]+(?:['’][a-z]+)?")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return word if word == MONEY else _STEMMER.stemWord(word)
+
+
+def fold(text: str) -> str:
+    """Lower case, accents off (résumé -> resume), money amounts marked."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return _MONEY_RE.sub(f" {MONEY} ", plain)
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """(stem, word as written) for every word; apostrophes join ("didn't")."""
+    out = []
+    for match in _TOKEN_RE.finditer(fold(text)):
+        word = match.group(0).replace("'", "").replace("’", "")
+        out.append((stem(word), word))
+    return out
+
+
+class TemplateError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Gap:
+    most: int = GAP_WORDS
+
+
+Element = frozenset | Gap  # a set of stems for one word, or a gap
+
+
+@dataclass(frozen=True)
+class Phrase:
+    template: str
+    topic: str
+    weight: float | None  # None: by the length of the variant that matched
+    against: bool
+    variants: tuple[tuple[Element, ...], ...]
+
+    def weight_of(self, variant: tuple[Element, ...]) -> float:
+        if self.weight is not None:
+            return self.weight
+        return 1.0 if sum(1 for e in variant if not isinstance(e, Gap)) == 1 else 2.0
+
+
+def compile_template(template: str, topic: str, against: bool = False) -> Phrase:
+    """Turn a template into its variants (one per choice of optional words)."""
+    text, weight = template.strip(), None
+    if " ^" in text:
+        text, _, number = text.rpartition(" ^")
+        try:
+            weight = float(number)
+        except ValueError as exc:
+            raise TemplateError(f"weight {number!r} is not a number") from exc
+    parts = text.split()
+    if not parts:
+        raise TemplateError("the phrase is empty")
+    slots: list[tuple[Element, bool]] = []
+    for part in parts:
+        if part == "...":
+            slots.append((Gap(), False))
+            continue
+        optional = part.startswith("(") and part.endswith(")")
+        inner = part[1:-1] if optional else part
+        words = [w for w in inner.split("|") if w]
+        stems = set()
+        for word in words:
+            found = [s for s, _ in tokens(word)]
+            if len(found) != 1:
+                raise TemplateError(f"{word!r} is not one word (use spaces between words)")
+            stems.add(found[0])
+        if not stems:
+            raise TemplateError(f"{part!r} has no word in it")
+        slots.append((frozenset(stems), optional))
+
+    variants: list[tuple[Element, ...]] = [()]
+    for element, optional in slots:
+        variants = [v + (element,) for v in variants] + (variants if optional else [])
+    cleaned = set()
+    for variant in variants:
+        trimmed = list(variant)
+        while trimmed and isinstance(trimmed[0], Gap):
+            trimmed.pop(0)
+        while trimmed and isinstance(trimmed[-1], Gap):
+            trimmed.pop()
+        if trimmed:
+            cleaned.add(tuple(trimmed))
+    if not cleaned:
+        raise TemplateError("every word in the phrase is optional")
+    required = sum(
+        1 for element, optional in slots if not optional and not isinstance(element, Gap)
+    )
+    if len(parts) > 1 and required < 2:
+        raise TemplateError(
+            "only one of its words is required, so it also matches that word alone: "
+            "make another word required, or list the single word as its own phrase"
+        )
+    return Phrase(template, topic, weight, against, tuple(sorted(cleaned, key=repr)))
+
+
+@dataclass
+class Index:
+    """First stem -> the phrase variants that start with it."""
+
+    by_first: dict[str, list[tuple[Phrase, tuple[Element, ...]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def add(self, phrase: Phrase) -> None:
+        for variant in phrase.variants:
+            for first in variant[0]:
+                self.by_first[first].append((phrase, variant))
+
+
+def _match_at(stems: list[str], start: int, variant: tuple[Element, ...]) -> int | None:
+    """End (exclusive) of the shortest match of variant at start, or None."""
+    # Small explicit search: gaps give at most (GAP_WORDS + 1) choices each.
+    stack = [(start, 0)]
+    while stack:
+        position, element_index = stack.pop()
+        if element_index == len(variant):
+            return position
+        element = variant[element_index]
+        if isinstance(element, Gap):
+            for skip in range(element.most, -1, -1):
+                if position + skip <= len(stems):
+                    stack.append((position + skip, element_index + 1))
+            continue
+        if position < len(stems) and stems[position] in element:
+            stack.append((position + 1, element_index + 1))
+    return None
+
+
+@dataclass(frozen=True)
+class Hit:
+    phrase: Phrase
+    field: str
+    start: int
+    end: int
+    text: str
+    weight: float
+
+
+def find(index: Index, field_name: str, text: str) -> list[Hit]:
+    """Every phrase occurrence in one field; `against` hits cancel what they overlap."""
+    words = tokens(text)
+    stems = [s for s, _ in words]
+    hits: list[Hit] = []
+    for position, first in enumerate(stems):
+        for phrase, variant in index.by_first.get(first, ()):
+            end = _match_at(stems, position, variant)
+            if end is not None:
+                shown = " ".join(w for _, w in words[position:end])
+                hits.append(
+                    Hit(phrase, field_name, position, end, shown, phrase.weight_of(variant))
+                )
+    return _cancel(_outermost(hits))
+
+
+def _outermost(hits: list[Hit]) -> list[Hit]:
+    """Per topic, drop hits inside a longer (or equal, heavier) one of the same kind.
+
+    The words of one place count once per topic: "pay scale" is one phrase, not
+    "pay" as well, and manager/managing/management (one stem) are one word.
+    """
+    kept: list[Hit] = []
+    groups: dict[tuple[str, bool], list[Hit]] = defaultdict(list)
+    for hit in hits:
+        groups[(hit.phrase.topic, hit.phrase.against)].append(hit)
+    for group in groups.values():
+        group.sort(key=lambda h: (h.start, -h.end, -h.weight))
+        reach = -1
+        for hit in group:
+            if hit.end > reach:
+                kept.append(hit)
+                reach = hit.end
+    return sorted(kept, key=lambda h: (h.start, h.end))
+
+
+def _cancel(hits: list[Hit]) -> list[Hit]:
+    """A topic's hit that overlaps one of its `against` cues does not count."""
+    cancelled: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for hit in hits:
+        if hit.phrase.against:
+            cancelled[hit.phrase.topic].append((hit.start, hit.end))
+    return [
+        h
+        for h in hits
+        if h.phrase.against
+        or not any(s < h.end and h.start < e for s, e in cancelled.get(h.phrase.topic, ()))
+    ]
+
+
+@dataclass
+class Evidence:
+    score: float = 0.0
+    hits: list[dict] = field(default_factory=list)
+    against: list[dict] = field(default_factory=list)
+
+
+def score(
+    fields: list[tuple[str, str, float]],
+    index: Index,
+    repeat_weight: float = 0.25,
+    field_caps: dict[str, float] | None = None,
+) -> dict[str, Evidence]:
+    """Score every topic over (field name, text, field weight) triples.
+
+    Within a field, a phrase counts fully once and each repeat adds
+    `repeat_weight` of it, so one word said twenty times does not drown the
+    rest. `field_caps` bounds what one field (e.g. replies) adds to a topic.
+    """
+    field_caps = field_caps or {}
+    results: dict[str, Evidence] = defaultdict(Evidence)
+    values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for field_name, text, weight in fields:
+        for hit in find(index, field_name, text):
+            topic = hit.phrase.topic
+            record = {"phrase": hit.phrase.template, "field": field_name, "text": hit.text}
+            if hit.phrase.against:
+                results[topic].against.append(record)
+                continue
+            results[topic].hits.append(record)
+            values[(topic, field_name, hit.phrase.template)].append(hit.weight * weight)
+    per_field: dict[tuple[str, str], float] = defaultdict(float)
+    for (topic, field_name, _template), found in values.items():
+        top = max(found)
+        per_field[(topic, field_name)] += top + repeat_weight * (sum(found) - top)
+    for (topic, field_name), total in per_field.items():
+        cap = field_caps.get(field_name)
+        results[topic].score += total if cap is None else min(total, cap)
+    return dict(results)
+
+
+def choose(
+    evidence: dict[str, Evidence], thresholds: dict[str, float], relative: float
+) -> list[str]:
+    """Topics at or over their threshold and within `relative` of the best one."""
+    passing = {t: e.score for t, e in evidence.items() if e.score >= thresholds[t]}
+    if not passing:
+        return []
+    top = max(passing.values())
+    chosen = [t for t, s in passing.items() if s >= top * relative]
+    return sorted(chosen, key=lambda t: (-passing[t], t))

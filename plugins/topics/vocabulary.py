@@ -1,0 +1,148 @@
+"""Load and check the topic vocabulary (a TOML file under content/)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .tagger import Evidence, Index, TemplateError, choose, compile_template, score
+
+TAGGER_DEFAULTS = {
+    "threshold": 2.0,  # score a topic needs, unless the topic sets its own
+    "relative": 0.25,  # ...and at least this share of the best topic's score
+    "repeat_weight": 0.25,  # what each repeat of a phrase in one field adds
+}
+FIELD_DEFAULTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "replies": 0.5}
+CAP_DEFAULTS = {"replies": 2.0}
+TOPIC_KEYS = {"slug", "name", "description", "phrases", "against", "threshold"}
+
+
+class VocabularyError(ValueError):
+    """A mistake in the vocabulary file; the message names file, line and fix."""
+
+
+@dataclass(frozen=True)
+class TopicDef:
+    slug: str
+    name: str
+    description: str
+    threshold: float
+
+
+@dataclass
+class Vocabulary:
+    path: str
+    topics: dict[str, TopicDef]
+    index: Index
+    threshold: dict[str, float]
+    relative: float
+    repeat_weight: float
+    field_weights: dict[str, float]
+    caps: dict[str, float]
+    _names: dict[str, str] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> str | None:
+        """Slug of a topic given by slug or display name, any case."""
+        return self._names.get(name.strip().casefold())
+
+    def tag(self, texts: dict[str, str]) -> tuple[list[str], dict[str, Evidence]]:
+        """Topics for texts by field name ("title", "summary", "body", "replies")."""
+        fields = [(name, text, self.field_weights[name]) for name, text in texts.items() if text]
+        evidence = score(fields, self.index, self.repeat_weight, self.caps)
+        return choose(evidence, self.threshold, self.relative), evidence
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    at = text.find(needle)
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
+
+
+def _fail(path: str, text: str, needle: str, message: str) -> VocabularyError:
+    line = _line_of(text, needle)
+    return VocabularyError(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+
+
+def load(path: str | Path) -> Vocabulary:
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise VocabularyError(
+            f"{path}: cannot read the topic vocabulary ({exc.strerror}). "
+            "Create it, or set TOPICS_VOCABULARY to its path."
+        ) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise VocabularyError(f"{path}: not valid TOML: {exc}. Fix the line it names.") from exc
+
+    tagger = {**TAGGER_DEFAULTS, **data.get("tagger", {})}
+    fields = {**FIELD_DEFAULTS, **tagger.pop("fields", {})}
+    caps = {**CAP_DEFAULTS, **tagger.pop("caps", {})}
+    unknown = set(tagger) - set(TAGGER_DEFAULTS)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise _fail(
+            path,
+            text,
+            key,
+            f"unknown [tagger] key {key!r}; known: {', '.join(TAGGER_DEFAULTS)}, fields, caps",
+        )
+    for key, value in [*tagger.items(), *fields.items(), *caps.items()]:
+        if not isinstance(value, int | float) or value < 0:
+            raise _fail(path, text, key, f"[tagger] {key} = {value!r}: use a number >= 0")
+
+    entries = data.get("topics")
+    if not isinstance(entries, list) or not entries:
+        raise VocabularyError(
+            f"{path}: no topics. Add [[topics]] tables with slug, name, description and phrases."
+        )
+    topics: dict[str, TopicDef] = {}
+    names: dict[str, str] = {}
+    index = Index()
+    for number, entry in enumerate(entries, 1):
+        slug = entry.get("slug")
+        where = f"topic {slug!r}" if slug else f"topic number {number}"
+        needle = f'"{slug}"' if slug else "[[topics]]"
+        for key in sorted(set(entry) - TOPIC_KEYS):
+            raise _fail(
+                path,
+                text,
+                key,
+                f"{where}: unknown key {key!r}; known: {', '.join(sorted(TOPIC_KEYS))}",
+            )
+        for key in ("slug", "name", "description"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                raise _fail(path, text, needle, f'{where} needs {key} = "..."')
+        if slug in topics:
+            raise _fail(path, text, needle, f"{where} is defined twice: keep one")
+        phrases = entry.get("phrases")
+        if not isinstance(phrases, list) or not phrases:
+            raise _fail(path, text, needle, f'{where} needs phrases = ["...", ...]')
+        for template, against in [(p, False) for p in phrases] + [
+            (p, True) for p in entry.get("against", [])
+        ]:
+            try:
+                index.add(compile_template(str(template), slug, against))
+            except TemplateError as exc:
+                raise _fail(
+                    path, text, f'"{template}"', f"{where}: phrase {template!r}: {exc}"
+                ) from exc
+        threshold = float(entry.get("threshold", tagger["threshold"]))
+        topics[slug] = TopicDef(
+            slug, entry["name"].strip(), entry["description"].strip(), threshold
+        )
+        names[slug.casefold()] = slug
+        names[entry["name"].strip().casefold()] = slug
+    return Vocabulary(
+        path=path,
+        topics=topics,
+        index=index,
+        threshold={s: t.threshold for s, t in topics.items()},
+        relative=float(tagger["relative"]),
+        repeat_weight=float(tagger["repeat_weight"]),
+        field_weights=fields,
+        caps=caps,
+        _names=names,
+    )
