@@ -26,6 +26,8 @@ GITHUB_PAGES_BRANCH ?= gh-pages
 GITHUB_PAGES_COMMIT_MESSAGE ?= Publish the site
 
 TITLE ?=
+DATA ?=
+PREDICTIONS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -72,6 +74,13 @@ new-thread: venv ## Write a skeleton thread: make new-thread TITLE="Do I tell th
 	@test -n "$(TITLE)" || { echo 'Give the title: make new-thread TITLE="..."'; exit 2; }
 	$(PYTHON) tools/new_thread.py --title "$(TITLE)" --content $(INPUTDIR)
 
+topics-report: venv ## Print every post's and thread's topics with their evidence; write topics-report.json
+	$(PYTHON) tools/tagging.py report --settings $(CONFFILE) --json topics-report.json
+
+topics-eval: venv ## Measure the tagger: make topics-eval DATA=items.jsonl [PREDICTIONS=out.jsonl]
+	@test -n "$(DATA)" || { echo 'Give the data: make topics-eval DATA=items.jsonl [PREDICTIONS=out.jsonl]'; exit 2; }
+	$(PYTHON) tools/tagging.py eval "$(DATA)" $(if $(PREDICTIONS),--predictions "$(PREDICTIONS)")
+
 test: venv ## Run the test suite (builds the demo site into a temporary folder)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
@@ -94,4 +103,5 @@ github: publish ## Publish, then push output/ to the gh-pages branch with ghp-im
 	$(BIN)/ghp-import -m "$(GITHUB_PAGES_COMMIT_MESSAGE)" -b $(GITHUB_PAGES_BRANCH) "$(OUTPUTDIR)" --no-jekyll
 	git push origin $(GITHUB_PAGES_BRANCH)
 
-.PHONY: help venv html publish clean regenerate serve devserver new-thread test lint format lock rsync_upload github
+.PHONY: help venv html publish clean regenerate serve devserver new-thread topics-report topics-eval \
+	test lint format lock rsync_upload github

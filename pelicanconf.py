@@ -103,7 +103,7 @@ MARKDOWN = {
 }
 
 PLUGIN_PATHS = [str(HERE / "plugins")]
-PLUGINS = ["threads"]
+PLUGINS = ["threads", "topics"]  # order matters: topics reads the replies
 
 # Threads plugin (see plugins/threads/settings.py for every key and default).
 THREADS_PATH = "threads"

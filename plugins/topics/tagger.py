@@ -114,7 +114,7 @@ def compile_template(template: str, topic: str, against: bool = False) -> Phrase
 
     variants: list[tuple[Element, ...]] = [()]
     for element, optional in slots:
-        variants = [v + (element,) for v in variants] + (variants if optional else [])
+        variants = [(*v, element) for v in variants] + (variants if optional else [])
     cleaned = set()
     for variant in variants:
         trimmed = list(variant)
@@ -124,11 +124,11 @@ def compile_template(template: str, topic: str, against: bool = False) -> Phrase
             trimmed.pop()
         if trimmed:
             cleaned.add(tuple(trimmed))
-    if not cleaned:
-        raise TemplateError("every word in the phrase is optional")
     required = sum(
         1 for element, optional in slots if not optional and not isinstance(element, Gap)
     )
+    if required == 0 or not cleaned:
+        raise TemplateError("every word in the phrase is optional")
     if len(parts) > 1 and required < 2:
         raise TemplateError(
             "only one of its words is required, so it also matches that word alone: "

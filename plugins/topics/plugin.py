@@ -1,0 +1,208 @@
+"""Wire the topic tagger into Pelican.
+
+* `article_generator_pretaxonomy` (after the threads plugin has attached
+  replies, before Pelican builds its taxonomies): load and compile the
+  vocabulary once, tag every post and thread, apply `Topics:`,
+  `Topics-Exclude:` and `Autotopics: no`, and set `article.topics`.
+* a generator writes `/topics/`, a paginated page per topic, and an Atom feed
+  per topic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from markupsafe import Markup
+from pelican import signals
+from pelican.generators import Generator
+from pelican.urlwrappers import URLWrapper
+
+from .vocabulary import Vocabulary, VocabularyError, load
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "TOPICS_VOCABULARY": "topics.toml",  # under PATH (or an absolute path)
+    "TOPIC_URL": "topics/{slug}/",
+    "TOPIC_SAVE_AS": "topics/{slug}/index.html",
+    "TOPICS_URL": "topics/",
+    "TOPICS_SAVE_AS": "topics/index.html",
+    "TOPIC_FEED_ATOM": "feeds/topics/{slug}.atom.xml",
+    "TOPICS_REPORT": "",  # a path: write every item's topics and evidence as JSON
+}
+
+
+class Topic(URLWrapper):
+    """A topic of the vocabulary; URLs come from TOPIC_URL / TOPIC_SAVE_AS."""
+
+    def __init__(self, slug: str, name: str, description: str, settings) -> None:
+        super().__init__(name, settings)
+        self.slug = slug
+        self.description = description
+
+
+def set_defaults(pelican) -> None:
+    settings = pelican.settings
+    for key, value in DEFAULTS.items():
+        settings.setdefault(key, value)
+    paginated = dict(settings.get("PAGINATED_TEMPLATES", {}))
+    paginated.setdefault("topic", None)
+    settings["PAGINATED_TEMPLATES"] = paginated
+
+
+def _vocabulary_path(settings) -> str:
+    return os.path.join(settings["PATH"], settings["TOPICS_VOCABULARY"])
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _texts(article) -> dict[str, str]:
+    texts = {
+        "title": article.title,
+        "body": Markup(article.content).striptags(),
+    }
+    if "summary" in article.metadata:
+        texts["summary"] = Markup(article.metadata["summary"]).striptags()
+    thread = getattr(article, "thread", None)
+    if thread is not None:
+        texts["replies"] = "\n".join(reply.text for reply in thread.visible)
+    return texts
+
+
+def _manual(article, key: str, vocabulary: Vocabulary) -> list[str]:
+    slugs = []
+    for name in _as_list(article.metadata.get(key)):
+        slug = vocabulary.lookup(name)
+        if slug is None:
+            logger.error(
+                "%s: unknown topic %r in `%s:`. Known topics: %s (edit %s to add one)",
+                article.source_path,
+                name,
+                key.title(),
+                ", ".join(vocabulary.topics),
+                vocabulary.path,
+            )
+            continue
+        slugs.append(slug)
+    return slugs
+
+
+def tag_articles(generator) -> None:
+    settings = generator.settings
+    items = [
+        *generator.articles,
+        *generator.translations,
+        *generator.drafts,
+        *generator.drafts_translations,
+        *generator.hidden_articles,
+        *generator.hidden_translations,
+    ]
+    try:
+        vocabulary = load(_vocabulary_path(settings))
+    except VocabularyError as exc:
+        logger.error("%s", exc)
+        for article in items:
+            article.topics = []
+        return
+    wrappers = {
+        slug: Topic(slug, topic.name, topic.description, settings)
+        for slug, topic in vocabulary.topics.items()
+    }
+    report = []
+    for article in items:
+        auto = str(article.metadata.get("autotopics", "yes")).strip().lower()
+        chosen, evidence = ([], {})
+        if auto not in ("no", "false", "off", "0"):
+            chosen, evidence = vocabulary.tag(_texts(article))
+        added = _manual(article, "topics", vocabulary)
+        removed = set(_manual(article, "topics-exclude", vocabulary))
+        slugs = [s for s in [*chosen, *[a for a in added if a not in chosen]] if s not in removed]
+        article.topics = [wrappers[s] for s in slugs]
+        article.topic_evidence = {
+            s: {"score": round(evidence[s].score, 3), "hits": evidence[s].hits}
+            for s in slugs
+            if s in evidence and s in chosen
+        }
+        report.append(
+            {
+                "source": os.path.relpath(article.source_path, settings["PATH"]),
+                "title": article.title,
+                "topics": slugs,
+                "added": added,
+                "excluded": sorted(removed),
+                "evidence": article.topic_evidence,
+            }
+        )
+    generator.context["topic_list"] = list(wrappers.values())
+    if settings["TOPICS_REPORT"]:
+        Path(settings["TOPICS_REPORT"]).write_text(
+            json.dumps(sorted(report, key=lambda r: r["source"]), indent=1, ensure_ascii=False),
+            encoding="utf-8",
+        )
+
+
+class TopicsGenerator(Generator):
+    """Writes /topics/, one paginated page per topic, and a feed per topic."""
+
+    def generate_context(self):
+        articles = self.context.get("articles", [])
+        by_topic = []
+        for topic in self.context.get("topic_list", []):
+            tagged = [a for a in articles if topic in getattr(a, "topics", [])]
+            topic.post_count = sum(1 for a in tagged if getattr(a, "kind", "post") == "post")
+            topic.thread_count = len(tagged) - topic.post_count
+            by_topic.append((topic, tagged))
+        self.topics = by_topic
+        self._update_context(("topics",))
+
+    def generate_output(self, writer):
+        relative = self.settings["RELATIVE_URLS"]
+        writer.write_file(
+            self.settings["TOPICS_SAVE_AS"],
+            self.get_template("topics"),
+            self.context,
+            relative_urls=relative,
+            url=self.settings["TOPICS_URL"],
+            page_name="topics",
+        )
+        template = self.get_template("topic")
+        feed_pattern = self.settings.get("TOPIC_FEED_ATOM")
+        for topic, articles in self.topics:
+            writer.write_file(
+                topic.save_as,
+                template,
+                self.context,
+                topic=topic,
+                articles=articles,
+                dates=articles,
+                paginated={"articles": articles, "dates": articles},
+                template_name="topic",
+                page_name=topic.page_name,
+                url=topic.url,
+                relative_urls=relative,
+            )
+            if feed_pattern:
+                writer.write_feed(
+                    articles,
+                    self.context,
+                    feed_pattern.format(slug=topic.slug),
+                    feed_title=f"{self.settings['SITENAME']}: {topic.name}",
+                )
+
+
+def get_generators(pelican):  # noqa: ARG001 - signal API
+    return TopicsGenerator
+
+
+def register() -> None:
+    signals.initialized.connect(set_defaults)
+    signals.article_generator_pretaxonomy.connect(tag_articles)
+    signals.get_generators.connect(get_generators)

@@ -1,0 +1,180 @@
+"""The topic tagger and vocabulary loader as plain functions (no Pelican)."""
+
+from __future__ import annotations
+
+import pytest
+from topics.tagger import Index, TemplateError, compile_template, find, tokens
+from topics.vocabulary import VocabularyError, load
+
+from tests.sitebuild import CONTENT
+
+VOCABULARY = load(CONTENT / "topics.toml")
+
+
+def hits(templates: list[str], text: str, against: list[str] = ()) -> list[str]:
+    index = Index()
+    for template in templates:
+        index.add(compile_template(template, "t"))
+    for template in against:
+        index.add(compile_template(template, "t", against=True))
+    return [h.text for h in find(index, "body", text) if not h.phrase.against]
+
+
+def topics_of(title: str, body: str = "") -> list[str]:
+    return VOCABULARY.tag({"title": title, "body": body})[0]
+
+
+def test_case_punctuation_accents_and_inflection_are_normalised():
+    assert [s for s, _ in tokens("RÉSUMÉS, Interviewing!")] == ["resum", "interview"]
+    assert hits(["interview"], "Interviews, interviewed; INTERVIEWING.") == [
+        "interviews",
+        "interviewed",
+        "interviewing",
+    ]
+
+
+def test_template_alternatives_optional_words_and_gaps():
+    assert hits(["turned (me|us) down"], "they turned me down, then turned down") == [
+        "turned me down",
+        "turned down",
+    ]
+    assert hits(["offer ... position"], "an offer for the open position") == [
+        "offer for the open position"
+    ]
+    assert hits(["offer ... position"], "an offer for a much better paid position") == []
+    assert hits(["#money"], "They said $52,000, or 52k, not 52 books") == ["#money", "#money"]
+
+
+def test_a_phrase_counts_once_where_words_overlap():
+    assert hits(["pay", "pay scale"], "the pay scale") == ["pay scale"]
+    assert hits(["manager", "managing", "management"], "a manager") == ["manager"]
+
+
+def test_against_cues_cancel_what_they_overlap_only():
+    found = hits(["offer"], "she offered to help; the offer came", against=["offered to help"])
+    assert found == ["offer"]
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("", "the phrase is empty"),
+        ("(only) (optional)", "every word in the phrase is optional"),
+        ("(the) offer", "only one of its words is required"),
+        ("salary ^high", "is not a number"),
+        ("cover-letter", "is not one word"),
+    ],
+)
+def test_bad_templates_are_refused(template, message):
+    with pytest.raises(TemplateError, match=message):
+        compile_template(template, "t")
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "expected"),
+    [
+        (
+            "An interview with the author of our mystery pick",
+            "The novelist gave a lovely interview.",
+            [],
+        ),
+        (
+            "Our director offered to help with the book sale",
+            "She offered to help sort donations.",
+            [],
+        ),
+        (
+            "The new library director starts Monday",
+            "The director will lead strategic planning.",
+            [],
+        ),
+        ("Toddler storytime this week", "Songs, a felt board, bubbles and two picture books.", []),
+        (
+            "I got the job offer!",
+            "The offer letter arrived and I accepted the position.",
+            ["offers"],
+        ),
+        (
+            "Negotiating my salary",
+            "I asked for a higher step on the pay scale.",
+            ["negotiation", "salary"],
+        ),
+        ("Turned down again", "Another rejection email this morning.", ["rejection"]),
+    ],
+)
+def test_common_traps_and_plain_cases(title, body, expected):
+    assert sorted(topics_of(title, body)) == sorted(expected)
+
+
+def test_the_question_counts_more_than_the_replies_and_replies_still_count():
+    question_only = VOCABULARY.tag({"title": "Thoughts?", "body": "Should I negotiate?"})
+    assert question_only[0] == []
+    with_replies = VOCABULARY.tag(
+        {
+            "title": "Thoughts?",
+            "body": "Should I negotiate?",
+            "replies": "Yes, negotiate the salary. Ask for a higher step. Counter the offer.",
+        }
+    )
+    assert "negotiation" in with_replies[0]
+    assert with_replies[1]["negotiation"].hits[-1]["field"] == "replies"
+
+
+def test_replies_alone_add_at_most_their_cap():
+    many = " ".join(["negotiate", "counter offer", "bargaining", "leverage"] * 50)
+    evidence = VOCABULARY.tag({"title": "x", "replies": many})[1]
+    assert evidence["negotiation"].score == VOCABULARY.caps["replies"]
+
+
+def test_tagging_a_huge_text_reads_each_token_once():
+    text = "I asked for a higher step and negotiated the offer. " * 20000  # ~200,000 words
+    chosen, evidence = VOCABULARY.tag({"title": "Long", "body": text})
+    assert "negotiation" in chosen and len(evidence["negotiation"].hits) >= 40000
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "topics.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = '[[topics]]\nslug = "a"\nname = "A"\ndescription = "d"\nphrases = ["x"]\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[topics]\n", "not valid TOML"),
+        ("", "no topics"),
+        (GOOD + "colour = 1\n", "topic 'a': unknown key 'colour'"),
+        (GOOD.replace('name = "A"\n', ""), "topic 'a' needs name"),
+        (GOOD + GOOD, "topic 'a' is defined twice"),
+        (GOOD.replace('["x"]', '["(the) x"]'), ":5: topic 'a': phrase '(the) x': only one"),
+        ("[tagger]\nspeed = 3\n" + GOOD, ":2: unknown [tagger] key 'speed'"),
+        ("[tagger]\nthreshold = -1\n" + GOOD, "threshold = -1: use a number >= 0"),
+    ],
+)
+def test_vocabulary_mistakes_name_the_file_and_the_fix(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(VocabularyError) as caught:
+        load(path)
+    assert str(path) in str(caught.value) and message in str(caught.value)
+
+
+def test_default_vocabulary_has_the_topics_the_design_names():
+    assert set(VOCABULARY.topics) == {
+        "rejection",
+        "interviews",
+        "negotiation",
+        "offers",
+        "applications",
+        "networking",
+        "career-change",
+        "management",
+        "relocation",
+        "wellbeing",
+        "education",
+        "salary",
+    }
+    assert VOCABULARY.lookup("Career change") == "career-change"
+    assert VOCABULARY.lookup("SALARY") == "salary"
