@@ -32,10 +32,7 @@ DEFAULT_DATE_FORMAT = "%-d %B %Y"
 ARTICLE_PATHS = ["posts", "threads"]
 ARTICLE_EXCLUDES = ["comments"]
 PAGE_PATHS = ["pages"]
-STATIC_PATHS = ["images", "extra"]
-EXTRA_PATH_METADATA = {
-    "extra/robots.txt": {"path": "robots.txt"},
-}
+STATIC_PATHS = ["images"]
 PAGE_EXCLUDES = ["comments"]
 
 ARTICLE_URL = "{date:%Y}/{slug}/"
@@ -60,7 +57,9 @@ YEAR_ARCHIVE_SAVE_AS = "{date:%Y}/index.html"
 YEAR_ARCHIVE_URL = "{date:%Y}/"
 MONTH_ARCHIVE_SAVE_AS = "{date:%Y}/{date:%m}/index.html"
 MONTH_ARCHIVE_URL = "{date:%Y}/{date:%m}/"
-DIRECT_TEMPLATES = ["index", "categories", "tags", "authors", "archives", "404"]
+DIRECT_TEMPLATES = ["index", "categories", "tags", "authors", "archives", "search", "404"]
+SEARCH_SAVE_AS = "search/index.html"
+SEARCH_URL = "search/"
 TEMPLATE_PAGES = {}
 _404_SAVE_AS = "404.html"
 
@@ -89,7 +88,7 @@ SUMMARY_MAX_LENGTH = 40
 JINJA_ENVIRONMENT = {
     "trim_blocks": True,
     "lstrip_blocks": True,
-    "extensions": [],
+    "extensions": ["jinja2.ext.do"],
     "autoescape": True,
 }
 
@@ -103,12 +102,17 @@ MARKDOWN = {
 }
 
 PLUGIN_PATHS = [str(HERE / "plugins")]
-PLUGINS = ["threads", "topics"]  # order matters: topics reads the replies
+# Order matters: topics reads the replies; indexes reads replies and topics.
+PLUGINS = ["threads", "topics", "indexes", "pelican.plugins.sitemap"]
 
 # Threads plugin (see plugins/threads/settings.py for every key and default).
 THREADS_PATH = "threads"
 THREADS_COMMENTS_PATH = "comments"
 THREADS_MAX_DEPTH = 6
+
+# pelican-sitemap: every canonical page; a thread's lastmod is its last reply
+# (the indexes plugin sets a thread's `modified` to it).
+SITEMAP = {"format": "xml", "exclude": [r"^404\.html$"]}
 
 MENUITEMS = ()
 DISPLAY_PAGES_ON_MENU = True

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from tools.build import run_pelican
+from tools.build import build_search_index, run_pelican
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -47,19 +47,36 @@ class Site:
         soup = self.soup(url)
         return [json.loads(s.string) for s in soup.select('script[type="application/ld+json"]')]
 
+    def main_jsonld(self, url: str) -> dict:
+        """The page's one JSON-LD block other than its breadcrumbs."""
+        [data] = [d for d in self.jsonld(url) if d.get("@type") != "BreadcrumbList"]
+        return data
+
 
 def build(
     output: Path,
     content: Path = CONTENT,
     settings: Path = PUBLISHCONF,
+    search: bool = False,
     **overrides,
 ) -> Site:
-    """Build `content` with `settings` into `output` (absolute URLs under SITEURL)."""
+    """Build `content` with `settings` into `output` (absolute URLs under SITEURL).
+
+    With `search`, also build the Pagefind index, as `make publish` does.
+    """
     if output.exists():
         shutil.rmtree(output)
     output.mkdir(parents=True)
     extra = {"PATH": str(content), "SITEURL": SITEURL, "FEED_DOMAIN": SITEURL, **overrides}
     collector = run_pelican(settings, output, extra)
+    if search:
+        error, _cost = build_search_index(output)
+        if error:
+            collector.records.append(
+                logging.makeLogRecord(
+                    {"levelno": logging.ERROR, "levelname": "ERROR", "msg": error}
+                )
+            )
     return Site(output=output, records=collector.records)
 
 

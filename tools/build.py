@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import resource
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -148,11 +150,43 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
     return collector
 
 
+def build_search_index(site: Path) -> tuple[str | None, str]:
+    """Index the built site with Pagefind into site/pagefind/.
+
+    Only elements marked data-pagefind-body (the main text of posts, threads
+    and replies) are indexed: navigation, listings and footers are not.
+    Returns (an error or None, a line saying what it cost).
+    """
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pagefind",
+            "--site",
+            str(site),
+            "--output-subdir",
+            "pagefind",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    cost = f"Search index (Pagefind) in {elapsed:.1f} s, peak {peak_mib:.0f} MiB"
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        return f"Pagefind failed (exit {done.returncode}): {' | '.join(detail)}", cost
+    return None, cost
+
+
 def describe(record: logging.LogRecord) -> str:
     return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
-def build(settings_file: Path, output: Path, strict: bool, extra: dict) -> int:
+def build(settings_file: Path, output: Path, strict: bool, extra: dict, search: bool = True) -> int:
     root = output.parent
     versions = root / VERSIONS_DIR
     versions.mkdir(exist_ok=True)
@@ -166,6 +200,16 @@ def build(settings_file: Path, output: Path, strict: bool, extra: dict) -> int:
     started = time.monotonic()
     collector = run_pelican(settings_file, staging, extra)
     elapsed = time.monotonic() - started
+    if search and not (strict and collector.records):
+        error, cost = build_search_index(staging)
+        print(cost)
+        if error:
+            logger.error("%s", error)
+            collector.records.append(
+                logging.makeLogRecord(
+                    {"levelno": logging.ERROR, "levelname": "ERROR", "msg": error}
+                )
+            )
 
     problems = collector.records
     errors = [r for r in problems if r.levelno >= logging.ERROR]
@@ -217,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--siteurl", help="override SITEURL (and FEED_DOMAIN)")
     parser.add_argument("--content", type=Path, help="override PATH, the content folder")
+    parser.add_argument(
+        "--no-search",
+        action="store_true",
+        help="skip the Pagefind search index (the search page will not work)",
+    )
     args = parser.parse_args(argv)
     extra: dict = {}
     if args.siteurl is not None:
@@ -224,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.content is not None:
         extra["PATH"] = str(args.content.absolute())
     output = args.output.absolute()
-    return build(args.settings, output, args.strict, extra)
+    return build(args.settings, output, args.strict, extra, search=not args.no_search)
 
 
 if __name__ == "__main__":

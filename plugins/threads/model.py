@@ -38,6 +38,7 @@ class Reply:
     notes: list[str] = field(default_factory=list)
     url: str = ""  # permalink, set when pages are laid out
     page_url: str = ""
+    continuation_url: str = ""  # the page its replies continue on, past the depth limit
 
     @property
     def anchor(self) -> str:
@@ -355,6 +356,11 @@ class ReplyPage:
     save_as: str
     events: list[Event]
 
+    @property
+    def modified(self):
+        """Date of the newest reply shown on this page."""
+        return max(e.reply.date for e in self.events if e.kind == "open")
+
 
 def lay_out(
     thread: Thread, url: str, save_as: str, folder: tuple[str, str], max_depth: int
@@ -380,10 +386,11 @@ def lay_out(
                 reply.page_url = page.url
                 reply.url = f"{page.url}#{reply.anchor}"
             if event.continues:
+                reply.continuation_url = f"{folder_url}replies/{reply.id}/"
                 pages.append(
                     ReplyPage(
                         head=reply,
-                        url=f"{folder_url}replies/{reply.id}/",
+                        url=reply.continuation_url,
                         save_as=f"{folder_save}replies/{reply.id}/index.html",
                         events=page_events([reply], max_depth),
                     )

@@ -207,7 +207,6 @@ def attach_threads(generator) -> None:
         url, save_as = _base_urls(article)
         pages = lay_out(thread, article.url, article.save_as, (url, save_as), max_depth)
         article.thread = thread
-        article.replies_url = url
         article.reply_pages = pages
         article.replies_feed_url = f"{url}replies.atom.xml"
         article.replies_feed_save_as = f"{save_as}replies.atom.xml"
@@ -260,12 +259,14 @@ class ThreadPagesGenerator(Generator):
         for article in self._items():
             thread: Thread = article.thread
             for page in article.reply_pages[1:]:
+                # pelican-sitemap takes a page's URL and lastmod from the `article`
+                # or `page` in its context: the continuation page is the `page`.
                 writer.write_file(
                     page.save_as,
                     template,
                     self.context,
-                    article=article,
-                    reply_page=page,
+                    thread_article=article,
+                    page=page,
                     relative_urls=self.settings["RELATIVE_URLS"],
                     url=page.url,
                 )

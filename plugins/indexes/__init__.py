@@ -1,0 +1,5 @@
+"""Indexes: category descriptions, question lists, related content."""
+
+from .plugin import register
+
+__all__ = ["register"]

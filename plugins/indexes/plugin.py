@@ -1,0 +1,183 @@
+"""Ways through the site: category descriptions, question lists, related items.
+
+Runs after the threads and topics plugins (it reads replies and topics) and
+before anything is written: its generator's context step sets
+`article.related` and `category.description`, and its output step writes the
+three question lists and robots.txt. The sitemap is pelican-sitemap's; the
+search index is built after the site by tools/build.py (Pagefind).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from pathlib import Path
+
+from pelican import signals
+from pelican.generators import Generator
+
+from .related import rank_related
+
+logger = logging.getLogger(__name__)
+
+QUESTION_LISTS = {
+    # key: (title, lead, sort key)
+    "questions": ("All questions and discussions", "Every thread, newest first."),
+    "questions_active": ("Recently active threads", "Threads with the newest replies first."),
+    "questions_unanswered": (
+        "Unanswered questions",
+        "Threads nobody but the asker has replied to yet, newest first. Can you help?",
+    ),
+}
+
+DEFAULTS = {
+    "QUESTIONS_URL": "questions/",
+    "QUESTIONS_SAVE_AS": "questions/index.html",
+    "QUESTIONS_ACTIVE_URL": "questions/active/",
+    "QUESTIONS_ACTIVE_SAVE_AS": "questions/active/index.html",
+    "QUESTIONS_UNANSWERED_URL": "questions/unanswered/",
+    "QUESTIONS_UNANSWERED_SAVE_AS": "questions/unanswered/index.html",
+    "CATEGORIES_DATA": "categories.toml",  # under PATH: descriptions of categories
+    "RELATED_MAX": 5,
+    "RELATED_TOPIC_WEIGHT": 2.0,  # a shared topic counts more than a shared tag
+    "RELATED_TAG_WEIGHT": 1.0,
+    "RELATED_WINDOW": 50,  # per shared term, look at most this many items each side in time
+    "ROBOTS_SAVE_AS": "robots.txt",
+}
+
+
+def set_defaults(pelican) -> None:
+    settings = pelican.settings
+    for key, value in DEFAULTS.items():
+        settings.setdefault(key, value)
+    paginated = dict(settings.get("PAGINATED_TEMPLATES", {}))
+    paginated.setdefault("questions", None)
+    settings["PAGINATED_TEMPLATES"] = paginated
+    for key in ("RELATED_MAX", "RELATED_WINDOW"):
+        if not isinstance(settings[key], int) or settings[key] < 0:
+            raise ValueError(f"{key} is {settings[key]!r}: set it to a whole number >= 0")
+
+
+def mark_thread_activity(generator) -> None:
+    """A thread's page changes with every reply: its `modified` is the last one.
+
+    Pelican's feeds and pelican-sitemap's lastmod both read `modified`.
+    An author's own `Modified:` wins when it is later.
+    """
+    for article in generator.articles:
+        thread = getattr(article, "thread", None)
+        if thread is None or article.kind == "post" or not thread.reply_count:
+            continue
+        current = getattr(article, "modified", None)
+        if current is None or thread.last_activity > current:
+            article.modified = thread.last_activity
+            article.locale_modified = article.modified.strftime(article.date_format)
+
+
+def read_category_descriptions(settings) -> dict[str, str]:
+    path = Path(settings["PATH"]) / settings["CATEGORIES_DATA"]
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        logger.error("%s: not valid TOML: %s. Fix the line it names.", path, exc)
+        return {}
+    descriptions = {}
+    for number, entry in enumerate(data.get("categories", []), 1):
+        name, text = entry.get("name"), entry.get("description")
+        if not isinstance(name, str) or not isinstance(text, str):
+            logger.error(
+                '%s: category number %d needs name = "..." and description = "..."', path, number
+            )
+            continue
+        descriptions[name.strip()] = text.strip()
+    return descriptions
+
+
+def _terms(article, settings) -> dict:
+    terms = {
+        ("tag", tag.slug): settings["RELATED_TAG_WEIGHT"] for tag in getattr(article, "tags", [])
+    }
+    for topic in getattr(article, "topics", []):
+        terms[("topic", topic.slug)] = settings["RELATED_TOPIC_WEIGHT"]
+    return terms
+
+
+class IndexesGenerator(Generator):
+    """Related items, category descriptions, question lists and robots.txt."""
+
+    def generate_context(self):
+        settings = self.settings
+        articles = list(self.context.get("articles", []))
+
+        ranked = rank_related(
+            [_terms(a, settings) for a in articles],
+            [a.date.timestamp() for a in articles],
+            limit=settings["RELATED_MAX"],
+            window=settings["RELATED_WINDOW"],
+        )
+        for article, chosen in zip(articles, ranked, strict=True):
+            article.related = [articles[j] for j in chosen]
+
+        descriptions = read_category_descriptions(settings)
+        known = set()
+        for category, _items in self.context.get("categories", []):
+            category.description = descriptions.get(category.name, "")
+            known.add(category.name)
+        for name in sorted(set(descriptions) - known):
+            logger.warning(
+                "%s: a description for category %r, which no post or thread uses. "
+                "Fix the name (known: %s) or remove the entry.",
+                os.path.join(settings["PATH"], settings["CATEGORIES_DATA"]),
+                name,
+                ", ".join(sorted(known)),
+            )
+
+        threads = [a for a in articles if getattr(a, "thread", None) and a.kind != "post"]
+        self.question_lists = {
+            "questions": sorted(threads, key=lambda a: a.date, reverse=True),
+            "questions_active": sorted(threads, key=lambda a: a.thread.last_activity, reverse=True),
+            "questions_unanswered": sorted(
+                (a for a in threads if not a.thread.answered), key=lambda a: a.date, reverse=True
+            ),
+        }
+
+    def generate_output(self, writer):
+        relative = self.settings["RELATIVE_URLS"]
+        template = self.get_template("questions")
+        for key, items in self.question_lists.items():
+            title, lead = QUESTION_LISTS[key]
+            writer.write_file(
+                self.settings[f"{key.upper()}_SAVE_AS"],
+                template,
+                self.context,
+                articles=items,
+                dates=items,
+                paginated={"articles": items, "dates": items},
+                template_name="questions",
+                page_name=key,
+                url=self.settings[f"{key.upper()}_URL"],
+                relative_urls=relative,
+                list_title=title,
+                list_lead=lead,
+            )
+        if self.settings["ROBOTS_SAVE_AS"]:
+            writer.write_file(
+                self.settings["ROBOTS_SAVE_AS"],
+                self.env.get_template("robots.txt"),
+                self.context,
+                relative_urls=False,
+                url="",
+            )
+
+
+def get_generators(pelican):  # noqa: ARG001 - signal API
+    return IndexesGenerator
+
+
+def register() -> None:
+    signals.initialized.connect(set_defaults)
+    signals.article_generator_pretaxonomy.connect(mark_thread_activity)
+    signals.get_generators.connect(get_generators)
