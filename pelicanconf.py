@@ -112,7 +112,7 @@ THREADS_MAX_DEPTH = 6
 
 # pelican-sitemap: every canonical page; a thread's lastmod is its last reply
 # (the indexes plugin sets a thread's `modified` to it).
-SITEMAP = {"format": "xml", "exclude": [r"^404\.html$"]}
+SITEMAP = {"format": "xml", "exclude": [r"^404\.html$", r"^robots\.txt$"]}
 
 MENUITEMS = ()
 DISPLAY_PAGES_ON_MENU = True
