@@ -14,6 +14,7 @@ CONFFILE := $(CURDIR)/pelicanconf.py
 PUBLISHCONF := $(CURDIR)/publishconf.py
 PELICAN := $(BIN)/pelican
 PELICANOPTS ?=
+BUILDOPTS ?=
 
 PORT ?= 8000
 BIND ?= 127.0.0.1
@@ -40,6 +41,7 @@ help: ## List every target
 	@echo
 	@echo 'Variables: PORT=$(PORT) BIND=$(BIND) SITEURL=... (publish) TITLE="..." (new-thread)'
 	@echo '           SSH_HOST SSH_PORT SSH_USER SSH_TARGET_DIR (rsync_upload) PYTEST_ARGS (test)'
+	@echo '           BUILDOPTS=--no-search (html, publish: skip the search index)'
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies (skipped when unchanged)
 
@@ -52,10 +54,10 @@ $(STAMP): requirements.txt
 	  cp requirements.txt $(STAMP); fi
 
 html: venv ## Build the site with pelicanconf.py into output/ (reports problems, still builds)
-	$(PYTHON) tools/build.py --settings $(CONFFILE) --output $(OUTPUTDIR) $(PELICANOPTS)
+	$(PYTHON) tools/build.py --settings $(CONFFILE) --output $(OUTPUTDIR) $(BUILDOPTS)
 
 publish: venv ## Build the real site with publishconf.py; fails, leaving output/ as it was, on any problem
-	$(PYTHON) tools/build.py --settings $(PUBLISHCONF) --output $(OUTPUTDIR) --strict $(PELICANOPTS)
+	$(PYTHON) tools/build.py --settings $(PUBLISHCONF) --output $(OUTPUTDIR) --strict $(BUILDOPTS)
 
 clean: ## Remove output/, old builds and caches (keeps .venv)
 	rm -rf $(OUTPUTDIR) .site-versions .pytest_cache __pycache__ cache
