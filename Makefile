@@ -53,6 +53,16 @@ $(STAMP): requirements.txt
 	  $(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.txt && \
 	  cp requirements.txt $(STAMP); fi
 
+# axe-core and the Nu HTML Checker for the browser and validity tests, pinned in
+# package-lock.json. Without npm the tests that need them are skipped, saying so.
+NODE_STAMP := node_modules/.installed-package-lock.json
+
+node-tools: ## Install axe-core and vnu.jar with `npm ci` (skipped when unchanged, or without npm)
+	@if cmp -s package-lock.json $(NODE_STAMP) 2>/dev/null; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json $(NODE_STAMP); \
+	else echo "npm not found: browser and HTML-validity tests will be skipped"; fi
+
 html: venv ## Build the site with pelicanconf.py into output/ (reports problems, still builds)
 	$(PYTHON) tools/build.py --settings $(CONFFILE) --output $(OUTPUTDIR) $(BUILDOPTS)
 
@@ -83,7 +93,7 @@ topics-eval: venv ## Measure the tagger: make topics-eval DATA=items.jsonl [PRED
 	@test -n "$(DATA)" || { echo 'Give the data: make topics-eval DATA=items.jsonl [PREDICTIONS=out.jsonl]'; exit 2; }
 	$(PYTHON) tools/tagging.py eval "$(DATA)" $(if $(PREDICTIONS),--predictions "$(PREDICTIONS)")
 
-test: venv ## Run the test suite (builds the demo site into a temporary folder)
+test: venv node-tools ## Run the test suite (builds the demo site into a temporary folder)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: venv ## ruff check and ruff format --check
@@ -105,5 +115,5 @@ github: publish ## Publish, then push output/ to the gh-pages branch with ghp-im
 	$(BIN)/ghp-import -m "$(GITHUB_PAGES_COMMIT_MESSAGE)" -b $(GITHUB_PAGES_BRANCH) "$(OUTPUTDIR)" --no-jekyll
 	git push origin $(GITHUB_PAGES_BRANCH)
 
-.PHONY: help venv html publish clean regenerate serve devserver new-thread topics-report topics-eval \
+.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread topics-report topics-eval \
 	test lint format lock rsync_upload github
