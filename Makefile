@@ -27,6 +27,9 @@ GITHUB_PAGES_BRANCH ?= gh-pages
 GITHUB_PAGES_COMMIT_MESSAGE ?= Publish the site
 
 TITLE ?=
+SOURCE ?=
+FILE ?=
+IMPORTOPTS ?=
 DATA ?=
 PREDICTIONS ?=
 PYTEST_ARGS ?=
@@ -86,6 +89,13 @@ new-thread: venv ## Write a skeleton thread: make new-thread TITLE="Do I tell th
 	@test -n "$(TITLE)" || { echo 'Give the title: make new-thread TITLE="..."'; exit 2; }
 	$(PYTHON) tools/new_thread.py --title "$(TITLE)" --content $(INPUTDIR)
 
+import: venv ## Import: make import SOURCE=wordpress|reddit|disqus|discourse|email FILE=path [IMPORTOPTS=--force]
+	@test -n "$(SOURCE)" -a -n "$(FILE)" || { echo 'Give both: make import SOURCE=wordpress FILE=export.xml'; exit 2; }
+	$(PYTHON) tools/import_content.py "$(SOURCE)" "$(FILE)" --content $(INPUTDIR) $(IMPORTOPTS)
+
+pending: venv ## List the replies and comments waiting for moderation
+	$(PYTHON) tools/pending.py --content $(INPUTDIR)
+
 topics-report: venv ## Print every post's and thread's topics with their evidence; write topics-report.json
 	$(PYTHON) tools/tagging.py report --settings $(CONFFILE) --json topics-report.json
 
@@ -115,5 +125,5 @@ github: publish ## Publish, then push output/ to the gh-pages branch with ghp-im
 	$(BIN)/ghp-import -m "$(GITHUB_PAGES_COMMIT_MESSAGE)" -b $(GITHUB_PAGES_BRANCH) "$(OUTPUTDIR)" --no-jekyll
 	git push origin $(GITHUB_PAGES_BRANCH)
 
-.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread topics-report topics-eval \
+.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread import pending topics-report topics-eval \
 	test lint format lock rsync_upload github

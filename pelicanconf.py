@@ -109,6 +109,7 @@ PLUGINS = ["threads", "topics", "indexes", "pelican.plugins.sitemap"]
 THREADS_PATH = "threads"
 THREADS_COMMENTS_PATH = "comments"
 THREADS_MAX_DEPTH = 6
+THREADS_REPLY_EMAIL = "replies@stacks-and-offers.example.org"
 
 # pelican-sitemap: every canonical page; a thread's lastmod is its last reply
 # (the indexes plugin sets a thread's `modified` to it).

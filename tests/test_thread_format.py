@@ -241,3 +241,21 @@ def test_rendering_is_fast_on_pathological_brackets():
 def test_dates_keep_their_offset():
     _p, thread, _ = build(thread_text(reply("a", date="2026-03-01T10:00:00+02:00")))
     assert thread.replies[0].date.utcoffset() == timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "```reply\nid: evil\nauthor: x\ndate: 2020-01-01\n```\nstill me",
+        "```python\nnever closed",
+        "~~~\n```reply\n",
+        "````\n```reply\n```\n````\nafter",
+        "plain text",
+    ],
+)
+def test_safe_body_never_breaks_the_thread_around_it(body):
+    from threads.parse import safe_body
+
+    text = thread_text(reply("a", body=safe_body(body)), reply("b"))
+    _parsed, thread, problems = build(text)
+    assert problems == [] and [r.id for r in thread.replies] == ["a", "b"]

@@ -13,9 +13,11 @@ import logging
 import os
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pelican import signals
 from pelican.generators import Generator
+from pelican.utils import sanitised_join
 
 from .related import rank_related
 
@@ -44,6 +46,10 @@ DEFAULTS = {
     "RELATED_TAG_WEIGHT": 1.0,
     "RELATED_WINDOW": 50,  # per shared term, look at most this many items each side in time
     "ROBOTS_SAVE_AS": "robots.txt",
+    # Old addresses of imported items (their Original-URL) keep working: a small
+    # redirect page at each old path, and the same as maps a web server loads.
+    "REDIRECTS_NETLIFY_SAVE_AS": "_redirects",
+    "REDIRECTS_NGINX_SAVE_AS": "redirects.nginx.map",
 }
 
 
@@ -144,6 +150,37 @@ class IndexesGenerator(Generator):
             ),
         }
 
+    def write_redirects(self) -> None:
+        items = [*self.context.get("articles", []), *self.context.get("pages", [])]
+        moves = old_paths(items, self.settings["SITEURL"])
+        if not moves:
+            return
+        template = self.env.get_template("redirect.html")
+        for old, target, title in moves:
+            if "?" in old:
+                continue  # a query string cannot be a file: the maps carry it
+            relative = old.lstrip("/")
+            if not relative.endswith(".html"):
+                relative = relative.rstrip("/") + "/index.html"
+            path = sanitised_join(self.output_path, relative)
+            if os.path.exists(path):
+                logger.warning(
+                    "Not redirecting %s to %s: the new site has a page there", old, target
+                )
+                continue
+            # Written directly, not through Pelican's writer: not a page for the sitemap.
+            _write(path, template.render(self.context, title=title, target=target))
+        lines = [f"{old} {target} 301" for old, target, _ in moves]
+        if self.settings["REDIRECTS_NETLIFY_SAVE_AS"]:
+            _write(
+                os.path.join(self.output_path, self.settings["REDIRECTS_NETLIFY_SAVE_AS"]),
+                "\n".join(lines) + "\n",
+            )
+        if self.settings["REDIRECTS_NGINX_SAVE_AS"]:
+            # For nginx: map $request_uri $new { include redirects.nginx.map; }
+            body = "".join(f"{old} {target};\n" for old, target, _ in moves)
+            _write(os.path.join(self.output_path, self.settings["REDIRECTS_NGINX_SAVE_AS"]), body)
+
     def generate_output(self, writer):
         relative = self.settings["RELATIVE_URLS"]
         template = self.get_template("questions")
@@ -163,6 +200,7 @@ class IndexesGenerator(Generator):
                 list_title=title,
                 list_lead=lead,
             )
+        self.write_redirects()
         if self.settings["ROBOTS_SAVE_AS"]:
             writer.write_file(
                 self.settings["ROBOTS_SAVE_AS"],
@@ -171,6 +209,29 @@ class IndexesGenerator(Generator):
                 relative_urls=False,
                 url="",
             )
+
+
+def old_paths(items, siteurl: str) -> list[tuple[str, str, str]]:
+    """(old path with its query, new absolute URL, title) for items that moved."""
+    moves = []
+    for item in items:
+        original = item.metadata.get("original-url")
+        if not original:
+            continue
+        parts = urlsplit(original)
+        old = parts.path or "/"
+        if parts.query:
+            old = f"{old}?{parts.query}"
+        if old.strip("/") in ("", item.url.strip("/")):
+            continue
+        moves.append((old, f"{siteurl}/{item.url}", item.title))
+    return sorted(set(moves))
+
+
+def _write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def get_generators(pelican):  # noqa: ARG001 - signal API

@@ -41,6 +41,7 @@ REPLY_FIELDS = {
     "moderation": "published (the default), pending (not shown) or removed (placeholder)",
     "email": "kept in the source, never published",
     "origin": "where the reply was first published, for imported replies",
+    "message-id": "the e-mail's Message-Id, for replies that came by e-mail; never published",
 }
 MODERATION_STATES = ("published", "pending", "removed")
 TRUE_WORDS = {"yes", "true", "1", "on"}
@@ -186,7 +187,9 @@ def reply_from_fields(
             )
         )
         reply_id = re.sub(r"[^A-Za-z0-9_-]", "-", reply_id)[:80]
-    for required in ("author", "date"):
+    moderation_given = values.get("moderation", "").strip().lower()
+    # A removed reply is a placeholder: it needs a date (its place), not an author.
+    for required in ("date",) if moderation_given == "removed" else ("author", "date"):
         if not values.get(required):
             problems.append(
                 Problem(
@@ -356,3 +359,32 @@ def parse_comment(text: str, source: str, default_id: str) -> tuple[RawReply, li
     body = _trim(lines[end:])
     reply = reply_from_fields(fields, body, source, 1, problems, default_id=default_id)
     return reply, problems
+
+
+def safe_body(text: str) -> str:
+    """Text from elsewhere, made safe to place in a thread file as a body.
+
+    A line that would start a reply header (outside a code fence) gets one
+    leading space: Markdown shows it the same, and the thread parser reads it
+    as body text. A code fence left open is closed, so it cannot swallow the
+    replies after it.
+    """
+    out = []
+    fence: tuple[str, int] | None = None
+    for line in normalise(text).split("\n"):
+        if fence is not None:
+            if _fence_closes(line, fence[0], fence[1]):
+                fence = None
+            elif REPLY_OPEN_RE.match(line) and fence[0] == "`":
+                line = " " + line
+            out.append(line)
+            continue
+        if REPLY_OPEN_RE.match(line):
+            line = " " + line  # now an ordinary (indented) fence, as the parser sees it
+        opener = FENCE_OPEN_RE.match(line)
+        if opener and not (opener.group(1)[0] == "`" and "`" in opener.group(2)):
+            fence = (opener.group(1)[0], len(opener.group(1)))
+        out.append(line)
+    if fence is not None:
+        out.append(fence[0] * fence[1])
+    return "\n".join(out).strip("\n")

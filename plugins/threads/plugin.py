@@ -38,6 +38,10 @@ DEFAULTS = {
     "THREADS_FEED_MAX_ITEMS": 50,
     "THREADS_AVATAR_SALT": "",  # defaults to SITENAME
     "THREADS_DATE_FORMAT": "%-d %B %Y, %H:%M",  # replies in one day need their time
+    # Readers reply by e-mail: a mailto: link whose subject carries a token
+    # naming the thread and reply (`make import SOURCE=email` reads it back).
+    # Empty: no reply links.
+    "THREADS_REPLY_EMAIL": "",
 }
 
 
@@ -150,9 +154,16 @@ def _base_urls(article) -> tuple[str, str]:
     return url.rsplit(".", 1)[0] + "/", save_as.rsplit(".", 1)[0] + "/"
 
 
+def _comment_files(generator) -> dict:
+    """Comment files, read once per build and shared by the article and page steps."""
+    context = generator.context
+    if "thread_comment_files" not in context:
+        context["thread_comment_files"] = read_comment_folders(generator.settings)
+    return context["thread_comment_files"]
+
+
 def attach_threads(generator) -> None:
-    settings = generator.settings
-    comments = read_comment_folders(settings)
+    """Posts and threads (article_generator_pretaxonomy)."""
     items = [
         *generator.articles,
         *generator.translations,
@@ -161,28 +172,47 @@ def attach_threads(generator) -> None:
         *generator.hidden_articles,
         *generator.hidden_translations,
     ]
-    slugs = {a.slug for a in items}
-    for folder, entries in comments.items():
-        if folder not in slugs:
-            hint = difflib.get_close_matches(folder, sorted(slugs), n=1)
-            where = os.path.join(settings["PATH"], settings["THREADS_COMMENTS_PATH"], folder)
-            fix = (
-                f"Rename the folder to {hint[0]!r}, the nearest slug"
-                if hint
-                else "Rename it to the slug of an existing post or thread"
-            )
-            report(
-                [
-                    Problem(
-                        where,
-                        None,
-                        f"{len(entries)} comment file(s) in a folder that "
-                        "matches no post or thread",
-                        f"{fix}.",
-                    )
-                ]
-            )
+    _attach(generator.settings, _comment_files(generator), items, pages=False)
 
+
+def attach_page_threads(generator) -> None:
+    """Comments on pages (page_generator_finalized)."""
+    items = [
+        *generator.pages,
+        *generator.translations,
+        *generator.hidden_pages,
+        *generator.hidden_translations,
+        *generator.draft_pages,
+        *generator.draft_translations,
+    ]
+    _attach(generator.settings, _comment_files(generator), items, pages=True)
+
+
+def report_unmatched_folders(settings, comments: dict, slugs: set[str]) -> None:
+    for folder, entries in comments.items():
+        if folder in slugs:
+            continue
+        hint = difflib.get_close_matches(folder, sorted(slugs), n=1)
+        where = os.path.join(settings["PATH"], settings["THREADS_COMMENTS_PATH"], folder)
+        fix = (
+            f"Rename the folder to {hint[0]!r}, the nearest slug"
+            if hint
+            else "Rename it to the slug of an existing post, thread or page"
+        )
+        report(
+            [
+                Problem(
+                    where,
+                    None,
+                    f"{len(entries)} comment file(s) in a folder that "
+                    "matches no post, thread or page",
+                    f"{fix}.",
+                )
+            ]
+        )
+
+
+def _attach(settings, comments: dict, items: list, pages: bool) -> None:
     parse_date = _date_parser(settings["TIMEZONE"])
     site_url = settings.get("SITEURL", "")
     max_depth = settings["THREADS_MAX_DEPTH"]
@@ -196,20 +226,27 @@ def attach_threads(generator) -> None:
         article.kind = kind if kind in KINDS else "post"
         article.thread = None
         if kind == "post" and not raws:
-            article.jsonld = jsonld.dumps(jsonld.post_jsonld(article, None, site_url))
+            if not pages:
+                article.jsonld = jsonld.dumps(jsonld.post_jsonld(article, None, site_url))
             continue
         asker = article.author.name if getattr(article, "author", None) else ""
-        thread, problems = build_thread(kind, asker, article.date, raws, parse_date, _render)
+        opened = getattr(article, "date", None) or min(
+            (parse_date(r.date) for r in raws if r.date), default=None
+        )
+        thread, problems = build_thread(kind, asker, opened, raws, parse_date, _render)
         report(problems)
         for reply in thread.replies:
             reply.initials = initials(reply.author)
             reply.hue = avatar_hue(reply.author, salt)
         url, save_as = _base_urls(article)
-        pages = lay_out(thread, article.url, article.save_as, (url, save_as), max_depth)
         article.thread = thread
-        article.reply_pages = pages
+        article.reply_pages = lay_out(
+            thread, article.url, article.save_as, (url, save_as), max_depth
+        )
         article.replies_feed_url = f"{url}replies.atom.xml"
         article.replies_feed_save_as = f"{save_as}replies.atom.xml"
+        if pages:
+            continue
         if kind == "post":
             data = jsonld.post_jsonld(article, thread, site_url)
         else:
@@ -244,10 +281,13 @@ class ThreadPagesGenerator(Generator):
     """Writes continuation pages and reply feeds for every post and thread."""
 
     def generate_context(self):
-        pass
+        # Posts, threads and pages are all read by now: every slug is known.
+        keys = ("articles", "drafts", "hidden_articles", "pages", "hidden_pages", "draft_pages")
+        slugs = {item.slug for key in keys for item in self.context.get(key, [])}
+        report_unmatched_folders(self.settings, self.context.get("thread_comment_files", {}), slugs)
 
     def _items(self):
-        items = list(self.context.get("articles", []))
+        items = [*self.context.get("articles", []), *self.context.get("pages", [])]
         if self.settings.get("DRAFT_SAVE_AS"):
             items += list(self.context.get("drafts", []))
         return [a for a in items if getattr(a, "thread", None) is not None]
@@ -305,4 +345,5 @@ def register() -> None:
     signals.initialized.connect(set_defaults)
     signals.readers_init.connect(install_reader)
     signals.article_generator_pretaxonomy.connect(attach_threads)
+    signals.page_generator_finalized.connect(attach_page_threads)
     signals.get_generators.connect(get_generators)

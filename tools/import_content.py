@@ -1,0 +1,127 @@
+"""Import posts, threads and replies from other platforms into content/.
+
+    python tools/import_content.py SOURCE FILE [--content content] [--force] [--dry-run]
+
+SOURCE is wordpress, reddit, disqus, discourse or email. The whole file is
+read first; if anything in it is malformed, nothing is written and the command
+exits with 2 and a message naming the file, line and problem. Then posts,
+pages and threads are written as Markdown files, replies as thread replies or
+comment files, and a summary says what was imported, pending and skipped.
+Importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.importers import discourse, disqus, email_in, reddit, wordpress  # noqa: E402
+from tools.importers.common import ImportFailure, Result  # noqa: E402
+from tools.importers.writer import FOLDERS, Writer, read_header  # noqa: E402
+
+SOURCES = ("wordpress", "reddit", "disqus", "discourse", "email")
+
+
+def known_addresses(content: Path) -> dict[str, list[str]]:
+    """slug -> URL paths it is known by: its own (YYYY/slug) and its Original-URL's."""
+    from urllib.parse import urlsplit
+
+    targets: dict[str, list[str]] = {}
+    for folder in FOLDERS.values():
+        for path in sorted((content / folder).glob("*.md")):
+            header = read_header(path)
+            slug = header.get("slug", path.stem)
+            addresses = [f"{header.get('date', '')[:4]}/{slug}", slug]
+            if header.get("original-url"):
+                addresses.append(urlsplit(header["original-url"]).path.strip("/"))
+            targets[slug] = addresses
+    return targets
+
+
+def known_messages(content: Path) -> dict[str, tuple[str, str]]:
+    """Message-Id -> (slug, reply id) of the e-mailed replies already imported."""
+    known = {}
+    for path in sorted((content / "comments").glob("*/*.md")):
+        header = read_header(path)
+        if header.get("message-id"):
+            known[header["message-id"]] = (path.parent.name, header.get("id", path.stem))
+    return known
+
+
+def read(source: str, path: Path, content: Path, args) -> Result:
+    if not path.is_file():
+        raise ImportFailure(f"{path}: no such file")
+    if source == "wordpress":
+        return wordpress.parse(path, pingbacks=args.pingbacks)
+    if source == "reddit":
+        return reddit.parse(path, category=args.category)
+    if source == "discourse":
+        return discourse.parse(path, category=args.category, base_url=args.base_url)
+    if source == "disqus":
+        return disqus.parse(path, known_addresses(content))
+    return email_in.parse(path, known_messages(content))
+
+
+def summary(result: Result, writer: Writer) -> str:
+    lines = [
+        f"Imported from {result.source}"
+        + (" (dry run: nothing written)" if writer.dry_run else "")
+        + ":"
+    ]
+    for key in sorted(result.counts):
+        lines.append(f"  {key}: {result.counts[key]}")
+    lines.append("Files: " + ", ".join(f"{v} {k}" for k, v in sorted(writer.outcomes.items())))
+    for message in result.warnings + writer.messages:
+        lines.append(f"  note: {message}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 2)[2]
+    )
+    parser.add_argument("source", choices=SOURCES)
+    parser.add_argument("file", type=Path, help="the export file (.xml, .json, .eml or mbox)")
+    parser.add_argument(
+        "--content",
+        type=Path,
+        default=ROOT / "content",
+        help="content folder to write into (default: content/)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite files changed since they were imported"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="write nothing; show the summary")
+    parser.add_argument(
+        "--pingbacks",
+        action="store_true",
+        help="wordpress: import pingbacks and trackbacks as replies too",
+    )
+    parser.add_argument(
+        "--category", default="Imported", help="reddit, discourse: category of the imported thread"
+    )
+    parser.add_argument(
+        "--base-url", default="", help="discourse: the forum's address, to link the original topic"
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        result = read(args.source, args.file, args.content, args)
+    except ImportFailure as exc:
+        print(f"Import failed, nothing was written: {exc}", file=sys.stderr)
+        return 2
+    writer = Writer(args.content, force=args.force, dry_run=args.dry_run)
+    for item in result.items:
+        writer.item(item)
+    for slug, replies in result.attach.items():
+        writer.comments(slug, replies)
+    print(summary(result, writer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
