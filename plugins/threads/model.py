@@ -34,6 +34,7 @@ class Reply:
     is_op: bool = False
     is_answer: bool = False
     origin: str = ""
+    origin_url: str = ""  # origin, when it is a plain http(s) address to link to
     field_lines: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     url: str = ""  # permalink, set when pages are laid out
@@ -119,12 +120,14 @@ def build_thread(
     raws: list[RawReply],
     parse_date: Callable[[str], datetime],
     render: Callable[[str], tuple[str, str]],
+    link: Callable[[str], str] | None = None,
 ) -> tuple[Thread, list[Problem]]:
     """Build the reply tree.
 
     `parse_date` turns a reply's date text into an aware datetime (raising
     ValueError when it cannot); `render` turns a Markdown body into
-    (sanitised HTML, plain text). Every reply either ends up in the tree or
+    (sanitised HTML, plain text); `link` returns an origin that is safe to
+    link to, or "". Every reply either ends up in the tree or
     in a Problem: a reply that cannot be placed goes under the opening post
     with a visible note.
     """
@@ -195,6 +198,7 @@ def build_thread(
         removed = raw.moderation == "removed"
         body_html, text = ("", "") if removed else render(raw.body)
         node = Reply(
+            origin_url=link(raw.origin) if link else "",
             id=reply_id,
             author="" if removed else (raw.author.strip() or "[no author]"),
             date=date,

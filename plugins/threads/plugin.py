@@ -26,7 +26,7 @@ from pelican.utils import get_date, sanitised_join
 from . import jsonld
 from .model import KINDS, Thread, build_thread, lay_out
 from .parse import Problem, RawReply, parse_comment, parse_thread
-from .render import avatar_hue, excerpt, initials, plain_text, render_untrusted
+from .render import avatar_hue, excerpt, initials, plain_text, render_untrusted, safe_link
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +218,8 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
     max_depth = settings["THREADS_MAX_DEPTH"]
     salt = settings["THREADS_AVATAR_SALT"]
     for article in items:
+        # An imported item's old address, linked only when it is plain http(s).
+        article.original_link = safe_link(article.metadata.get("original-url"))
         raws = list(article.metadata.get("thread_replies", []))
         for reply, problems in comments.get(article.slug, []):
             report(problems)
@@ -233,7 +235,7 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         opened = getattr(article, "date", None) or min(
             (parse_date(r.date) for r in raws if r.date), default=None
         )
-        thread, problems = build_thread(kind, asker, opened, raws, parse_date, _render)
+        thread, problems = build_thread(kind, asker, opened, raws, parse_date, _render, safe_link)
         report(problems)
         for reply in thread.replies:
             reply.initials = initials(reply.author)

@@ -83,6 +83,15 @@ def plain_text(clean_html: str) -> str:
     return html.unescape(_SPACE_RE.sub(" ", _TAG_RE.sub(" ", clean_html))).strip()
 
 
+_SAFE_URL_RE = re.compile(r"^https?://[^\s\x00-\x1f\x7f<>\"'`]+$", re.IGNORECASE)
+
+
+def safe_link(url: str | None) -> str:
+    """The URL if it is a plain http(s) address, else "" (never a javascript: link)."""
+    url = (url or "").strip()
+    return url if _SAFE_URL_RE.match(url) else ""
+
+
 def excerpt(text: str, words: int = 40) -> str:
     parts = text.split()
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
