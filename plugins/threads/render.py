@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -87,9 +88,20 @@ _SAFE_URL_RE = re.compile(r"^https?://[^\s\x00-\x1f\x7f<>\"'`]+$", re.IGNORECASE
 
 
 def safe_link(url: str | None) -> str:
-    """The URL if it is a plain http(s) address, else "" (never a javascript: link)."""
+    """The URL if it is a plain http(s) address with a real host, else "".
+
+    Never a javascript: or data: link, and nothing that only starts like one.
+    """
     url = (url or "").strip()
-    return url if _SAFE_URL_RE.match(url) else ""
+    if not _SAFE_URL_RE.match(url):
+        return ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return ""
+    host = parts.hostname or ""
+    return url if re.fullmatch(r"[a-z0-9.-]+", host) and "." in host else ""
 
 
 def excerpt(text: str, words: int = 40) -> str:

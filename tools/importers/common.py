@@ -129,10 +129,11 @@ class _Converter(MarkdownConverter):
     """
 
     def escape(self, text, parent_tags):
-        text = super().escape(text, parent_tags)
         if "_noformat" in parent_tags or "pre" in parent_tags or "code" in parent_tags:
-            return text
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return super().escape(text, parent_tags)
+        # Entities, not backslashes: Python-Markdown shows "\<" with its backslash.
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return super().escape(text, parent_tags).replace("\\&", "&")
 
 
 def autop(text: str) -> str:
@@ -161,7 +162,8 @@ def html_to_markdown(fragment: str, paragraphs_from_blank_lines: bool = False) -
         strip_comments=True,
         link_rel=None,
     )
-    text = _Converter(heading_style="ATX", bullets="-", escape_misc=False).convert(clean)
+    # escape_misc: text that only looks like Markdown ([x](javascript:...)) stays text.
+    text = _Converter(heading_style="ATX", bullets="-", escape_misc=True).convert(clean)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 

@@ -36,6 +36,13 @@ def _load(path: Path):
         raise ImportFailure(f"{path}: cannot read it as UTF-8 text ({exc}).") from exc
 
 
+def _permalink(path) -> str:
+    """Reddit gives site-relative permalinks; anything else is not a link."""
+    if isinstance(path, str) and re.fullmatch(r"/[\w/%.~-]*", path):
+        return f"{SITE}{path}"
+    return ""
+
+
 def _escaped(listing_items: list[dict]) -> bool:
     """Without raw_json=1, Reddit escapes &, < and > in every text field."""
     for entry in listing_items:
@@ -102,7 +109,7 @@ def parse(path: Path, category: str = "Imported") -> Result:
                 body="" if gone else text,
                 parent=safe_id(parent) if parent else None,
                 moderation="removed" if gone else "published",
-                origin=f"{SITE}{body['permalink']}" if body.get("permalink") else "",
+                origin=_permalink(body.get("permalink")),
             )
         )
         result.counts["placeholders (deleted, with replies)" if gone else "replies"] += 1
@@ -138,7 +145,7 @@ def parse(path: Path, category: str = "Imported") -> Result:
             tags=[post["subreddit"]]
             if re.fullmatch(r"\w{2,30}", post.get("subreddit") or "")
             else [],
-            original_url=f"{SITE}{post['permalink']}" if post.get("permalink") else "",
+            original_url=_permalink(post.get("permalink")),
             thread_kind="question",
             replies=replies,
         )
