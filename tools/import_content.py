@@ -53,6 +53,19 @@ def known_messages(content: Path) -> dict[str, tuple[str, str]]:
 
 
 def read(source: str, path: Path, content: Path, args) -> Result:
+    """Run one importer; anything it did not expect becomes a clear ImportFailure."""
+    try:
+        return _read(source, path, content, args)
+    except ImportFailure:
+        raise
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, UnicodeError) as exc:
+        raise ImportFailure(
+            f"{path}: not a {source} export this importer understands "
+            f"({type(exc).__name__}: {str(exc)[:120]}). Check the file's format."
+        ) from exc
+
+
+def _read(source: str, path: Path, content: Path, args) -> Result:
     if not path.is_file():
         raise ImportFailure(f"{path}: no such file")
     if source == "wordpress":

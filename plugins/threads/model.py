@@ -136,7 +136,7 @@ def build_thread(
 
     # Pending replies are held back, and so is everything that answers them.
     held = {r.id for r in raws if r.moderation == "pending"}
-    pending = len(held)
+    pending = sum(1 for r in raws if r.moderation == "pending")  # ids may repeat
     live: list[RawReply] = []
     by_raw_id = {r.id: r for r in raws}
     for raw in raws:
