@@ -12,15 +12,15 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from threads.model import build_thread, walk
 from threads.parse import Problem, RawReply, parse_comment, parse_thread, safe_body
 from threads.render import plain_text, render_untrusted
-from tools.import_content import read
-from tools.importers.common import ImportFailure, Result
 from topics.tagger import TemplateError, compile_template
 from topics.vocabulary import VocabularyError, load
+
 from tests.sitebuild import CONTENT
+from tools.import_content import read
+from tools.importers.common import ImportFailure, Result
 
 VOCABULARY = load(CONTENT / "topics.toml")
 
@@ -159,7 +159,7 @@ def test_template_compiler_gives_a_phrase_or_a_clear_error(template):
 
 @given(st.text(max_size=3000))
 def test_tagger_handles_any_text(text):
-    chosen, evidence = VOCABULARY.tag({"title": text[:100], "body": text, "replies": text})
+    chosen, _evidence = VOCABULARY.tag({"title": text[:100], "body": text, "replies": text})
     assert set(chosen) <= set(VOCABULARY.topics)
 
 

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 
 from .parse import Problem, RawReply
 
@@ -355,29 +356,63 @@ def page_events(roots: list[Reply], max_depth: int) -> list[Event]:
 class ReplyPage:
     """A page of replies: the thread page itself, or a continuation page."""
 
-    head: Reply | None  # None for the thread page
+    head: Reply | None  # the reply a continuation page starts at; None on numbered pages
     url: str
     save_as: str
     events: list[Event]
+    number: int = 0  # 1, 2, ... for the pages of top-level replies; 0 for continuations
+    total: int = 0
+    previous_url: str = ""
+    next_url: str = ""
 
     @property
     def modified(self):
         """Date of the newest reply shown on this page."""
-        return max(e.reply.date for e in self.events if e.kind == "open")
+        return max((e.reply.date for e in self.events if e.kind == "open"), default=None)
 
 
 def lay_out(
-    thread: Thread, url: str, save_as: str, folder: tuple[str, str], max_depth: int
+    thread: Thread,
+    url: str,
+    save_as: str,
+    folder: tuple[str, str],
+    max_depth: int,
+    page_size: int = 0,
 ) -> list[ReplyPage]:
     """Decide which page each reply is shown on, and set permalinks.
 
-    The thread page (`url`, `save_as`) shows replies to `max_depth`; a reply
-    there whose children go deeper links to a continuation page that starts
-    at it, under `folder` (the item's (url, save_as) folder) as
-    `replies/<id>/`.
+    Top-level replies come `page_size` to a page (0: all on one), with their
+    subtrees: the first page is the thread page (`url`, `save_as`), the others
+    `replies/page/<n>/` under `folder` (the item's (url, save_as) folder).
+    A page shows replies to `max_depth`; a reply whose children go deeper
+    links to a continuation page that starts at it, `replies/<id>/`.
     """
     folder_url, folder_save = folder
-    pages = [ReplyPage(None, url, save_as, page_events(thread.roots, max_depth))]
+    roots = thread.roots
+    size = page_size or len(roots) or 1
+    chunks = [roots[i : i + size] for i in range(0, len(roots), size)] or [[]]
+    pages = []
+    for number, chunk in enumerate(chunks, 1):
+        page_url, page_save = (
+            (url, save_as)
+            if number == 1
+            else (
+                f"{folder_url}replies/page/{number}/",
+                f"{folder_save}replies/page/{number}/index.html",
+            )
+        )
+        pages.append(
+            ReplyPage(
+                None,
+                page_url,
+                page_save,
+                page_events(chunk, max_depth),
+                number=number,
+                total=len(chunks),
+            )
+        )
+    for before, after in pairwise(pages):
+        before.next_url, after.previous_url = after.url, before.url
     queue = 0
     while queue < len(pages):
         page = pages[queue]

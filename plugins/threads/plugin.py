@@ -34,6 +34,7 @@ DEFAULTS = {
     "THREADS_PATH": "threads",  # folder under PATH holding one thread per file
     "THREADS_COMMENTS_PATH": "comments",  # folder under PATH: <slug>/<comment>.md
     "THREADS_MAX_DEPTH": 6,  # deeper replies continue on their own page
+    "THREADS_PAGE_SIZE": 100,  # top-level replies per page (0: all on the thread page)
     "THREADS_FEED_ATOM": "feeds/replies.atom.xml",  # every reply, site-wide
     "THREADS_FEED_MAX_ITEMS": 50,
     "THREADS_AVATAR_SALT": "",  # defaults to SITENAME
@@ -243,7 +244,12 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         url, save_as = _base_urls(article)
         article.thread = thread
         article.reply_pages = lay_out(
-            thread, article.url, article.save_as, (url, save_as), max_depth
+            thread,
+            article.url,
+            article.save_as,
+            (url, save_as),
+            max_depth,
+            settings["THREADS_PAGE_SIZE"],
         )
         article.replies_feed_url = f"{url}replies.atom.xml"
         article.replies_feed_save_as = f"{save_as}replies.atom.xml"
