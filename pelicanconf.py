@@ -6,6 +6,8 @@ published site.
 
 from pathlib import Path
 
+from pelican.settings import DEFAULT_CONFIG
+
 HERE = Path(__file__).resolve().parent
 
 AUTHOR = "Marisol Okafor"
@@ -34,6 +36,15 @@ ARTICLE_EXCLUDES = ["comments"]
 PAGE_PATHS = ["pages"]
 STATIC_PATHS = ["images"]
 PAGE_EXCLUDES = ["comments"]
+
+# Slugs become file names: cap them at 80 characters (at a word boundary when
+# there is one), so a very long title, tag or name cannot exceed the file
+# system's limit. Tags, categories and authors use these rules too.
+SLUG_REGEX_SUBSTITUTIONS = [
+    *DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"],
+    (r"^(?=.{81})(.{1,80})-.*$", r"\1"),
+    (r"^(.{80}).+$", r"\1"),
+]
 
 ARTICLE_URL = "{date:%Y}/{slug}/"
 ARTICLE_SAVE_AS = "{date:%Y}/{slug}/index.html"

@@ -47,6 +47,24 @@ class Site:
         soup = self.soup(url)
         return [json.loads(s.string) for s in soup.select('script[type="application/ld+json"]')]
 
+    def reply_elements(self, url: str) -> list:
+        """Every reply element of a post or thread, across its numbered pages of
+        replies and its continuation pages."""
+        found, todo, seen = [], [url], set()
+        while todo:
+            page = todo.pop()
+            if page in seen:
+                continue
+            seen.add(page)
+            soup = self.soup(page)
+            found += soup.select("li.reply")
+            todo += [a["href"] for a in soup.select("a.continue-thread")]
+            todo += [a["href"] for a in soup.select('nav.reply-pagination a[rel="next"]')]
+        return found
+
+    def reply_ids(self, url: str) -> list[str]:
+        return [li["id"].removeprefix("reply-") for li in self.reply_elements(url)]
+
     def main_jsonld(self, url: str) -> dict:
         """The page's one JSON-LD block other than its breadcrumbs."""
         [data] = [d for d in self.jsonld(url) if d.get("@type") != "BreadcrumbList"]

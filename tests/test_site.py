@@ -192,3 +192,20 @@ def test_drafts_are_not_published(tmp_path):
     names = [p.name for p in built.output.rglob("*")]
     assert "half-a-thought.html" not in names and not (built.output / "drafts").exists()
     assert "Half a thought" not in (built.output / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_only_address_anywhere_in_the_output_is_the_sites_own(site):
+    """Commenters' e-mail addresses (comment files carry some) and IP addresses never
+    reach the output; the one address a reader sees is where replies go."""
+    import re
+
+    emails = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+    ips = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+    found_emails, found_ips = set(), set()
+    for path in site.output.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".xml", ".json", ".txt", ".map", ""):
+            text = path.read_text(encoding="utf-8", errors="ignore")
+            found_emails |= set(emails.findall(text))
+            found_ips |= set(ips.findall(text))
+    assert found_emails <= {"replies@stacks-and-offers.example.org"}
+    assert found_ips == set()

@@ -82,27 +82,12 @@ def huge(tmp_path_factory):
     return Site(output=out, records=[]), peak_mib, before
 
 
-def all_reply_ids(site: Site, url: str) -> list[str]:
-    """Reply ids on a thread's pages: its numbered pages and continuation pages."""
-    ids, todo, seen = [], [url], set()
-    while todo:
-        page = todo.pop()
-        if page in seen:
-            continue
-        seen.add(page)
-        soup = site.soup(page)
-        ids += [li["id"].removeprefix("reply-") for li in soup.select("li.reply")]
-        todo += [a["href"] for a in soup.select("a.continue-thread")]
-        todo += [a["href"] for a in soup.select('nav.reply-pagination a[rel="next"]')]
-    return ids
-
-
 def test_ten_thousand_replies_are_paginated_and_all_there(huge):
     site, _peak, _ = huge
     first = site.path("/2026/ten-thousand/").read_text(encoding="utf-8")
     assert first.count('<li class="reply') == 100 * 4  # 100 top-level with their chains
     assert site.path("/2026/ten-thousand/replies/page/25/").is_file()
-    ids = all_reply_ids(site, "/2026/ten-thousand/")
+    ids = site.reply_ids("/2026/ten-thousand/")
     assert len(ids) == len(set(ids)) == 10_000
 
 
@@ -114,7 +99,7 @@ def test_a_one_megabyte_reply_builds(huge):
 
 def test_five_thousand_comment_files_on_one_post(huge):
     site, _peak, _ = huge
-    ids = all_reply_ids(site, "/2026/informational-interviews/")
+    ids = site.reply_ids("/2026/informational-interviews/")
     assert len(ids) == len(set(ids)) == 5000
     assert site.path("/2026/informational-interviews/replies/page/50/").is_file()
 

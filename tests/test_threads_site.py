@@ -20,21 +20,6 @@ def visible_source_replies(source) -> list[dict[str, str]]:
     return shown
 
 
-def all_reply_nodes(site, source):
-    """Every reply element, on the thread page and its continuation pages."""
-    pages = [source.url]
-    nodes, seen = [], set()
-    while pages:
-        url = pages.pop()
-        if url in seen:
-            continue
-        seen.add(url)
-        soup = site.soup(url)
-        nodes += soup.select("li.reply")
-        pages += [a["href"] for a in soup.select("a.continue-thread")]
-    return nodes
-
-
 def count_jsonld_replies(node: dict) -> int:
     count, stack = 0, [node]
     while stack:
@@ -50,7 +35,7 @@ def count_jsonld_replies(node: dict) -> int:
 @pytest.mark.parametrize("source", THREADS + POSTS, ids=lambda s: s.slug)
 def test_every_reply_in_the_source_is_on_a_page_with_a_unique_permalink(site, source):
     expected = visible_source_replies(source)
-    nodes = all_reply_nodes(site, source)
+    nodes = site.reply_elements(source.url)
     shown = {n["id"] for n in nodes if "reply-removed" not in n["class"]}
     assert shown == {f"reply-{r['id']}" for r in expected}
     for node in nodes:  # one visible permalink per reply, pointing at itself

@@ -113,6 +113,9 @@ def swap_in(output: Path, new_version: Path) -> None:
     os.replace(tmp_link, output)
 
 
+STOPPED = "The build stopped"
+
+
 def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
     """Build once into `staging`; return every warning and error logged."""
     from pelican import Pelican, signals
@@ -144,7 +147,7 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
         settings = read_settings(str(settings_file), override=override)
         Pelican(settings).run()
     except Exception as exc:  # report it with the rest and fail the build
-        logger.error("The build stopped: %s: %s", type(exc).__name__, exc, exc_info=exc)
+        logger.error("%s: %s: %s", STOPPED, type(exc).__name__, exc, exc_info=exc)
     finally:
         logging.getLogger().removeHandler(collector)
     return collector
@@ -221,9 +224,12 @@ def build(settings_file: Path, output: Path, strict: bool, extra: dict, search: 
         )
         for record in problems:
             print(f"  - {describe(record)}", file=sys.stderr)
-    if strict and problems:
+    stopped = any(r.getMessage().startswith(STOPPED) for r in errors)
+    if stopped or (strict and problems):
+        # A build that stopped half-way is never swapped in, whatever the mode.
         shutil.rmtree(staging, ignore_errors=True)
-        print(f"\nNot published: fix the problems above. {output}/ is unchanged.", file=sys.stderr)
+        what = "Not built" if stopped else "Not published"
+        print(f"\n{what}: fix the problems above. {output}/ is unchanged.", file=sys.stderr)
         return 1
 
     checkpoint("staged")
