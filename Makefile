@@ -33,6 +33,8 @@ IMPORTOPTS ?=
 DATA ?=
 PREDICTIONS ?=
 PYTEST_ARGS ?=
+BENCH_N ?= 1000 5000
+BENCH_RUNS ?= 3
 
 .DEFAULT_GOAL := help
 
@@ -103,6 +105,9 @@ topics-eval: venv ## Measure the tagger: make topics-eval DATA=items.jsonl [PRED
 	@test -n "$(DATA)" || { echo 'Give the data: make topics-eval DATA=items.jsonl [PREDICTIONS=out.jsonl]'; exit 2; }
 	$(PYTHON) tools/tagging.py eval "$(DATA)" $(if $(PREDICTIONS),--predictions "$(PREDICTIONS)")
 
+bench: venv ## Benchmark against vanilla Pelican (BENCH_N="1000 5000", BENCH_RUNS=3); appends to bench/results.md
+	BENCH_N="$(BENCH_N)" BENCH_RUNS="$(BENCH_RUNS)" $(PYTHON) tools/bench.py
+
 test: venv node-tools ## Run the test suite (builds the demo site into a temporary folder)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
@@ -126,4 +131,4 @@ github: publish ## Publish, then push output/ to the gh-pages branch with ghp-im
 	git push origin $(GITHUB_PAGES_BRANCH)
 
 .PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread import pending topics-report topics-eval \
-	test lint format lock rsync_upload github
+	bench test lint format lock rsync_upload github

@@ -42,8 +42,11 @@ def stem(word: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case, accents off (résumé -> resume), money amounts marked."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    if text.isascii():  # nearly all text: nothing to take off
+        plain = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     return _MONEY_RE.sub(f" {MONEY} ", plain)
 
 
@@ -139,16 +142,24 @@ def compile_template(template: str, topic: str, against: bool = False) -> Phrase
 
 @dataclass
 class Index:
-    """First stem -> the phrase variants that start with it."""
+    """First stem -> the phrase variants that start with it.
+
+    One-word variants (most of a vocabulary) are kept apart: a lookup is the
+    whole match, no matcher needs to run.
+    """
 
     by_first: dict[str, list[tuple[Phrase, tuple[Element, ...]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    single: dict[str, list[tuple[Phrase, tuple[Element, ...]]]] = field(
         default_factory=lambda: defaultdict(list)
     )
 
     def add(self, phrase: Phrase) -> None:
         for variant in phrase.variants:
+            table = self.single if len(variant) == 1 else self.by_first
             for first in variant[0]:
-                self.by_first[first].append((phrase, variant))
+                table[first].append((phrase, variant))
 
 
 def _match_at(stems: list[str], start: int, variant: tuple[Element, ...]) -> int | None:
@@ -185,8 +196,20 @@ def find(index: Index, field_name: str, text: str) -> list[Hit]:
     words = tokens(text)
     stems = [s for s, _ in words]
     hits: list[Hit] = []
+    single, by_first = index.single, index.by_first
     for position, first in enumerate(stems):
-        for phrase, variant in index.by_first.get(first, ()):
+        for phrase, variant in single.get(first, ()):
+            hits.append(
+                Hit(
+                    phrase,
+                    field_name,
+                    position,
+                    position + 1,
+                    words[position][1],
+                    phrase.weight_of(variant),
+                )
+            )
+        for phrase, variant in by_first.get(first, ()):
             end = _match_at(stems, position, variant)
             if end is not None:
                 shown = " ".join(w for _, w in words[position:end])

@@ -1,0 +1,368 @@
+"""Benchmark the build against vanilla Pelican on the same synthetic corpus.
+
+    python tools/bench.py [--sizes 1000 5000] [--runs 3] [--no-edit-loop]
+
+For each size N it generates a seeded corpus in the project's formats (a
+quarter of the items are threads with 5 to 40 replies at realistic depths;
+some posts have comment files) and the same text for vanilla Pelican (threads
+as plain articles with their replies inlined as Markdown). Then it builds
+(a) vanilla Pelican (same pinned version, default theme, no plugins) and
+(b) the project's full configuration, alternating runs, every run cold (fresh
+output, no cache), and prints every run, the median wall time, ms per item,
+peak memory (summed over the build's processes) and the ratio b/a. The
+Pagefind index is timed on its own line. With the edit loop on, it starts
+`pelican -r` (what `make devserver` runs), changes one thread's reply and
+times until that thread's page, and then every listing it is on, is rewritten.
+Results are appended to bench/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+WORDS = (
+    "library librarian job interview offer salary negotiation rejection application resume "
+    "cover letter reference archive catalog patron branch director committee search position "
+    "posting degree experience supervisor team budget program collection public academic "
+    "school special digital records processing instruction outreach volunteer conference "
+    "mentor network relocate move city contract benefits pension tuition stress burnout week "
+    "month year today question answer advice think feel hope wait call email phone letter "
+    "the a an and or but so because when while after before with without about into over "
+    "is was were be been have had do did will would could should can may might must not very "
+    "really just still also only even more most less first last next new old good bad best"
+).split()
+CATEGORIES = [
+    "The Search",
+    "Applications",
+    "Interviews",
+    "Offers & Negotiation",
+    "Career Paths",
+    "Workplace",
+]
+TAGS = [f"tag{n}" for n in range(60)]
+VANILLA_CONF = """\
+AUTHOR = "Bench"
+SITENAME = "Vanilla"
+SITEURL = ""
+PATH = "content"
+TIMEZONE = "UTC"
+DEFAULT_LANG = "en"
+LOCALE = ("C.UTF-8",)
+PLUGINS = []
+CACHE_CONTENT = False
+LOAD_CONTENT_CACHE = False
+DELETE_OUTPUT_DIRECTORY = False
+DEFAULT_PAGINATION = 10
+"""
+
+
+def sentence(rng: random.Random, words: int) -> str:
+    text = " ".join(rng.choice(WORDS) for _ in range(words))
+    return text[0].upper() + text[1:] + "."
+
+
+def paragraphs(rng: random.Random, total_words: int) -> str:
+    out, left = [], total_words
+    while left > 0:
+        n = min(left, rng.randint(40, 120))
+        out.append(" ".join(sentence(rng, rng.randint(8, 20)) for _ in range(max(1, n // 14))))
+        left -= n
+    return "\n\n".join(out)
+
+
+@dataclass
+class Reply:
+    id: str
+    parent: str | None
+    author: str
+    date: datetime
+    body: str
+
+
+def replies_for(rng: random.Random, start: datetime, count: int) -> list[Reply]:
+    replies: list[Reply] = []
+    for n in range(count):
+        parent = None
+        if replies and rng.random() < 0.55:  # about half answer another reply
+            parent = rng.choice(replies[-8:]).id
+        date = start + timedelta(hours=1 + n * rng.randint(1, 6))
+        replies.append(
+            Reply(
+                f"r{n}",
+                parent,
+                f"Reader {rng.randint(1, 400)}",
+                date,
+                paragraphs(rng, rng.randint(20, 150)),
+            )
+        )
+    return replies
+
+
+def generate(folder: Path, n: int, seed: int = 20261122) -> None:
+    """Write corpus/project/ (the project's formats) and corpus/vanilla/ (plain articles)."""
+    rng = random.Random(seed)
+    project, vanilla = folder / "project", folder / "vanilla" / "content"
+    for path in (project / "posts", project / "threads", project / "comments", vanilla):
+        path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "content" / "topics.toml", project / "topics.toml")
+    shutil.copy(ROOT / "content" / "categories.toml", project / "categories.toml")
+    (folder / "vanilla" / "pelicanconf.py").write_text(VANILLA_CONF, encoding="utf-8")
+    start = datetime(2024, 1, 1, 9, 0)
+    for i in range(n):
+        date = start + timedelta(hours=i * 7 + rng.randint(0, 5))
+        title = sentence(rng, rng.randint(4, 10))[:-1]
+        slug = f"item-{i}"
+        header = (
+            f"Title: {title}\nSlug: {slug}\nDate: {date:%Y-%m-%d %H:%M}\n"
+            f"Category: {rng.choice(CATEGORIES)}\n"
+            f"Tags: {', '.join(rng.sample(TAGS, rng.randint(1, 4)))}\n"
+        )
+        thread = i % 4 == 0
+        if thread:
+            body = paragraphs(rng, rng.randint(60, 250))
+            replies = replies_for(rng, date, rng.randint(5, 40))
+            kind = "question" if rng.random() < 0.7 else "discussion"
+            blocks = "".join(
+                f"\n\n```reply\nid: {r.id}\n"
+                + (f"parent: {r.parent}\n" if r.parent else "")
+                + f"author: {r.author}\ndate: {r.date:%Y-%m-%d %H:%M}\n```\n\n{r.body}"
+                for r in replies
+            )
+            (project / "threads" / f"{slug}.md").write_text(
+                header + f"Kind: {kind}\nAuthor: Asker {i}\n\n{body}{blocks}\n", encoding="utf-8"
+            )
+        else:
+            body = paragraphs(rng, rng.randint(300, 1200))
+            replies = replies_for(rng, date, rng.randint(1, 10)) if rng.random() < 0.2 else []
+            (project / "posts" / f"{slug}.md").write_text(header + f"\n{body}\n", encoding="utf-8")
+            for r in replies:
+                folder_ = project / "comments" / slug
+                folder_.mkdir(exist_ok=True)
+                (folder_ / f"{r.id}.md").write_text(
+                    f"Id: {r.id}\n"
+                    + (f"Parent: {r.parent}\n" if r.parent else "")
+                    + f"Author: {r.author}\nDate: {r.date:%Y-%m-%d %H:%M}\n\n{r.body}\n",
+                    encoding="utf-8",
+                )
+        inlined = "".join(
+            f"\n\n### {r.author}, {r.date:%Y-%m-%d %H:%M}\n\n{r.body}" for r in replies
+        )
+        (vanilla / f"{slug}.md").write_text(header + f"\n{body}{inlined}\n", encoding="utf-8")
+
+
+def run_measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, peak MiB summed over the process tree, and stderr's tail."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_kib(process.pid))
+        time.sleep(0.05)
+    elapsed = time.monotonic() - started
+    err = process.stderr.read() if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{err[-3000:]}")
+    return elapsed, peak / 1024, err[-500:]
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (from /proc)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as handle:
+                    todo += [int(c) for c in handle.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def build_vanilla(corpus: Path, out: Path) -> tuple[float, float, str]:
+    shutil.rmtree(out, ignore_errors=True)
+    vanilla = corpus / "vanilla"
+    return run_measured(
+        [
+            PYTHON,
+            "-m",
+            "pelican",
+            str(vanilla / "content"),
+            "-o",
+            str(out),
+            "-s",
+            str(vanilla / "pelicanconf.py"),
+            "-q",
+        ],
+        vanilla,
+    )
+
+
+def build_project(corpus: Path, out: Path) -> tuple[float, float, str]:
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out.parent / ".site-versions", ignore_errors=True)
+    return run_measured(
+        [
+            PYTHON,
+            str(ROOT / "tools" / "build.py"),
+            "--settings",
+            str(ROOT / "pelicanconf.py"),
+            "--content",
+            str(corpus / "project"),
+            "--output",
+            str(out),
+            "--no-search",
+        ],
+        ROOT,
+    )
+
+
+def edit_loop(corpus: Path, work: Path, n: int) -> tuple[float, float]:
+    """Seconds until the edited thread's page, then every listing, is rewritten."""
+    out = work / "devserver-output"
+    shutil.rmtree(out, ignore_errors=True)
+    process = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "pelican",
+            "-r",
+            str(corpus / "project"),
+            "-o",
+            str(out),
+            "-s",
+            str(ROOT / "pelicanconf.py"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        page = next(iter(sorted(out.glob("*/item-0/index.html"))), None)
+        deadline = time.monotonic() + 900
+        while page is None or not (out / "index.html").exists():
+            if time.monotonic() > deadline:
+                raise SystemExit("the dev server never finished its first build")
+            time.sleep(0.5)
+            page = next(iter(sorted(out.glob("*/item-0/index.html"))), None)
+        time.sleep(2)
+        listings = [out / "index.html", *sorted((out / "category").glob("*/index.html"))]
+        listings += sorted((out / "tag").glob("*/index.html"))
+        before = {p: p.stat().st_mtime_ns for p in [page, *listings]}
+        thread = corpus / "project" / "threads" / "item-0.md"
+        edited = time.monotonic()
+        thread.write_text(
+            thread.read_text(encoding="utf-8").replace("```reply\nid: r0", "```reply\nid: r0", 1)
+            + "\nEdited for the benchmark.\n",
+            encoding="utf-8",
+        )
+        page_done = all_done = None
+        while time.monotonic() - edited < 900:
+            now = time.monotonic() - edited
+            if page_done is None and page.stat().st_mtime_ns != before[page]:
+                page_done = now
+            if all(p.stat().st_mtime_ns != before[p] for p in listings if p.exists()):
+                all_done = now
+                break
+            time.sleep(0.05)
+        return page_done or float("nan"), all_done or float("nan")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[int(s) for s in os.environ.get("BENCH_N", "1000 5000").split()],
+    )
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    parser.add_argument("--no-edit-loop", action="store_true")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
+    args = parser.parse_args(argv)
+
+    lines = [
+        f"## {datetime.now():%Y-%m-%d %H:%M} on {platform.node() or 'unknown'} "
+        f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})",
+        "",
+        "| N | build | runs (s) | median s | ms/item | peak MiB | b/a |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    extra = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        for n in args.sizes:
+            corpus = work / f"corpus-{n}"
+            generate(corpus, n)
+            times = {"a": [], "b": []}
+            peaks = {"a": [], "b": []}
+            for run in range(args.runs):
+                for key, builder in (("a", build_vanilla), ("b", build_project)):
+                    seconds, peak, _ = builder(corpus, work / f"out-{key}")
+                    times[key].append(seconds)
+                    peaks[key].append(peak)
+                    print(
+                        f"N={n} run {run + 1} {'vanilla' if key == 'a' else 'project'}: "
+                        f"{seconds:.1f} s, peak {peak:.0f} MiB",
+                        flush=True,
+                    )
+            median = {k: statistics.median(v) for k, v in times.items()}
+            ratio = median["b"] / median["a"]
+            for key, name in (("a", "vanilla Pelican"), ("b", "project (all plugins)")):
+                runs = ", ".join(f"{t:.1f}" for t in times[key])
+                lines.append(
+                    f"| {n} | {name} | {runs} | {median[key]:.1f} | "
+                    f"{1000 * median[key] / n:.1f} | {max(peaks[key]):.0f} | "
+                    + (f"{ratio:.2f} |" if key == "b" else " |")
+                )
+            started = time.monotonic()
+            subprocess.run(
+                [PYTHON, "-m", "pagefind", "--site", str(work / "out-b"), "--quiet"], check=True
+            )
+            extra.append(
+                f"- N={n}: Pagefind index of the project build: {time.monotonic() - started:.1f} s"
+            )
+            if not args.no_edit_loop:
+                page_s, all_s = edit_loop(corpus, work, n)
+                extra.append(
+                    f"- N={n}: edit loop (`pelican -r`, as `make devserver`): edited "
+                    f"thread page rewritten after {page_s:.1f} s, every listing "
+                    f"after {all_s:.1f} s"
+                )
+            print("\n".join(lines[-2:] + extra[-2:]), flush=True)
+    report = "\n".join([*lines, "", *extra, ""])
+    print("\n" + report)
+    args.results.parent.mkdir(exist_ok=True)
+    with args.results.open("a", encoding="utf-8") as handle:
+        handle.write(report + "\n")
+    print(f"Appended to {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
