@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-WORDS = (
+WORDS = (  # noqa: SIM905 - a word bank reads better as text
     "library librarian job interview offer salary negotiation rejection application resume "
     "cover letter reference archive catalog patron branch director committee search position "
     "posting degree experience supervisor team budget program collection public academic "
@@ -54,7 +53,8 @@ CATEGORIES = [
     "Career Paths",
     "Workplace",
 ]
-TAGS = [f"tag{n}" for n in range(60)]
+# End in a letter: vanilla Pelican names page 3 of "tag2" tag23.html, which is "tag23".
+TAGS = [f"tag{n}x" for n in range(60)]
 VANILLA_CONF = """\
 AUTHOR = "Bench"
 SITENAME = "Vanilla"
@@ -239,7 +239,7 @@ def build_project(corpus: Path, out: Path) -> tuple[float, float, str]:
     )
 
 
-def edit_loop(corpus: Path, work: Path, n: int) -> tuple[float, float]:
+def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
     """Seconds until the edited thread's page, then every listing, is rewritten."""
     out = work / "devserver-output"
     shutil.rmtree(out, ignore_errors=True)
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"- N={n}: Pagefind index of the project build: {time.monotonic() - started:.1f} s"
             )
             if not args.no_edit_loop:
-                page_s, all_s = edit_loop(corpus, work, n)
+                page_s, all_s = edit_loop(corpus, work)
                 extra.append(
                     f"- N={n}: edit loop (`pelican -r`, as `make devserver`): edited "
                     f"thread page rewritten after {page_s:.1f} s, every listing "
