@@ -4,6 +4,7 @@
 published site.
 """
 
+from functools import lru_cache
 from pathlib import Path
 
 from pelican.settings import DEFAULT_CONFIG
@@ -101,7 +102,19 @@ JINJA_ENVIRONMENT = {
     "lstrip_blocks": True,
     "extensions": ["jinja2.ext.do"],
     "autoescape": True,
+    # Templates do not change during a build (the dev server starts a new one for
+    # each change): no file check on every include in a loop.
+    "auto_reload": False,
 }
+
+
+@lru_cache(maxsize=65536)
+def _date_text(when, fmt):
+    """A date as text; the same dates recur on every listing, so format each once."""
+    return when.strftime(fmt)
+
+
+JINJA_FILTERS = {"date_text": _date_text}
 
 MARKDOWN = {
     "extension_configs": {

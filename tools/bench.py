@@ -51,6 +51,7 @@ CATEGORIES = [
     "Interviews",
     "Offers & Negotiation",
     "Career Paths",
+    "Education & Training",
     "Workplace",
 ]
 # End in a letter: vanilla Pelican names page 3 of "tag2" tag23.html, which is "tag23".
@@ -239,8 +240,23 @@ def build_project(corpus: Path, out: Path) -> tuple[float, float, str]:
     )
 
 
+def _wait_for_done(process: subprocess.Popen, deadline: float) -> None:
+    """Read the dev server's output until it reports a finished build."""
+    for line in process.stdout:
+        if line.startswith("Done: Processed"):
+            return
+        if time.monotonic() > deadline:
+            break
+    raise SystemExit("the dev server did not report a finished build")
+
+
 def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
-    """Seconds until the edited thread's page, then every listing, is rewritten."""
+    """Seconds until the edited thread's page, then every listing, is rewritten.
+
+    Starts `pelican -r` (as `make devserver`), waits for its first build to
+    finish (its watcher starts only then), edits one thread's reply, and
+    watches the output's modification times.
+    """
     out = work / "devserver-output"
     shutil.rmtree(out, ignore_errors=True)
     process = subprocess.Popen(
@@ -256,35 +272,34 @@ def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
             str(ROOT / "pelicanconf.py"),
         ],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
     )
     try:
-        page = next(iter(sorted(out.glob("*/item-0/index.html"))), None)
-        deadline = time.monotonic() + 900
-        while page is None or not (out / "index.html").exists():
-            if time.monotonic() > deadline:
-                raise SystemExit("the dev server never finished its first build")
-            time.sleep(0.5)
-            page = next(iter(sorted(out.glob("*/item-0/index.html"))), None)
-        time.sleep(2)
-        listings = [out / "index.html", *sorted((out / "category").glob("*/index.html"))]
-        listings += sorted((out / "tag").glob("*/index.html"))
+        _wait_for_done(process, time.monotonic() + 900)
+        time.sleep(1)
+        page = next(iter(sorted(out.glob("*/item-0/index.html"))))
+        listings = [
+            out / "index.html",
+            *sorted((out / "category").glob("*/index.html")),
+            *sorted((out / "tag").glob("*/index.html")),
+            *sorted((out / "topics").glob("*/index.html")),
+            *sorted((out / "questions").glob("**/index.html")),
+        ]
         before = {p: p.stat().st_mtime_ns for p in [page, *listings]}
         thread = corpus / "project" / "threads" / "item-0.md"
         edited = time.monotonic()
         thread.write_text(
-            thread.read_text(encoding="utf-8").replace("```reply\nid: r0", "```reply\nid: r0", 1)
-            + "\nEdited for the benchmark.\n",
-            encoding="utf-8",
+            thread.read_text(encoding="utf-8") + "\nEdited for the benchmark.\n", encoding="utf-8"
         )
         page_done = all_done = None
         while time.monotonic() - edited < 900:
-            now = time.monotonic() - edited
             if page_done is None and page.stat().st_mtime_ns != before[page]:
-                page_done = now
+                page_done = time.monotonic() - edited
             if all(p.stat().st_mtime_ns != before[p] for p in listings if p.exists()):
-                all_done = now
+                all_done = time.monotonic() - edited
                 break
             time.sleep(0.05)
         return page_done or float("nan"), all_done or float("nan")

@@ -210,6 +210,12 @@ def find(index: Index, field_name: str, text: str) -> list[Hit]:
                 )
             )
         for phrase, variant in by_first.get(first, ()):
+            # Most candidates fail on their second word: check it before the matcher.
+            second = variant[1]
+            if not isinstance(second, Gap) and (
+                position + 1 >= len(stems) or stems[position + 1] not in second
+            ):
+                continue
             end = _match_at(stems, position, variant)
             if end is not None:
                 shown = " ".join(w for _, w in words[position:end])
