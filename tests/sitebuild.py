@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,3 +105,31 @@ def copy_content(destination: Path) -> Path:
     """A private copy of the demo content that a test may change."""
     shutil.copytree(CONTENT, destination)
     return destination
+
+
+def build_local(output: Path, content: Path = CONTENT, search: bool = False, **overrides) -> Site:
+    """Build with the local settings (pelicanconf.py) but absolute URLs, as served."""
+    return build(
+        output,
+        content=content,
+        settings=PELICANCONF,
+        search=search,
+        SITEURL=SITEURL,
+        FEED_DOMAIN=SITEURL,
+        RELATIVE_URLS=False,
+        **overrides,
+    )
+
+
+def run_tool(
+    script: str, *args, env: dict | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """Run one of the project's commands (tools/<script>) as a user would."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )

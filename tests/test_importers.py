@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.sitebuild import PELICANCONF, ROOT, SITEURL, build, copy_content
+from tests.sitebuild import SITEURL, build_local, copy_content, run_tool
 
 FIXTURES = Path(__file__).parent / "importers"
-IMPORT = [sys.executable, str(ROOT / "tools" / "import_content.py")]
 EMAILS = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 IPS = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 
 
 def run_import(source: str, name: str, content: Path, *extra: str):
     path = name if Path(name).is_absolute() else FIXTURES / name
-    return subprocess.run(
-        [*IMPORT, source, str(path), "--content", str(content), *extra],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    return run_tool("import_content.py", source, path, "--content", content, *extra, timeout=300)
 
 
 @pytest.fixture
@@ -42,15 +33,7 @@ def files(content: Path) -> dict[str, str]:
 
 
 def built(tmp_path, content: Path):
-    site = build(
-        tmp_path / "out",
-        content=content,
-        settings=PELICANCONF,
-        SITEURL=SITEURL,
-        FEED_DOMAIN=SITEURL,
-        RELATIVE_URLS=False,
-    )
-    return site
+    return build_local(tmp_path / "out", content=content)
 
 
 @pytest.mark.parametrize("fixture", ["wxr12_https.xml", "wxr10_http.xml"])
@@ -259,11 +242,7 @@ def test_email_replies_become_pending_comments_on_the_right_parent(content):
     replies = sorted((content / "comments" / "other-offer-fell-through").glob("mail-*.md"))
     jo = next(p for p in replies if "Same here" in p.read_text(encoding="utf-8"))
     assert f"Parent: {path.stem}" in jo.read_text(encoding="utf-8")
-    pending = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "pending.py"), "--content", str(content)],
-        capture_output=True,
-        text=True,
-    )
+    pending = run_tool("pending.py", "--content", str(content))
     assert "Tam Reyes" in pending.stdout and "Jo," in pending.stdout
 
 

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.sitebuild import ROOT, build, copy_content
+from tests.sitebuild import build, copy_content, run_tool
 
 
 def test_new_thread_skeleton_builds_cleanly(tmp_path):
     content = copy_content(tmp_path / "content")
-    command = [
-        sys.executable,
-        str(ROOT / "tools" / "new_thread.py"),
-        "--title",
-        "Do I tell the dean?",
-        "--content",
-        str(content),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    command = ["--title", "Do I tell the dean?", "--content", content]
+    done = run_tool("new_thread.py", *command)
     assert done.returncode == 0, done.stderr
     path = content / "threads" / "do-i-tell-the-dean.md"
     assert done.stdout.strip() == f"Wrote {path}"
-    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    again = run_tool("new_thread.py", *command)
     assert again.returncode == 1 and "already exists" in again.stderr
 
     site = build(tmp_path / "out", content=content)

@@ -3,12 +3,9 @@ CRLF line endings, very long words in titles and slugs, empty and metadata-only 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from tests.sitebuild import PELICANCONF, ROOT, build, copy_content
+from tests.sitebuild import PELICANCONF, build, copy_content, run_tool
 
 LONG = "Supercalifragilistic" * 30
 RTL = "\u0645\u0631\u062d\u0628\u0627 \u0628\u0643"  # Arabic: welcome
@@ -89,20 +86,15 @@ def test_a_build_that_stops_half_way_never_replaces_output(tmp_path):
         "Title: Bad slug\nSlug: " + "x" * 300 + "\nDate: 2026-07-01\nCategory: The Search\n\nx\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "build.py"),
-            "--settings",
-            str(PELICANCONF),
-            "--content",
-            str(content),
-            "--output",
-            str(tmp_path / "output"),
-            "--no-search",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_tool(
+        "build.py",
+        "--settings",
+        str(PELICANCONF),
+        "--content",
+        str(content),
+        "--output",
+        str(tmp_path / "output"),
+        "--no-search",
         timeout=300,
     )
     assert done.returncode == 1 and "The build stopped" in done.stderr

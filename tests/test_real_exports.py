@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 from xml.etree import ElementTree
 
 import pytest
 
-from tests.sitebuild import PELICANCONF, ROOT, SITEURL, build, copy_content
+from tests.sitebuild import ROOT, build_local, copy_content, run_tool
 
 EXPORTS = ROOT.parent / "shared" / "real-exports"
 pytestmark = pytest.mark.skipif(not EXPORTS.is_dir(), reason=f"{EXPORTS} is not here")
@@ -34,28 +32,11 @@ def imported(tmp_path_factory):
     root = tmp_path_factory.mktemp("real")
     content = copy_content(root / "content")
     for source, name in IMPORTS:
-        done = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "tools" / "import_content.py"),
-                source,
-                str(EXPORTS / name),
-                "--content",
-                str(content),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
+        done = run_tool(
+            "import_content.py", source, str(EXPORTS / name), "--content", str(content), timeout=300
         )
         assert done.returncode == 0, (name, done.stderr)
-    site = build(
-        root / "out",
-        content=content,
-        settings=PELICANCONF,
-        SITEURL=SITEURL,
-        FEED_DOMAIN=SITEURL,
-        RELATIVE_URLS=False,
-    )
+    site = build_local(root / "out", content=content)
     return content, site
 
 
@@ -68,28 +49,16 @@ def test_every_real_export_imports_and_builds_without_errors(imported):
 
 def test_template_comments_keeps_all_19_approved_comments_nested_10_deep(tmp_path):
     content = copy_content(tmp_path / "content")
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "import_content.py"),
-            "wordpress",
-            str(EXPORTS / "wpimporter_theme-unit-test-data.xml"),
-            "--content",
-            str(content),
-        ],
-        capture_output=True,
-        text=True,
+    done = run_tool(
+        "import_content.py",
+        "wordpress",
+        str(EXPORTS / "wpimporter_theme-unit-test-data.xml"),
+        "--content",
+        str(content),
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    site = build(
-        tmp_path / "out",
-        content=content,
-        settings=PELICANCONF,
-        SITEURL=SITEURL,
-        FEED_DOMAIN=SITEURL,
-        RELATIVE_URLS=False,
-    )
+    site = build_local(tmp_path / "out", content=content)
     ns = {"wp": "https://wordpress.org/export/1.2/"}
     tree = ElementTree.parse(EXPORTS / "wpimporter_theme-unit-test-data.xml")
     item = next(i for i in tree.iter("item") if i.findtext("title") == "Template: Comments")
@@ -138,17 +107,12 @@ def test_large_reddit_thread_shows_every_comment_that_is_in_the_file(imported):
 
 def test_the_malformed_disqus_export_fails_cleanly(tmp_path):
     content = copy_content(tmp_path / "content")
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "import_content.py"),
-            "disqus",
-            str(EXPORTS / "remark42_disqus.xml"),
-            "--content",
-            str(content),
-        ],
-        capture_output=True,
-        text=True,
+    done = run_tool(
+        "import_content.py",
+        "disqus",
+        str(EXPORTS / "remark42_disqus.xml"),
+        "--content",
+        str(content),
         timeout=120,
     )
     assert done.returncode == 2 and "remark42_disqus.xml:1:0: XML error" in done.stderr

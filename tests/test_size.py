@@ -5,12 +5,10 @@ test_threads_site.py, a chain 1,000 deep)."""
 from __future__ import annotations
 
 import resource
-import subprocess
-import sys
 
 import pytest
 
-from tests.sitebuild import PUBLISHCONF, ROOT, SITEURL, Site, copy_content
+from tests.sitebuild import PUBLISHCONF, SITEURL, Site, copy_content, run_tool
 
 MEMORY_TARGET_MIB = 400
 REPLY = "```reply\nid: {id}\n{parent}author: Person {n}\ndate: 2026-06-01 {h:02d}:{m:02d}\n```\n\n"
@@ -57,24 +55,18 @@ def huge(tmp_path_factory):
         )
     out = root / "output"
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "build.py"),
-            "--settings",
-            str(PUBLISHCONF),
-            "--content",
-            str(content),
-            "--output",
-            str(out),
-            "--siteurl",
-            SITEURL,
-            "--no-search",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_tool(
+        "build.py",
+        "--settings",
+        str(PUBLISHCONF),
+        "--content",
+        str(content),
+        "--output",
+        str(out),
+        "--siteurl",
+        SITEURL,
+        "--no-search",
         timeout=1200,
-        cwd=ROOT,
     )
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert done.returncode == 0, done.stderr[-2000:]

@@ -5,22 +5,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 
-from tests.sitebuild import ROOT
+from tests.sitebuild import ROOT, run_tool
 
 DEV = ROOT / "tests" / "topics" / "dev.jsonl"
 HELDOUT = ROOT / "tests" / "topics" / "heldout.jsonl"
 
 
 def run_eval(data, *extra) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "tagging.py"), "eval", str(data), *extra],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return run_tool("tagging.py", "eval", str(data), *extra, timeout=300)
 
 
 def micro(output: str) -> tuple[float, float, float]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import feedparser
@@ -22,7 +20,7 @@ from tests.browser import (
     start_chromium,
     stop_chromium,
 )
-from tests.sitebuild import ROOT, build, copy_content
+from tests.sitebuild import build, copy_content, run_tool
 
 VECTORS = [
     line
@@ -166,18 +164,8 @@ def hostile(tmp_path_factory):
         ("reddit", "xss.json", reddit(VECTORS)),
     ):
         (root / name).write_text(text, encoding="utf-8")
-        done = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "tools" / "import_content.py"),
-                source,
-                str(root / name),
-                "--content",
-                str(content),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
+        done = run_tool(
+            "import_content.py", source, str(root / name), "--content", str(content), timeout=300
         )
         assert done.returncode == 0, done.stderr
     return build(root / "output", content=content, search=True)
