@@ -39,7 +39,6 @@ class Reply:
     field_lines: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     url: str = ""  # permalink, set when pages are laid out
-    page_url: str = ""
     continuation_url: str = ""  # the page its replies continue on, past the depth limit
 
     @property
@@ -422,7 +421,6 @@ def lay_out(
                 continue
             reply = event.reply
             if reply is not page.head:
-                reply.page_url = page.url
                 reply.url = f"{page.url}#{reply.anchor}"
             if event.continues:
                 reply.continuation_url = f"{folder_url}replies/{reply.id}/"
