@@ -265,3 +265,32 @@ def test_old_addresses_redirect_to_the_new_pages(tmp_path, content):
     nginx = (site.output / "redirects.nginx.map").read_text()
     assert f"/?p=12 {SITEURL}/" not in nginx  # a draft has no page to go to
     assert f"/about/ {SITEURL}/about-shelf-life/;" in nginx
+
+
+def test_names_from_an_export_cannot_leave_content(tmp_path, content):
+    """Slugs and ids from a hostile export become safe names inside content/."""
+    from tools.importers.common import Item, Reply, safe_id, slugify
+    from tools.importers.writer import Writer
+
+    assert slugify("../../etc/passwd", "x") == "etc-passwd"
+    assert slugify("..", "post-7") == "post-7" and slugify("/", "") == "item"
+    assert safe_id("../../x") == "x" and "/" not in safe_id("a/b\\c")
+    when = __import__("datetime").datetime(2020, 1, 1)
+    writer = Writer(content)
+    hostile = Item(
+        key="evil:1",
+        kind="post",
+        title="x",
+        slug=slugify("../../../tmp/evil", "x"),
+        date=when,
+        author="x",
+        body="x",
+        category="The Search",
+        replies=[Reply(id=safe_id("../../../../escape"), author="y", date=when, body="z")],
+    )
+    writer.item(hostile)
+    written = sorted(p for p in content.rglob("*") if "evil" in p.name or "escape" in p.name)
+    assert written and all(content in p.resolve().parents for p in written)
+    assert not (tmp_path / "evil.md").exists() and not (tmp_path.parent / "evil.md").exists()
+    with pytest.raises(ValueError, match="outside"):
+        writer._inside(content / ".." / "outside.md")
