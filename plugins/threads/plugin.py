@@ -221,7 +221,10 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
     for article in items:
         # An imported item's old address, linked only when it is plain http(s).
         article.original_link = safe_link(article.metadata.get("original-url"))
-        raws = list(article.metadata.get("thread_replies", []))
+        # The raw replies are read once, here: do not keep their text for the whole
+        # build (Pelican also copies every metadata key onto the article).
+        raws = list(article.metadata.pop("thread_replies", []))
+        article.__dict__.pop("thread_replies", None)
         for reply, problems in comments.get(article.slug, []):
             report(problems)
             raws.append(reply)
@@ -292,7 +295,9 @@ class ThreadPagesGenerator(Generator):
         # Posts, threads and pages are all read by now: every slug is known.
         keys = ("articles", "drafts", "hidden_articles", "pages", "hidden_pages", "draft_pages")
         slugs = {item.slug for key in keys for item in self.context.get(key, [])}
-        report_unmatched_folders(self.settings, self.context.get("thread_comment_files", {}), slugs)
+        # Every comment file is attached by now: its parsed text is not needed again.
+        comments = self.context.pop("thread_comment_files", {})
+        report_unmatched_folders(self.settings, comments, slugs)
 
     def _items(self):
         items = [*self.context.get("articles", []), *self.context.get("pages", [])]
