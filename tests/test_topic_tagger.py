@@ -129,7 +129,8 @@ def test_replies_alone_add_at_most_their_cap():
 def test_tagging_a_huge_text_reads_each_token_once():
     text = "I asked for a higher step and negotiated the offer. " * 20000  # ~200,000 words
     chosen, evidence = VOCABULARY.tag({"title": "Long", "body": text})
-    assert "negotiation" in chosen and len(evidence["negotiation"].hits) >= 40000
+    assert "negotiation" in chosen and evidence["negotiation"].hit_count >= 40000
+    assert len(evidence["negotiation"].hits) == 20  # the evidence kept is bounded
 
 
 def write(tmp_path, text: str):

@@ -31,7 +31,11 @@ DEFAULT_VOCABULARY = ROOT / "content" / "topics.toml"
 
 def _evidence_json(evidence: dict, chosen: list[str]) -> dict:
     return {
-        topic: {"score": round(evidence[topic].score, 3), "hits": evidence[topic].hits}
+        topic: {
+            "score": round(evidence[topic].score, 3),
+            "hits": evidence[topic].hits,
+            "count": evidence[topic].hit_count,
+        }
         for topic in chosen
     }
 
@@ -124,7 +128,7 @@ def run_report(args) -> int:
                 print(f"  - {topic}: set by hand")
                 continue
             hits = ", ".join(f"{h['text']!r} ({h['field']})" for h in detail["hits"][:6])
-            more = len(detail["hits"]) - 6
+            more = detail["count"] - min(6, len(detail["hits"]))
             print(
                 f"  - {topic} {detail['score']:.2f}: {hits}"
                 + (f" and {more} more" if more > 0 else "")

@@ -127,7 +127,11 @@ def tag_articles(generator) -> None:
         slugs = [s for s in [*chosen, *[a for a in added if a not in chosen]] if s not in removed]
         article.topics = [wrappers[s] for s in slugs]
         article.topic_evidence = {
-            s: {"score": round(evidence[s].score, 3), "hits": evidence[s].hits}
+            s: {
+                "score": round(evidence[s].score, 3),
+                "hits": evidence[s].hits,
+                "count": evidence[s].hit_count,
+            }
             for s in slugs
             if s in evidence and s in chosen
         }

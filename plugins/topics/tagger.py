@@ -29,6 +29,7 @@ from functools import lru_cache
 import snowballstemmer
 
 GAP_WORDS = 3
+EVIDENCE_KEPT = 20
 MONEY = "#money"
 _STEMMER = snowballstemmer.stemmer("english")
 _MONEY_RE = re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?\s?k?\b|\b\d+(?:\.\d+)?k\b", re.IGNORECASE)
@@ -261,9 +262,23 @@ def _cancel(hits: list[Hit]) -> list[Hit]:
 
 @dataclass
 class Evidence:
+    """Why a topic scored: its first EVIDENCE_KEPT hits (and against cues), and counts.
+
+    A long post can hit one phrase hundreds of times; a reader of the evidence
+    needs the first few and the total, and a build need not keep them all.
+    """
+
     score: float = 0.0
     hits: list[dict] = field(default_factory=list)
     against: list[dict] = field(default_factory=list)
+    hit_count: int = 0
+
+    def add(self, record: dict, against: bool) -> None:
+        kept = self.against if against else self.hits
+        if len(kept) < EVIDENCE_KEPT:
+            kept.append(record)
+        if not against:
+            self.hit_count += 1
 
 
 def score(
@@ -285,10 +300,9 @@ def score(
         for hit in find(index, field_name, text):
             topic = hit.phrase.topic
             record = {"phrase": hit.phrase.template, "field": field_name, "text": hit.text}
+            results[topic].add(record, hit.phrase.against)
             if hit.phrase.against:
-                results[topic].against.append(record)
                 continue
-            results[topic].hits.append(record)
             values[(topic, field_name, hit.phrase.template)].append(hit.weight * weight)
     per_field: dict[tuple[str, str], float] = defaultdict(float)
     for (topic, field_name, _template), found in values.items():
