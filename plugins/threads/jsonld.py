@@ -112,5 +112,5 @@ def post_jsonld(article, thread: Thread | None, site_url: str) -> dict:
 
 def dumps(data: dict) -> str:
     """JSON safe to place inside <script>: no '<', '>' or '&' survives raw."""
-    text = json.dumps(data, ensure_ascii=False, indent=1)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
