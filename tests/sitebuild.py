@@ -133,3 +133,15 @@ def run_tool(
         cwd=ROOT,
         env={**os.environ, **(env or {})},
     )
+
+
+def theme_script(path: Path, tag) -> bool:
+    """A <script> the theme itself writes: JSON-LD anywhere, and on the search page
+    exactly Pagefind's UI and its starter. Any other script came from somewhere else."""
+    if tag.get("type") == "application/ld+json":
+        return True
+    if path.parent.name != "search":
+        return False
+    if tag.get("src"):
+        return tag["src"] == f"{SITEURL}/pagefind/pagefind-ui.js"
+    return (tag.string or "").strip().startswith('window.addEventListener("DOMContentLoaded"')

@@ -6,7 +6,7 @@ import feedparser
 import pytest
 
 from tests.content_index import comment_files, sources, thread_replies
-from tests.sitebuild import SITEURL, build, copy_content
+from tests.sitebuild import SITEURL, build, copy_content, theme_script
 
 THREADS = [s for s in sources() if s.kind in ("question", "discussion")]
 POSTS = [s for s in sources() if s.kind == "post"]
@@ -217,15 +217,6 @@ XSS = [
 ]
 
 
-def is_search_page_script(path, tag) -> bool:
-    """The theme's own two scripts on the search page, and nothing else."""
-    if path.parent.name != "search":
-        return False
-    if tag.get("src"):
-        return tag["src"] == f"{SITEURL}/pagefind/pagefind-ui.js"
-    return tag.string.strip().startswith('window.addEventListener("DOMContentLoaded"')
-
-
 def test_untrusted_text_is_sanitised_on_every_page_feed_and_jsonld(tmp_path):
     content = copy_content(tmp_path / "content")
     vector_lines = "\n\n".join(XSS)
@@ -254,9 +245,7 @@ def test_untrusted_text_is_sanitised_on_every_page_feed_and_jsonld(tmp_path):
         soup = BeautifulSoup(text, "html.parser")
         for tag in soup.find_all(True):
             if tag.name == "script":
-                assert tag.get("type") == "application/ld+json" or is_search_page_script(
-                    path, tag
-                ), (path, tag)
+                assert theme_script(path, tag), (path, tag)
                 continue
             assert tag.name not in ("iframe", "svg", "img", "object", "embed"), (path, tag)
             for attribute, value in tag.attrs.items():

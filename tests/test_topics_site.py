@@ -76,36 +76,31 @@ def test_topic_pages_paginate(tmp_path):
     assert nxt and site.path(nxt["href"]).is_file()
 
 
-def test_unknown_topic_in_metadata_names_the_file_and_the_known_topics(tmp_path):
+def build_with_metadata(tmp_path, line: str):
+    """The demo site, with one metadata line added to the panel interview post."""
     content = copy_content(tmp_path / "content")
     post = content / "posts" / "panel-interview-day.md"
+    text = post.read_text(encoding="utf-8")
     post.write_text(
-        post.read_text(encoding="utf-8").replace(
-            "Slug: panel-interview-day", "Slug: panel-interview-day\nTopics: interviews, Haggling"
-        ),
+        text.replace("Slug: panel-interview-day", f"Slug: panel-interview-day\n{line}"),
         encoding="utf-8",
     )
     site = build(tmp_path / "out", content=content)
+    return site, topic_links(site.soup("/2026/panel-interview-day/").select_one("article.entry"))
+
+
+def test_unknown_topic_in_metadata_names_the_file_and_the_known_topics(tmp_path):
+    site, links = build_with_metadata(tmp_path, "Topics: interviews, Haggling")
     [message] = site.messages
     assert "panel-interview-day.md: unknown topic 'Haggling' in `Topics:`" in message
     assert "Known topics: rejection, interviews, negotiation" in message
-    assert topic_links(site.soup("/2026/panel-interview-day/").select_one("article.entry")) == [
-        f"{SITEURL}/topics/interviews/"
-    ]
+    assert links == [f"{SITEURL}/topics/interviews/"]
 
 
 def test_autotopics_no_turns_the_tagger_off(tmp_path):
-    content = copy_content(tmp_path / "content")
-    post = content / "posts" / "panel-interview-day.md"
-    post.write_text(
-        post.read_text(encoding="utf-8").replace(
-            "Slug: panel-interview-day", "Slug: panel-interview-day\nAutotopics: no"
-        ),
-        encoding="utf-8",
-    )
-    site = build(tmp_path / "out", content=content)
+    site, links = build_with_metadata(tmp_path, "Autotopics: no")
     assert site.messages == []
-    assert topic_links(site.soup("/2026/panel-interview-day/").select_one("article.entry")) == []
+    assert links == []
 
 
 def test_a_broken_vocabulary_is_reported_and_the_rest_still_builds(tmp_path):

@@ -20,7 +20,7 @@ from tests.browser import (
     start_chromium,
     stop_chromium,
 )
-from tests.sitebuild import build, copy_content, run_tool
+from tests.sitebuild import build, copy_content, run_tool, theme_script
 
 VECTORS = [
     line
@@ -175,14 +175,7 @@ def offending(soup: BeautifulSoup, path: Path) -> list[str]:
     found = []
     for tag in soup.find_all(True):
         if tag.name == "script":
-            own = tag.get("type") == "application/ld+json" or (
-                path.parent.name == "search"
-                and (
-                    tag.get("src", "").endswith("/pagefind/pagefind-ui.js")
-                    or (tag.string or "").strip().startswith("window.addEventListener")
-                )
-            )
-            if not own:
+            if not theme_script(path, tag):
                 found.append(str(tag)[:80])
             continue
         in_body = tag.find_parent("head") is None and tag.name != "head"
