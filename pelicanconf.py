@@ -4,6 +4,7 @@
 published site.
 """
 
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -126,8 +127,15 @@ MARKDOWN = {
 }
 
 PLUGIN_PATHS = [str(HERE / "plugins")]
-# Order matters: topics reads the replies; indexes reads replies and topics.
-PLUGINS = ["threads", "topics", "indexes", "pelican.plugins.sitemap"]
+# The plugins share one helper (parallel.forkmap): make the folder importable.
+if PLUGIN_PATHS[0] not in sys.path:
+    sys.path.insert(0, PLUGIN_PATHS[0])
+# Order matters: parallel first (it reads the content before the others look at
+# it); topics reads the replies; indexes reads replies and topics.
+PLUGINS = ["parallel", "threads", "topics", "indexes", "pelican.plugins.sitemap"]
+# Worker processes for reading and writing (None: the BUILD_JOBS environment
+# variable, else every core; 1: everything in one process).
+BUILD_JOBS = None
 
 # Threads plugin (see plugins/threads/settings.py for every key and default).
 THREADS_PATH = "threads"

@@ -22,6 +22,7 @@ import argparse
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -34,17 +35,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-WORDS = (  # noqa: SIM905 - a word bank reads better as text
-    "library librarian job interview offer salary negotiation rejection application resume "
-    "cover letter reference archive catalog patron branch director committee search position "
-    "posting degree experience supervisor team budget program collection public academic "
-    "school special digital records processing instruction outreach volunteer conference "
-    "mentor network relocate move city contract benefits pension tuition stress burnout week "
-    "month year today question answer advice think feel hope wait call email phone letter "
+# Everyday words of the field that name no topic, and small groups of words that
+# do. Each item draws on one to three groups, about one word in ten, so it gets
+# one to three topics as real posts do (the demo content averages 1.6; a word
+# salad of every group gave 8.8 and made topic pages and tagging unrealistic).
+GENERIC = (  # noqa: SIM905 - a word bank reads better as text
+    "library librarian archive catalog patron branch director collection public academic "
+    "school special digital records processing instruction outreach volunteer program "
+    "budget team supervisor week month year today morning afternoon desk shelf book "
+    "answer advice think feel hope wait call email phone note meeting project report "
     "the a an and or but so because when while after before with without about into over "
     "is was were be been have had do did will would could should can may might must not very "
     "really just still also only even more most less first last next new old good bad best"
 ).split()
+TOPICAL = [
+    group.split()
+    for group in (
+        "application applications resume cover letter posting applied",
+        "interview interviews interviewed committee presentation finalist",
+        "offer offered accepted start date",
+        "salary pay range benefits pension raise",
+        "negotiate negotiation counteroffer leverage",
+        "rejection rejected ghosted unsuccessful",
+        "relocate relocation move city commute",
+        "stress burnout anxious exhausted",
+        "mentor network networking conference",
+        "degree tuition coursework certificate",
+    )
+]
+TOPICAL_SHARE = 0.1
 CATEGORIES = [
     "The Search",
     "Applications",
@@ -72,16 +91,24 @@ DEFAULT_PAGINATION = 10
 """
 
 
-def sentence(rng: random.Random, words: int) -> str:
-    text = " ".join(rng.choice(WORDS) for _ in range(words))
+def word(rng: random.Random, themes: list[list[str]]) -> str:
+    if themes and rng.random() < TOPICAL_SHARE:
+        return rng.choice(rng.choice(themes))
+    return rng.choice(GENERIC)
+
+
+def sentence(rng: random.Random, words: int, themes: list[list[str]]) -> str:
+    text = " ".join(word(rng, themes) for _ in range(words))
     return text[0].upper() + text[1:] + "."
 
 
-def paragraphs(rng: random.Random, total_words: int) -> str:
+def paragraphs(rng: random.Random, total_words: int, themes: list[list[str]]) -> str:
     out, left = [], total_words
     while left > 0:
         n = min(left, rng.randint(40, 120))
-        out.append(" ".join(sentence(rng, rng.randint(8, 20)) for _ in range(max(1, n // 14))))
+        out.append(
+            " ".join(sentence(rng, rng.randint(8, 20), themes) for _ in range(max(1, n // 14)))
+        )
         left -= n
     return "\n\n".join(out)
 
@@ -95,7 +122,9 @@ class Reply:
     body: str
 
 
-def replies_for(rng: random.Random, start: datetime, count: int) -> list[Reply]:
+def replies_for(
+    rng: random.Random, start: datetime, count: int, themes: list[list[str]]
+) -> list[Reply]:
     replies: list[Reply] = []
     for n in range(count):
         parent = None
@@ -108,7 +137,7 @@ def replies_for(rng: random.Random, start: datetime, count: int) -> list[Reply]:
                 parent,
                 f"Reader {rng.randint(1, 400)}",
                 date,
-                paragraphs(rng, rng.randint(20, 150)),
+                paragraphs(rng, rng.randint(20, 150), themes),
             )
         )
     return replies
@@ -126,7 +155,8 @@ def generate(folder: Path, n: int, seed: int = 20261122) -> None:
     start = datetime(2024, 1, 1, 9, 0)
     for i in range(n):
         date = start + timedelta(hours=i * 7 + rng.randint(0, 5))
-        title = sentence(rng, rng.randint(4, 10))[:-1]
+        themes = rng.sample(TOPICAL, rng.choice((1, 1, 2, 2, 3)))
+        title = sentence(rng, rng.randint(4, 10), themes)[:-1]
         slug = f"item-{i}"
         header = (
             f"Title: {title}\nSlug: {slug}\nDate: {date:%Y-%m-%d %H:%M}\n"
@@ -135,8 +165,8 @@ def generate(folder: Path, n: int, seed: int = 20261122) -> None:
         )
         thread = i % 4 == 0
         if thread:
-            body = paragraphs(rng, rng.randint(60, 250))
-            replies = replies_for(rng, date, rng.randint(5, 40))
+            body = paragraphs(rng, rng.randint(60, 250), themes)
+            replies = replies_for(rng, date, rng.randint(5, 40), themes)
             kind = "question" if rng.random() < 0.7 else "discussion"
             blocks = "".join(
                 f"\n\n```reply\nid: {r.id}\n"
@@ -148,8 +178,10 @@ def generate(folder: Path, n: int, seed: int = 20261122) -> None:
                 header + f"Kind: {kind}\nAuthor: Asker {i}\n\n{body}{blocks}\n", encoding="utf-8"
             )
         else:
-            body = paragraphs(rng, rng.randint(300, 1200))
-            replies = replies_for(rng, date, rng.randint(1, 10)) if rng.random() < 0.2 else []
+            body = paragraphs(rng, rng.randint(300, 1200), themes)
+            replies = (
+                replies_for(rng, date, rng.randint(1, 10), themes) if rng.random() < 0.2 else []
+            )
             (project / "posts" / f"{slug}.md").write_text(header + f"\n{body}\n", encoding="utf-8")
             for r in replies:
                 folder_ = project / "comments" / slug
@@ -164,6 +196,13 @@ def generate(folder: Path, n: int, seed: int = 20261122) -> None:
             f"\n\n### {r.author}, {r.date:%Y-%m-%d %H:%M}\n\n{r.body}" for r in replies
         )
         (vanilla / f"{slug}.md").write_text(header + f"\n{body}{inlined}\n", encoding="utf-8")
+
+
+def topics_per_item(site: Path, n: int) -> float:
+    """Mean topics per item, from the counts on the built /topics/ page."""
+    page = (site / "topics" / "index.html").read_text(encoding="utf-8")
+    counts = re.findall(r'class="count">(\d+) posts?, (\d+) threads?<', page)
+    return sum(int(a) + int(b) for a, b in counts) / n
 
 
 def run_measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -355,6 +394,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"{1000 * median[key] / n:.1f} | {max(peaks[key]):.0f} | "
                     + (f"{ratio:.2f} |" if key == "b" else " |")
                 )
+            extra.append(
+                f"- N={n}: corpus of {n} items, {n // 4} of them threads; "
+                f"{topics_per_item(work / 'out-b', n):.1f} topics per item"
+            )
             started = time.monotonic()
             subprocess.run(
                 [PYTHON, "-m", "pagefind", "--site", str(work / "out-b"), "--quiet"], check=True

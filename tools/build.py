@@ -116,6 +116,20 @@ def swap_in(output: Path, new_version: Path) -> None:
 STOPPED = "The build stopped"
 
 
+def forget_stopped_build() -> None:
+    """After a build that stopped, let the next one in this process write a sitemap.
+
+    pelican-sitemap remembers the Pelican object of the run in progress and
+    forgets it when that run sends `finalized`; a run that stopped never does,
+    and every later run in the same process (the dev server, the tests) would
+    then skip the sitemap.
+    """
+    sitemap = sys.modules.get("pelican.plugins.sitemap.sitemap")
+    if sitemap is not None:
+        sitemap.generator._main_pelican = None
+        sitemap.generator.page_queue = []
+
+
 def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
     """Build once into `staging`; return every warning and error logged."""
     from pelican import Pelican, signals
@@ -148,6 +162,7 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
         Pelican(settings).run()
     except Exception as exc:  # report it with the rest and fail the build
         logger.error("%s: %s: %s", STOPPED, type(exc).__name__, exc, exc_info=exc)
+        forget_stopped_build()
     finally:
         logging.getLogger().removeHandler(collector)
     return collector

@@ -114,6 +114,8 @@ def _terms(article, settings) -> dict:
 class IndexesGenerator(Generator):
     """Related items, category descriptions, question lists and robots.txt."""
 
+    parallel_output = True  # pages go through the writer; redirects: main process only
+
     def generate_context(self):
         settings = self.settings
         articles = list(self.context.get("articles", []))
@@ -150,7 +152,9 @@ class IndexesGenerator(Generator):
             ),
         }
 
-    def write_redirects(self) -> None:
+    def write_redirects(self, writer) -> None:
+        if not getattr(writer, "main", True):
+            return  # with the parallel plugin, the main process writes these
         items = [*self.context.get("articles", []), *self.context.get("pages", [])]
         moves = old_paths(items, self.settings["SITEURL"])
         if not moves:
@@ -163,7 +167,8 @@ class IndexesGenerator(Generator):
             if not relative.endswith(".html"):
                 relative = relative.rstrip("/") + "/index.html"
             path = sanitised_join(self.output_path, relative)
-            if os.path.exists(path):
+            will_write = getattr(writer, "will_write", None)
+            if (will_write and will_write(relative)) or os.path.exists(path):
                 logger.warning(
                     "Not redirecting %s to %s: the new site has a page there", old, target
                 )
@@ -200,7 +205,7 @@ class IndexesGenerator(Generator):
                 list_title=title,
                 list_lead=lead,
             )
-        self.write_redirects()
+        self.write_redirects(writer)
         if self.settings["ROBOTS_SAVE_AS"]:
             writer.write_file(
                 self.settings["ROBOTS_SAVE_AS"],

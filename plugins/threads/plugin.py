@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from feedgenerator import Atom1Feed, get_tag_uri
+from parallel.forkmap import fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.readers import MarkdownReader
@@ -213,14 +214,29 @@ def report_unmatched_folders(settings, comments: dict, slugs: set[str]) -> None:
         )
 
 
+def _render_all(raws_by_item: list[list[RawReply]]):
+    """Render every reply body once, on every core; return a lookup for them."""
+    bodies = list(
+        dict.fromkeys(
+            raw.body for raws in raws_by_item for raw in raws if raw.moderation != "removed"
+        )
+    )
+    rendered = dict(zip(bodies, fork_map(_render, bodies, what="rendering replies"), strict=True))
+
+    def render(markdown_text: str) -> tuple[str, str]:
+        found = rendered.get(markdown_text)
+        return found if found is not None else _render(markdown_text)
+
+    return render
+
+
 def _attach(settings, comments: dict, items: list, pages: bool) -> None:
     parse_date = _date_parser(settings["TIMEZONE"])
     site_url = settings.get("SITEURL", "")
     max_depth = settings["THREADS_MAX_DEPTH"]
     salt = settings["THREADS_AVATAR_SALT"]
+    raws_by_item = []
     for article in items:
-        # An imported item's old address, linked only when it is plain http(s).
-        article.original_link = safe_link(article.metadata.get("original-url"))
         # The raw replies are read once, here: do not keep their text for the whole
         # build (Pelican also copies every metadata key onto the article).
         raws = list(article.metadata.pop("thread_replies", []))
@@ -228,6 +244,11 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         for reply, problems in comments.get(article.slug, []):
             report(problems)
             raws.append(reply)
+        raws_by_item.append(raws)
+    render = _render_all(raws_by_item)
+    for article, raws in zip(items, raws_by_item, strict=True):
+        # An imported item's old address, linked only when it is plain http(s).
+        article.original_link = safe_link(article.metadata.get("original-url"))
         kind = article.metadata.get("kind", "post")
         article.kind = kind if kind in KINDS else "post"
         article.thread = None
@@ -239,7 +260,7 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         opened = getattr(article, "date", None) or min(
             (parse_date(r.date) for r in raws if r.date), default=None
         )
-        thread, problems = build_thread(kind, asker, opened, raws, parse_date, _render, safe_link)
+        thread, problems = build_thread(kind, asker, opened, raws, parse_date, render, safe_link)
         report(problems)
         for reply in thread.replies:
             reply.initials = initials(reply.author)
@@ -281,6 +302,13 @@ def _add_reply(feed: Atom1Feed, article, reply, domain: str) -> None:
     )
 
 
+def owns(writer, name: str) -> bool:
+    """Whether this process writes `name`: with the parallel plugin's writer,
+    each worker process writes its own share of the paths."""
+    check = getattr(writer, "owns", None)
+    return check(name) if check else True
+
+
 def _write_feed(output_path: str, save_as: str, feed: Atom1Feed) -> None:
     path = sanitised_join(output_path, save_as)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -290,6 +318,8 @@ def _write_feed(output_path: str, save_as: str, feed: Atom1Feed) -> None:
 
 class ThreadPagesGenerator(Generator):
     """Writes continuation pages and reply feeds for every post and thread."""
+
+    parallel_output = True  # every file goes through the writer or `owns`
 
     def generate_context(self):
         # Posts, threads and pages are all read by now: every slug is known.
@@ -305,39 +335,46 @@ class ThreadPagesGenerator(Generator):
             items += list(self.context.get("drafts", []))
         return [a for a in items if getattr(a, "thread", None) is not None]
 
+    def write_item(self, writer, article) -> list:
+        """One post's or thread's continuation pages and reply feed; returns its
+        visible replies, newest first (the dev server calls this for one item)."""
+        thread: Thread = article.thread
+        for page in article.reply_pages[1:]:
+            # pelican-sitemap takes a page's URL and lastmod from the `article`
+            # or `page` in its context: the continuation page is the `page`.
+            writer.write_file(
+                page.save_as,
+                self.get_template("continuation"),
+                self.context,
+                thread_article=article,
+                page=page,
+                relative_urls=self.settings["RELATIVE_URLS"],
+                url=page.url,
+            )
+        visible = sorted(thread.visible, key=lambda r: (r.date, r.id), reverse=True)
+        if not owns(writer, article.replies_feed_save_as):
+            return visible
+        domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")
+        link = f"{domain}/{article.url}" if domain else article.url
+        feed = _feed(
+            f"Replies to “{article.title}”",
+            link,
+            f"{domain}/{article.replies_feed_url}",
+            excerpt(plain_text(article.summary), 30),
+        )
+        for reply in visible:
+            _add_reply(feed, article, reply, domain)
+        _write_feed(self.output_path, article.replies_feed_save_as, feed)
+        return visible
+
     def generate_output(self, writer):
-        template = self.get_template("continuation")
         domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")
         everything: list[tuple] = []
         for article in self._items():
-            thread: Thread = article.thread
-            for page in article.reply_pages[1:]:
-                # pelican-sitemap takes a page's URL and lastmod from the `article`
-                # or `page` in its context: the continuation page is the `page`.
-                writer.write_file(
-                    page.save_as,
-                    template,
-                    self.context,
-                    thread_article=article,
-                    page=page,
-                    relative_urls=self.settings["RELATIVE_URLS"],
-                    url=page.url,
-                )
-            link = f"{domain}/{article.url}" if domain else article.url
-            feed = _feed(
-                f"Replies to “{article.title}”",
-                link,
-                f"{domain}/{article.replies_feed_url}",
-                excerpt(plain_text(article.summary), 30),
-            )
-            visible = sorted(thread.visible, key=lambda r: (r.date, r.id), reverse=True)
-            for reply in visible:
-                _add_reply(feed, article, reply, domain)
-                everything.append((reply, article))
-            _write_feed(self.output_path, article.replies_feed_save_as, feed)
+            everything += [(reply, article) for reply in self.write_item(writer, article)]
 
         site_feed = self.settings.get("THREADS_FEED_ATOM")
-        if site_feed:
+        if site_feed and owns(writer, site_feed):
             everything.sort(key=lambda pair: (pair[0].date, pair[0].id), reverse=True)
             feed = _feed(
                 f"{self.settings['SITENAME']}: all replies",

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from markupsafe import Markup
+from parallel.forkmap import fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.urlwrappers import URLWrapper
@@ -116,12 +117,16 @@ def tag_articles(generator) -> None:
         slug: Topic(slug, topic.name, topic.description, settings)
         for slug, topic in vocabulary.topics.items()
     }
-    report = []
-    for article in items:
+
+    def auto_tag(article):
         auto = str(article.metadata.get("autotopics", "yes")).strip().lower()
-        chosen, evidence = ([], {})
-        if auto not in ("no", "false", "off", "0"):
-            chosen, evidence = vocabulary.tag(_texts(article))
+        if auto in ("no", "false", "off", "0"):
+            return [], {}
+        return vocabulary.tag(_texts(article))
+
+    tagged = fork_map(auto_tag, items, what="tagging topics")
+    report = []
+    for article, (chosen, evidence) in zip(items, tagged, strict=True):
         added = _manual(article, "topics", vocabulary)
         removed = set(_manual(article, "topics-exclude", vocabulary))
         slugs = [s for s in [*chosen, *[a for a in added if a not in chosen]] if s not in removed]
@@ -155,6 +160,8 @@ def tag_articles(generator) -> None:
 
 class TopicsGenerator(Generator):
     """Writes /topics/, one paginated page per topic, and a feed per topic."""
+
+    parallel_output = True  # every file goes through Pelican's writer
 
     def generate_context(self):
         articles = self.context.get("articles", [])

@@ -1,0 +1,268 @@
+"""Map a function over a list on every core, with fork().
+
+Pelican does everything in one process; a build spends most of its time in
+pure per-item work (Markdown, sanitising, topic tagging, Jinja). `fork_map`
+runs `func` over `items` in `jobs` processes: the children are made with
+fork(), so they see every object the parent has (nothing is sent to them), and
+each sends back only its results, pickled, through a pipe. The parent does a
+share itself.
+
+What a child logs is not printed by the child: the records travel back with
+its results and the parent logs them, so they reach the same handlers (the
+console, and the collector of `tools/build.py`) as the parent's own.
+
+A child that fails makes the parent raise `WorkerError` with the child's
+traceback; a child dies with its parent (Linux), so a killed build leaves no
+worker behind.
+
+With one job, without fork() (Windows), or for a short list, it is a plain
+loop in this process: the results are the same either way.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import pickle
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+MIN_ITEMS = 32  # below this, forking costs more than it saves
+JOBS_ENV = "BUILD_JOBS"
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed; the message carries its traceback."""
+
+
+def default_jobs() -> int:
+    """BUILD_JOBS from the environment, else the cores this process may use."""
+    value = os.environ.get(JOBS_ENV, "").strip()
+    if value:
+        try:
+            jobs = int(value)
+        except ValueError:
+            raise ValueError(
+                f"{JOBS_ENV}={value!r}: set it to a whole number of processes (1 = no workers)"
+            ) from None
+        return max(1, jobs)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork") and sys.platform != "win32"
+
+
+class _Capture(logging.Handler):
+    """Keeps a child's log records, made safe to pickle."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(_portable(record))
+
+
+def _portable(record: logging.LogRecord) -> logging.LogRecord:
+    """The record with its message formatted and its traceback as text."""
+    copy = logging.makeLogRecord(record.__dict__)
+    copy.msg = record.getMessage()
+    copy.args = None
+    if record.exc_info:
+        copy.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+    copy.exc_info = None
+    return copy
+
+
+def replay(records: list[logging.LogRecord]) -> None:
+    """Log a child's records in this process, through the usual handlers."""
+    for record in records:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
+
+
+def child_start() -> _Capture:
+    """In a freshly forked child: die with the parent; capture logging."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    # Ctrl-C goes to the whole process group: let the parent handle it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    capture = _Capture()
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(capture)
+    return capture
+
+
+class _Pickler(pickle.Pickler):
+    """Sends objects the parent already has (settings, say) by reference."""
+
+    def __init__(self, file, shared: Sequence[Any]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._shared = {id(obj): n for n, obj in enumerate(shared)}
+
+    def persistent_id(self, obj):
+        return self._shared.get(id(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, shared: Sequence[Any]) -> None:
+        super().__init__(file)
+        self._shared = shared
+
+    def persistent_load(self, pid):
+        return self._shared[pid]
+
+
+def send(fd: int, payload: Any, shared: Sequence[Any] = ()) -> None:
+    with os.fdopen(fd, "wb") as pipe:
+        _Pickler(pipe, shared).dump(payload)
+
+
+def receive(fd: int, shared: Sequence[Any] = ()) -> Any:
+    with os.fdopen(fd, "rb") as pipe:
+        return _Unpickler(pipe, shared).load()
+
+
+def wait(pid: int, what: str) -> None:
+    """Reap a child; raise WorkerError if it did not exit cleanly."""
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        raise WorkerError(f"{what}: the worker process was killed by {name}")
+    if os.WEXITSTATUS(status) != 0:
+        raise WorkerError(f"{what}: the worker process exited with {os.WEXITSTATUS(status)}")
+
+
+def start_workers(jobs: int) -> tuple[int, int | None, list[tuple[int, int]]]:
+    """Fork `jobs - 1` worker processes.
+
+    Returns, in worker k (1 .. jobs-1): (k, the write end of its pipe, []), with
+    logging captured (see child_start); in the parent: (0, None, [(pid, read
+    end), ...]). A worker must finish with `finish_worker`.
+    """
+    children: list[tuple[int, int]] = []
+    for k in range(1, jobs):
+        read_end, write_end = os.pipe()
+        # Flush so a worker does not print again what the parent had buffered.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            for _pid, other in children:
+                os.close(other)
+            child_start()
+            return k, write_end, []
+        os.close(write_end)
+        children.append((pid, read_end))
+    return 0, None, children
+
+
+def finish_worker(pipe: int, status: str, value: Any, shared: Sequence[Any] = ()) -> None:
+    """In a worker: send (status, value, what it logged) to the parent and exit."""
+    code = 0 if status == "ok" else 1
+    try:
+        capture = next(h for h in logging.getLogger().handlers if isinstance(h, _Capture))
+        send(pipe, (status, value, capture.records), shared)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def stop_workers(children: list[tuple[int, int]]) -> None:
+    """Kill and reap workers whose results are no longer wanted."""
+    for pid, pipe in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(pipe)
+
+
+def collect(children: list[tuple[int, int]], what: str, shared: Sequence[Any] = ()) -> list:
+    """Each worker's value, in order, after logging what it logged here.
+
+    Raises WorkerError, with the worker's traceback where there is one, if a
+    worker failed, was killed or sent nothing.
+    """
+    values, failure = [], None
+    for pid, pipe in children:
+        try:
+            status, value, records = receive(pipe, shared)
+        except (EOFError, pickle.UnpicklingError, OSError) as exc:
+            status, value, records = "lost", f"{type(exc).__name__}: {exc}", []
+        replay(records)
+        values.append(value if status == "ok" else None)
+        if status == "error":
+            failure = failure or f"{what} failed in a worker process:\n{value}"
+        try:
+            wait(pid, what)
+        except WorkerError as exc:
+            failure = failure or str(exc)
+        if status == "lost":
+            failure = failure or f"{what}: a worker process sent nothing back ({value})"
+    if failure:
+        raise WorkerError(failure)
+    return values
+
+
+def fork_map(
+    func: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    jobs: int | None = None,
+    shared: Sequence[Any] = (),
+    what: str = "build worker",
+) -> list[Any]:
+    """[func(item) for item in items], spread over `jobs` processes.
+
+    `shared` lists objects the results may refer to that the parent already
+    has (Pelican's settings, say): they are sent by reference, not copied.
+    Items are dealt out in a fixed shuffled order, so that costly items that
+    come in a pattern (every fourth file a long thread, say) are spread too.
+    Results come back in the order of `items`.
+    """
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    items = list(items)
+    if jobs <= 1 or len(items) < MIN_ITEMS or not can_fork():
+        return [func(item) for item in items]
+
+    # A fixed permutation (multiplicative hashing): the same split every build.
+    order = sorted(range(len(items)), key=lambda i: (i * 0x9E3779B1) & 0xFFFFFFFF)
+    shares = [order[k::jobs] for k in range(jobs)]
+    index, pipe, children = start_workers(jobs)
+    if index:
+        try:
+            status, value = "ok", [func(items[i]) for i in shares[index]]
+        except BaseException:
+            status, value = "error", traceback.format_exc()
+        finish_worker(pipe, status, value, shared)
+
+    results: list[Any] = [None] * len(items)
+    try:
+        for i in shares[0]:
+            results[i] = func(items[i])
+    except BaseException:
+        stop_workers(children)
+        raise
+    for k, value in enumerate(collect(children, what, shared), start=1):
+        for i, result in zip(shares[k], value, strict=True):
+            results[i] = result
+    return results

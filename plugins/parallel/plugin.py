@@ -1,0 +1,298 @@
+"""Spread Pelican's reading and writing over every core.
+
+Pelican reads, renders and writes one file at a time. This plugin keeps its
+order of steps and its output, and does the costly parts in `BUILD_JOBS`
+processes (default: every core this process may use; 1 turns it off):
+
+* reading: when a generator is made, the files it will read are dealt out to
+  worker processes (`forkmap.fork_map`); each runs Pelican's own reader on its
+  share and sends back what the reader returned, which goes into the
+  generator's reader cache. The generator then reads as usual and finds every
+  file read already. Messages the readers log come back with the results.
+* writing: once every generator has its context, the build forks. Every
+  process runs the generators' output steps, but a page or feed is rendered and
+  written only by the process that owns its path (`PartitionedWriter.owns`, a
+  hash of the path); the others skip the template and the file, and still send
+  `content_written`, so the sitemap, which listens to it, sees every page.
+  Output steps that do not go through the writer (copying static files, and
+  any generator not marked `parallel_output = True`) run in the main process
+  only. The workers then send back what they logged, and the main process
+  finishes the build (signals, sitemap, summary) as Pelican does.
+
+The threads and topics plugins use `fork_map` for their own per-item work
+(rendering replies, tagging topics). A failed worker stops the build with its
+traceback; a worker dies with the main process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+import zlib
+
+from pelican import signals
+from pelican.generators import ArticlesGenerator, PagesGenerator, TemplatePagesGenerator
+from pelican.readers import _filter_discardable_metadata
+from pelican.utils import file_suffix
+from pelican.writers import Writer
+
+from .forkmap import (
+    MIN_ITEMS,
+    can_fork,
+    collect,
+    default_jobs,
+    finish_worker,
+    fork_map,
+    start_workers,
+    stop_workers,
+)
+
+logger = logging.getLogger(__name__)
+
+# Pelican's generators that write only through the writer: safe to run in every
+# process. Plugin generators say so with a `parallel_output = True` attribute.
+PARTITIONED = (ArticlesGenerator, PagesGenerator, TemplatePagesGenerator)
+
+
+def set_defaults(pelican) -> None:
+    pelican.settings.setdefault("BUILD_JOBS", None)  # None: BUILD_JOBS env, else every core
+
+
+def jobs_for(settings) -> int:
+    configured = settings.get("BUILD_JOBS")
+    jobs = default_jobs() if configured is None else max(1, int(configured))
+    return jobs if can_fork() else 1
+
+
+# --- reading -----------------------------------------------------------------
+
+
+def _read_all(generator, paths_key: str, excludes_key: str) -> None:
+    """Read the generator's files in worker processes into its reader cache."""
+    settings = generator.settings
+    jobs = jobs_for(settings)
+    if jobs <= 1:
+        return
+    readers = generator.readers
+    files = list(generator.get_files(settings[paths_key], exclude=settings[excludes_key]))
+    if len(files) < MIN_ITEMS:
+        return
+
+    def read_one(relative: str):
+        path = os.path.abspath(os.path.join(generator.path, relative))
+        reader = readers.readers.get(file_suffix(path))
+        if reader is None:
+            return None
+        try:
+            content, metadata = reader.read(path)
+        except Exception:
+            return None
+        # What Pelican's Readers.read_file caches, in the form it caches it.
+        stamp = readers._get_file_stamp(path)
+        return path, (stamp, (content, _filter_discardable_metadata(metadata)))
+
+    results = fork_map(read_one, files, jobs=jobs, shared=[settings], what="reading content")
+    for result in results:
+        if result is not None:
+            path, entry = result
+            readers._cache[path] = entry
+
+
+def read_articles(generator) -> None:
+    _read_all(generator, "ARTICLE_PATHS", "ARTICLE_EXCLUDES")
+
+
+def read_pages(generator) -> None:
+    _read_all(generator, "PAGE_PATHS", "PAGE_EXCLUDES")
+
+
+# --- writing -----------------------------------------------------------------
+
+
+class PartitionedWriter(Writer):
+    """Pelican's writer, writing only the paths this process owns."""
+
+    share = (0, 1)  # (this process's number, how many processes)
+
+    def __init__(self, output_path, settings=None):
+        super().__init__(output_path, settings=settings)
+        self.asked: set[str] = set()  # every path any process writes, by name
+
+    @property
+    def main(self) -> bool:
+        """True in the main process (the one that finishes the build)."""
+        return self.share[0] == 0
+
+    def owns(self, name: str) -> bool:
+        """Whether this process writes `name` (a path under the output folder)."""
+        index, jobs = self.share
+        if jobs == 1:
+            return True
+        key = os.path.normpath(name).encode("utf-8", "surrogateescape")
+        return zlib.crc32(key) % jobs == index
+
+    def will_write(self, name: str) -> bool:
+        """Whether some process of this build has written or is writing `name`."""
+        return os.path.normpath(name) in self.asked
+
+    def write_file(self, name, template, context, *args, **kwargs):
+        if self.share[1] > 1 and template is not None:
+            template = _OwnedTemplate(template, self)
+        return super().write_file(name, template, context, *args, **kwargs)
+
+    def write_feed(self, elements, context, path=None, *args, **kwargs):
+        if path:
+            self.asked.add(os.path.normpath(path))
+            if not self.owns(path):
+                return None
+        return super().write_feed(elements, context, path, *args, **kwargs)
+
+    def _open_w(self, filename, encoding, override=False):
+        name = os.path.normpath(os.path.relpath(filename, self.output_path))
+        self.asked.add(name)
+        if self.owns(name):
+            return super()._open_w(filename, encoding, override)
+        return open(os.devnull, "w", encoding=encoding)
+
+
+class _OwnedTemplate:
+    """A template that renders nothing for a page another process owns."""
+
+    def __init__(self, template, writer: PartitionedWriter) -> None:
+        self._template = template
+        self._writer = writer
+        self.name = getattr(template, "name", None)
+
+    def render(self, context):
+        if self._writer.owns(context.get("output_file", "")):
+            return self._template.render(context)
+        return ""
+
+    def __getattr__(self, attribute):
+        return getattr(self._template, attribute)
+
+
+def get_writer(pelican):  # noqa: ARG001 - signal API
+    return PartitionedWriter
+
+
+class _Fork:
+    """First output step: start the worker processes."""
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+
+    def generate_output(self, writer) -> None:
+        state = self.state
+        jobs = jobs_for(state.settings)
+        if jobs <= 1 or not isinstance(writer, PartitionedWriter):
+            return
+        index, pipe, state.children = start_workers(jobs)
+        writer.share = (index, jobs)
+        if index:
+            state.become_worker(pipe)  # and go on with the output steps
+        else:
+            state.wrap_main(writer)
+
+
+class _Join:
+    """Last output step: a worker reports and exits; the main process waits."""
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+
+    def generate_output(self, writer) -> None:  # noqa: ARG002 - generator API
+        self.state.finish()
+
+
+def _partitioned(generator) -> bool:
+    return isinstance(generator, PARTITIONED) or getattr(generator, "parallel_output", False)
+
+
+class _State:
+    def __init__(self, settings, generators) -> None:
+        self.settings = settings
+        self.generators = generators
+        self.children: list[tuple[int, int]] = []
+        self.pipe: int | None = None  # in a worker: where its report goes
+
+    def _steps(self):
+        return [g for g in self.generators if not isinstance(g, _Fork | _Join)]
+
+    def become_worker(self, pipe: int) -> None:
+        """In a worker: run only the steps that respect the partition, and
+        never let an error escape into Pelican (the main process reports it)."""
+        self.pipe = pipe
+        for generator in self._steps():
+            if _partitioned(generator):
+                generator.generate_output = self._guarded(generator.generate_output)
+            else:
+                generator.generate_output = _skip
+
+    def _guarded(self, step):
+        def run(writer):
+            try:
+                step(writer)
+            except BaseException:
+                finish_worker(self.pipe, "error", traceback.format_exc())
+
+        return run
+
+    def wrap_main(self, writer: PartitionedWriter) -> None:
+        """In the main process, steps that ignore the partition own every path,
+        and a step that fails stops the workers before the error goes on."""
+        for generator in self._steps():
+            step = generator.generate_output
+            if not _partitioned(generator):
+                step = _owning_all(step, writer)
+            generator.generate_output = self._stopping_workers_on_error(step)
+
+    def _stopping_workers_on_error(self, step):
+        def run(writer):
+            try:
+                step(writer)
+            except BaseException:
+                children, self.children = self.children, []
+                stop_workers(children)
+                raise
+
+        return run
+
+    def finish(self) -> None:
+        if self.pipe is not None:
+            finish_worker(self.pipe, "ok", None)
+        children, self.children = self.children, []
+        collect(children, "writing the site")
+
+
+def _skip(writer) -> None:  # noqa: ARG001 - generator API
+    return None
+
+
+def _owning_all(step, writer: PartitionedWriter):
+    def run(writer_):
+        share, writer.share = writer.share, (0, 1)
+        try:
+            step(writer_)
+        finally:
+            writer.share = share
+
+    return run
+
+
+def add_steps(generators: list) -> None:
+    """all_generators_finalized: bracket the output steps with fork and join."""
+    if not generators:
+        return
+    state = _State(generators[0].settings, generators)
+    generators.insert(0, _Fork(state))
+    generators.append(_Join(state))
+
+
+def register() -> None:
+    signals.initialized.connect(set_defaults)
+    signals.article_generator_init.connect(read_articles)
+    signals.page_generator_init.connect(read_pages)
+    signals.get_writer.connect(get_writer)
+    signals.all_generators_finalized.connect(add_steps)

@@ -1,0 +1,170 @@
+"""Reading and writing on every core (plugins/parallel): the same site, the same
+messages, and failures that stop the build instead of vanishing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+from parallel.forkmap import WorkerError, default_jobs, fork_map
+
+from tests.sitebuild import build_local
+from tools.bench import generate
+
+logger = logging.getLogger("tests.parallel")
+
+
+def _square_with_pid(n: int) -> tuple[int, int]:
+    return n * n, os.getpid()
+
+
+def test_fork_map_gives_the_results_of_a_plain_loop_from_several_processes():
+    results = fork_map(_square_with_pid, range(200), jobs=3)
+    assert [value for value, _pid in results] == [n * n for n in range(200)]
+    pids = {pid for _value, pid in results}
+    assert len(pids) == 3 and os.getpid() in pids
+
+
+def test_fork_map_logs_what_the_workers_logged_once_each(caplog):
+    def warn(n: int) -> int:
+        logger.warning("item %d looked odd", n)
+        return n
+
+    with caplog.at_level(logging.WARNING, logger="tests.parallel"):
+        assert fork_map(warn, range(100), jobs=2) == list(range(100))
+    messages = sorted(r.getMessage() for r in caplog.records if r.name == "tests.parallel")
+    assert messages == sorted(f"item {n} looked odd" for n in range(100))
+
+
+def test_a_failing_worker_raises_with_its_traceback():
+    parent = os.getpid()
+
+    def fail_in_a_worker(n: int) -> int:
+        if os.getpid() != parent and n % 7 == 3:
+            raise ZeroDivisionError(f"cannot do item {n}")
+        return n
+
+    with pytest.raises(WorkerError) as caught:
+        fork_map(fail_in_a_worker, range(100), jobs=2, what="testing")
+    assert "testing failed" in str(caught.value)
+    assert "ZeroDivisionError: cannot do item" in str(caught.value)
+    assert "fail_in_a_worker" in str(caught.value)  # the worker's traceback
+
+
+def test_a_killed_worker_is_reported():
+    parent = os.getpid()
+
+    def die(n: int) -> int:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return n
+
+    with pytest.raises(WorkerError, match="killed by SIGKILL"):
+        fork_map(die, range(100), jobs=2)
+
+
+def test_a_failure_in_the_main_process_leaves_no_worker_behind():
+    def fail_here(n: int) -> int:
+        if n == 0:
+            raise KeyError("in the main process")
+        return n
+
+    with pytest.raises(KeyError):
+        fork_map(fail_here, range(100), jobs=3)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child left to reap
+
+
+def test_build_jobs_must_be_a_number(monkeypatch):
+    monkeypatch.setenv("BUILD_JOBS", "two")
+    with pytest.raises(ValueError, match="BUILD_JOBS='two': set it to a whole number"):
+        default_jobs()
+    monkeypatch.setenv("BUILD_JOBS", "3")
+    assert default_jobs() == 3
+
+
+def _site_files(root: Path) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.name == "sitemap.xml":
+                # Listing pages carry the time of the build as their lastmod.
+                data = re.sub(rb"<lastmod>[^<]*</lastmod>", b"", data)
+            elif path.suffix == ".xml" and b"<entry>" not in data:
+                # A feed with no entries was last updated "now".
+                data = re.sub(rb"<updated>[^<]*</updated>", b"", data)
+            files[str(path.relative_to(root))] = data
+    return files
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """Enough items that every step forks: 120 posts and threads, comments,
+    and a few files with mistakes for the readers to report."""
+    folder = tmp_path_factory.mktemp("parallel-corpus")
+    generate(folder, 120, seed=7)
+    content = folder / "project"
+    broken = content / "threads" / "broken.md"
+    broken.write_text(
+        "Title: A thread with mistakes\nDate: 2025-01-01 10:00\nCategory: The Search\n\n"
+        "Is this on?\n\n```reply\nid: a\nauthor: Someone\ndate: not a date\n```\n\nYes.\n",
+        encoding="utf-8",
+    )
+    (content / "posts" / "bad-date.md").write_text(
+        "Title: Bad date\nDate: the day after\n\nText.\n", encoding="utf-8"
+    )
+    stray = content / "comments" / "no-such-post"
+    stray.mkdir(parents=True)
+    (stray / "c1.md").write_text("Author: A\nDate: 2025-01-01\n\nHello.\n", encoding="utf-8")
+    return content
+
+
+@pytest.fixture(scope="module")
+def builds(corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("parallel-out")
+    return {jobs: build_local(out / f"jobs-{jobs}", corpus, BUILD_JOBS=jobs) for jobs in (1, 2, 3)}
+
+
+def test_every_file_is_the_same_whatever_the_number_of_processes(builds):
+    one = _site_files(builds[1].output)
+    assert len(one) > 300  # pages, feeds, continuation pages, static files
+    for jobs in (2, 3):
+        other = _site_files(builds[jobs].output)
+        assert sorted(other) == sorted(one)
+        assert [name for name in one if other[name] != one[name]] == []
+
+
+def test_every_message_is_reported_once_whatever_the_number_of_processes(builds):
+    expected = sorted(builds[1].messages)
+    assert any("not a date" in m and "broken.md" in m for m in expected)
+    assert any("bad-date.md" in m for m in expected)
+    assert any("no-such-post" in m for m in expected)
+    for jobs in (2, 3):
+        assert sorted(builds[jobs].messages) == expected
+
+
+def test_a_worker_that_fails_while_writing_stops_the_build(corpus, tmp_path):
+    parent = os.getpid()
+
+    def date_text(when, fmt):
+        if os.getpid() != parent:
+            raise RuntimeError("a template failed in a worker")
+        return when.strftime(fmt)
+
+    site = build_local(
+        tmp_path / "out", corpus, BUILD_JOBS=2, JINJA_FILTERS={"date_text": date_text}
+    )
+    [stopped] = [m for m in site.messages if m.startswith("The build stopped")]
+    assert "WorkerError" in stopped
+    assert "a template failed in a worker" in stopped
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+    # The next build in this process is whole again, sitemap included.
+    again = build_local(tmp_path / "again", corpus, BUILD_JOBS=2)
+    assert (again.output / "sitemap.xml").exists()
+    assert not [m for m in again.messages if m.startswith("The build stopped")]
