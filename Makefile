@@ -78,14 +78,14 @@ clean: ## Remove output/, old builds and caches (keeps .venv)
 	rm -rf $(OUTPUTDIR) .site-versions .pytest_cache __pycache__ cache
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
-regenerate: venv ## Rebuild into output/ whenever content changes
-	$(PELICAN) -r $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) $(PELICANOPTS)
+regenerate: venv ## Rebuild into output/ whenever content changes: the edited page first, then the rest
+	$(PYTHON) tools/devserver.py --no-serve -o $(OUTPUTDIR) -s $(CONFFILE)
 
 serve: venv ## Serve output/ at http://127.0.0.1:8000/ (PORT=..., BIND=...)
 	$(PELICAN) -l $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) -p $(PORT) -b $(BIND) $(PELICANOPTS)
 
-devserver: venv ## Serve, and rebuild whenever content changes (PORT=8000)
-	$(PELICAN) -lr $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) -p $(PORT) -b $(BIND) $(PELICANOPTS)
+devserver: venv ## Serve, and rebuild on every save: the edited page first, then the rest (PORT=8000)
+	$(PYTHON) tools/devserver.py -o $(OUTPUTDIR) -s $(CONFFILE) -p $(PORT) -b $(BIND)
 
 new-thread: venv ## Write a skeleton thread: make new-thread TITLE="Do I tell the dean?"
 	@test -n "$(TITLE)" || { echo 'Give the title: make new-thread TITLE="..."'; exit 2; }

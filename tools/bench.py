@@ -10,9 +10,10 @@ as plain articles with their replies inlined as Markdown). Then it builds
 (b) the project's full configuration, alternating runs, every run cold (fresh
 output, no cache), and prints every run, the median wall time, ms per item,
 peak memory (summed over the build's processes) and the ratio b/a. The
-Pagefind index is timed on its own line. With the edit loop on, it starts
-`pelican -r` (what `make devserver` runs), changes one thread's reply and
-times until that thread's page, and then every listing it is on, is rewritten.
+Pagefind index is timed on its own line. With the edit loop on, it starts the
+dev server (tools/devserver.py, what `make devserver` runs), changes one
+thread's opening post and times until that thread's page, and then every
+listing it is on, is rewritten.
 Results are appended to bench/results.md.
 """
 
@@ -279,21 +280,21 @@ def build_project(corpus: Path, out: Path) -> tuple[float, float, str]:
     )
 
 
-def _wait_for_done(process: subprocess.Popen, deadline: float) -> None:
-    """Read the dev server's output until it reports a finished build."""
+def _wait_for_line(process: subprocess.Popen, start: str, deadline: float) -> None:
+    """Read the dev server's output until a line starts with `start`."""
     for line in process.stdout:
-        if line.startswith("Done: Processed"):
+        if line.split("] ", 1)[-1].startswith(start):
             return
         if time.monotonic() > deadline:
             break
-    raise SystemExit("the dev server did not report a finished build")
+    raise SystemExit(f"the dev server did not say {start!r}")
 
 
 def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
     """Seconds until the edited thread's page, then every listing, is rewritten.
 
-    Starts `pelican -r` (as `make devserver`), waits for its first build to
-    finish (its watcher starts only then), edits one thread's reply, and
+    Starts the dev server (`make devserver` without serving: tools/devserver.py
+    --no-serve), waits for its first build, edits one reply of a thread, and
     watches the output's modification times.
     """
     out = work / "devserver-output"
@@ -301,9 +302,9 @@ def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
     process = subprocess.Popen(
         [
             PYTHON,
-            "-m",
-            "pelican",
-            "-r",
+            str(ROOT / "tools" / "devserver.py"),
+            "--no-serve",
+            "--content",
             str(corpus / "project"),
             "-o",
             str(out),
@@ -316,8 +317,10 @@ def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
         text=True,
         env={**os.environ, "COLUMNS": "200"},
     )
+    thread = corpus / "project" / "threads" / "item-0.md"
+    text = thread.read_text(encoding="utf-8")
     try:
-        _wait_for_done(process, time.monotonic() + 900)
+        _wait_for_line(process, "Watching", time.monotonic() + 900)
         time.sleep(1)
         page = next(iter(sorted(out.glob("*/item-0/index.html"))))
         listings = [
@@ -328,10 +331,9 @@ def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
             *sorted((out / "questions").glob("**/index.html")),
         ]
         before = {p: p.stat().st_mtime_ns for p in [page, *listings]}
-        thread = corpus / "project" / "threads" / "item-0.md"
         edited = time.monotonic()
         thread.write_text(
-            thread.read_text(encoding="utf-8") + "\nEdited for the benchmark.\n", encoding="utf-8"
+            text.replace("\n```reply", " Edited for the benchmark.\n```reply", 1), encoding="utf-8"
         )
         page_done = all_done = None
         while time.monotonic() - edited < 900:
@@ -340,9 +342,12 @@ def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
             if all(p.stat().st_mtime_ns != before[p] for p in listings if p.exists()):
                 all_done = time.monotonic() - edited
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
+        if "Edited for the benchmark." not in page.read_text(encoding="utf-8"):
+            raise SystemExit(f"the edit did not reach {page}")
         return page_done or float("nan"), all_done or float("nan")
     finally:
+        thread.write_text(text, encoding="utf-8")
         process.terminate()
         process.wait(timeout=30)
 
@@ -408,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_edit_loop:
                 page_s, all_s = edit_loop(corpus, work)
                 extra.append(
-                    f"- N={n}: edit loop (`pelican -r`, as `make devserver`): edited "
+                    f"- N={n}: edit loop (`make devserver`): edited "
                     f"thread page rewritten after {page_s:.1f} s, every listing "
                     f"after {all_s:.1f} s"
                 )

@@ -1,7 +1,7 @@
 """Serve the site and rebuild it as you edit: the edited page first, then the rest.
 
     python tools/devserver.py [--settings pelicanconf.py] [--output output]
-                              [--port 8000] [--bind 127.0.0.1]
+                              [--port 8000] [--bind 127.0.0.1] [--content DIR] [--no-serve]
 
 `make devserver` runs this. Pelican's own `pelican -lr` rebuilds the whole site
 after every save, so on a big site the page you are writing shows up only when
@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import watchfiles
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -42,7 +44,7 @@ from pelican.generators import ArticlesGenerator  # noqa: E402
 from pelican.log import LimitFilter  # noqa: E402
 from pelican.log import init as init_logging  # noqa: E402
 from pelican.settings import read_settings  # noqa: E402
-from pelican.utils import wait_for_changes  # noqa: E402
+from pelican.utils import FileChangeFilter  # noqa: E402
 from pelican.writers import Writer  # noqa: E402
 
 from tools.build import forget_stopped_build  # noqa: E402
@@ -66,9 +68,10 @@ def say(message: str) -> None:
 class Site:
     """The settings, and the generators of the last full build."""
 
-    def __init__(self, settings_file: Path, output: Path) -> None:
+    def __init__(self, settings_file: Path, output: Path, content: Path | None = None) -> None:
         self.settings_file = settings_file
         self.output = output
+        self.content = content
         self.generators: list = []
         self.load_settings()
         signals.all_generators_finalized.connect(self._keep, weak=False)
@@ -76,7 +79,11 @@ class Site:
     def load_settings(self) -> None:
         self.settings = read_settings(
             str(self.settings_file),
-            override={"OUTPUT_PATH": str(self.output), "DELETE_OUTPUT_DIRECTORY": False},
+            override={
+                "OUTPUT_PATH": str(self.output),
+                "DELETE_OUTPUT_DIRECTORY": False,
+                **({"PATH": str(self.content)} if self.content else {}),
+            },
         )
         self.pelican = Pelican(self.settings)
 
@@ -187,9 +194,20 @@ class Site:
         return written
 
 
-def watch_paths(site: Site) -> None:
-    """Block until something the site is built from changes; return the changes."""
-    return wait_for_changes(str(site.settings_file), site.settings)
+def watcher(site: Site):
+    """Batches of changed paths under the content folder, the theme and the
+    settings file. One watcher for the whole session: what changes while a
+    build runs comes in the next batch, it is not lost."""
+    settings = site.settings
+    paths = [str(site.settings_file), settings.get("THEME", ""), settings.get("PATH", "")]
+    existing = [os.path.abspath(p) for p in paths if p and os.path.exists(p)]
+    ignore = FileChangeFilter(ignore_file_patterns=set(settings.get("IGNORE_FILES", [])))
+    # yield_on_timeout: the first (empty) batch comes once the watcher is set
+    # up, so "Watching" is only said when it is true.
+    for changes in watchfiles.watch(
+        *existing, watch_filter=ignore, rust_timeout=500, yield_on_timeout=True
+    ):
+        yield sorted({Path(path) for _change, path in changes})
 
 
 def serve(site: Site, port: int, bind: str) -> subprocess.Popen:
@@ -213,14 +231,14 @@ def serve(site: Site, port: int, bind: str) -> subprocess.Popen:
 
 
 def loop(site: Site) -> None:
-    while True:
-        changes = watch_paths(site)
-        changed = sorted({Path(path) for _change, path in changes})
-        say(
-            "Changed: "
-            + ", ".join(str(p) for p in changed[:5])
-            + (" ..." if len(changed) > 5 else "")
-        )
+    batches = watcher(site)
+    next(batches)
+    say(f"Watching {site.settings['PATH']} for changes (Ctrl-C to stop)")
+    for changed in batches:
+        if not changed:
+            continue
+        shown = ", ".join(str(p) for p in changed[:5]) + (" ..." if len(changed) > 5 else "")
+        say(f"Changed: {shown}")
         if any(p.resolve() == site.settings_file.resolve() for p in changed):
             site.load_settings()
         else:
@@ -237,9 +255,8 @@ def loop(site: Site) -> None:
                         continue
                     if written:
                         say(
-                            f"Rewrote {written[0]} "
-                            f"(+{len(written) - 1} more) in {time.monotonic() - started:.2f} s; "
-                            "rebuilding the rest"
+                            f"Rewrote {written[0]} (+{len(written) - 1} more) in "
+                            f"{time.monotonic() - started:.2f} s; rebuilding the rest"
                         )
         site.build()
 
@@ -250,15 +267,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=Path("output"))
     parser.add_argument("-p", "--port", type=int, default=8000)
     parser.add_argument("-b", "--bind", default="127.0.0.1")
+    parser.add_argument("--content", type=Path, help="override PATH, the content folder")
     parser.add_argument("--no-serve", action="store_true", help="only rebuild, do not serve")
     args = parser.parse_args(argv)
     init_logging(level=logging.WARNING)
-    site = Site(args.settings.absolute(), args.output.absolute())
+    content = args.content.absolute() if args.content else None
+    site = Site(args.settings.absolute(), args.output.absolute(), content)
     site.build()
     server = None if args.no_serve else serve(site, args.port, args.bind)
     if server is not None:
         say(f"Serving {args.output}/ at http://{args.bind}:{args.port}/")
-    say(f"Watching {site.settings['PATH']} for changes (Ctrl-C to stop)")
     try:
         loop(site)
     except KeyboardInterrupt:

@@ -1,0 +1,144 @@
+"""`make devserver`: the edited page is rewritten before the rest of the site,
+then the whole site catches up; mistakes are reported and the loop goes on."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.sitebuild import PELICANCONF, ROOT, copy_content
+
+
+class DevServer:
+    """tools/devserver.py --no-serve on a private copy of the demo content."""
+
+    def __init__(self, content: Path, output: Path) -> None:
+        self.output = output
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "tools" / "devserver.py"),
+                "--no-serve",
+                "--content",
+                str(content),
+                "-o",
+                str(output),
+                "-s",
+                str(PELICANCONF),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "COLUMNS": "300"},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 120) -> list[str]:
+        """Lines up to and including the first new one containing `text`."""
+        deadline = time.monotonic() + timeout
+        got = []
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            got.append(line)
+            self.seen.append(line)
+            if text in line:
+                return got
+        pytest.fail(f"the dev server never said {text!r}; it said:\n" + "\n".join(self.seen))
+
+    def page(self, relative: str) -> BeautifulSoup:
+        return BeautifulSoup((self.output / relative).read_text(encoding="utf-8"), "html.parser")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def devserver(tmp_path):
+    content = copy_content(tmp_path / "content")
+    server = DevServer(content, tmp_path / "output")
+    server.wait_for("Watching")
+    yield server, content
+    server.stop()
+
+
+def _thread_page(output: Path, slug: str) -> str:
+    [page] = [p for p in output.glob(f"*/{slug}/index.html")]
+    return str(page.relative_to(output))
+
+
+def test_an_edited_thread_is_rewritten_first_then_the_listings(devserver):
+    server, content = devserver
+    thread = content / "threads" / "other-offer-fell-through.md"
+    page = _thread_page(server.output, "other-offer-fell-through")
+    text = thread.read_text(encoding="utf-8")
+    assert "Deanfell" not in text
+    # Change the title (shown on listings) and add a reply (shown on the page).
+    edited = text.replace("Title: ", "Title: Deanfell: ", 1) + (
+        "\n```reply\nid: devserver-added\nauthor: Late Reader\ndate: 2026-11-20 09:00\n```\n\n"
+        "A reply written while the dev server ran.\n"
+    )
+    thread.write_text(edited, encoding="utf-8")
+
+    said = server.wait_for("Rewrote")
+    assert not any("Site rebuilt" in line for line in said)  # the page came first
+    soup = server.page(page)
+    assert soup.find(id="reply-devserver-added") is not None
+    assert "Deanfell" in soup.find("h1").get_text()
+    listing = server.page("questions/index.html").get_text()
+    assert "Deanfell" not in listing  # not yet: the full build has not run
+
+    server.wait_for("Site rebuilt")
+    assert "Deanfell" in server.page("questions/index.html").get_text()
+    assert server.page(page).find(id="reply-devserver-added") is not None
+
+
+def test_a_changed_comment_rewrites_its_post_first(devserver):
+    server, content = devserver
+    folder = next(p for p in (content / "comments").iterdir() if p.is_dir())
+    (folder / "devserver-comment.md").write_text(
+        "Id: devserver-comment\nAuthor: New Commenter\nDate: 2026-11-20 10:00\n\n"
+        "A comment written while the dev server ran.\n",
+        encoding="utf-8",
+    )
+    said = server.wait_for("Rewrote")
+    assert not any("Site rebuilt" in line for line in said)
+    page = _thread_page(server.output, folder.name)
+    assert server.page(page).find(id="reply-devserver-comment") is not None
+    server.wait_for("Site rebuilt")
+
+
+def test_a_mistake_is_reported_with_its_line_and_the_loop_goes_on(devserver):
+    server, content = devserver
+    thread = content / "threads" / "other-offer-fell-through.md"
+    text = thread.read_text(encoding="utf-8")
+    thread.write_text(
+        text + "\n```reply\nid: broken\nauthor: Someone\ndate: next tuesday\n```\n\nHi.\n",
+        encoding="utf-8",
+    )
+    said = server.wait_for("Site rebuilt")
+    assert any("other-offer-fell-through.md:" in line and "next tuesday" in line for line in said)
+    thread.write_text(text, encoding="utf-8")  # fixed: the next save builds cleanly
+    said = server.wait_for("Site rebuilt")
+    assert not any("next tuesday" in line for line in said)
+    assert server.process.poll() is None
