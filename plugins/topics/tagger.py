@@ -24,7 +24,8 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 
@@ -38,7 +39,13 @@ _TOKEN_RE = re.compile(r"#money|[a-z0-9]+(?:['’][a-z]+)?")
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return word if word == MONEY else _STEMMER.stemWord(word)
+    return word if word == MONEY else _stem_word(word)
+
+
+@lru_cache(maxsize=1 << 16)
+def _stem_word(word: str) -> str:
+    # The same few thousand words make up nearly all text: stem each once.
+    return _STEMMER.stemWord(word)
 
 
 def fold(text: str) -> str:
@@ -53,11 +60,11 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[tuple[str, str]]:
     """(stem, word as written) for every word; apostrophes join ("didn't")."""
-    out = []
-    for match in _TOKEN_RE.finditer(fold(text)):
-        word = match.group(0).replace("'", "").replace("’", "")
-        out.append((stem(word), word))
-    return out
+    words = [
+        w.replace("'", "").replace("’", "") if "'" in w or "’" in w else w
+        for w in _TOKEN_RE.findall(fold(text))
+    ]
+    return [(stem(w), w) for w in words]
 
 
 class TemplateError(ValueError):
@@ -81,9 +88,13 @@ class Phrase:
     variants: tuple[tuple[Element, ...], ...]
 
     def weight_of(self, variant: tuple[Element, ...]) -> float:
-        if self.weight is not None:
-            return self.weight
-        return 1.0 if sum(1 for e in variant if not isinstance(e, Gap)) == 1 else 2.0
+        return self.weight if self.weight is not None else _length_weight(variant)
+
+
+@cache
+def _length_weight(variant: tuple[Element, ...]) -> float:
+    """1 for a one-word variant, 2 for a longer phrase (computed once per variant)."""
+    return 1.0 if sum(1 for e in variant if not isinstance(e, Gap)) == 1 else 2.0
 
 
 def compile_template(template: str, topic: str, against: bool = False) -> Phrase:
@@ -182,8 +193,9 @@ def _match_at(stems: list[str], start: int, variant: tuple[Element, ...]) -> int
     return None
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """One phrase found in one field (a tuple: long texts make many of them)."""
+
     phrase: Phrase
     field: str
     start: int
