@@ -144,8 +144,10 @@ def replies_for(
     return replies
 
 
-def generate(folder: Path, n: int, seed: int = 20261122) -> None:
-    """Write corpus/project/ (the project's formats) and corpus/vanilla/ (plain articles)."""
+def generate(folder: Path, n: int, seed: int = 20261122, max_replies: int = 40) -> int:
+    """Write corpus/project/ (the project's formats) and corpus/vanilla/ (plain
+    articles); threads get 5 to `max_replies` replies. Returns how many replies
+    and comments there are in all."""
     rng = random.Random(seed)
     project, vanilla = folder / "project", folder / "vanilla" / "content"
     for path in (project / "posts", project / "threads", project / "comments", vanilla):
@@ -154,6 +156,7 @@ def generate(folder: Path, n: int, seed: int = 20261122) -> None:
     shutil.copy(ROOT / "content" / "categories.toml", project / "categories.toml")
     (folder / "vanilla" / "pelicanconf.py").write_text(VANILLA_CONF, encoding="utf-8")
     start = datetime(2024, 1, 1, 9, 0)
+    total_replies = 0
     for i in range(n):
         date = start + timedelta(hours=i * 7 + rng.randint(0, 5))
         themes = rng.sample(TOPICAL, rng.choice((1, 1, 2, 2, 3)))
@@ -167,7 +170,7 @@ def generate(folder: Path, n: int, seed: int = 20261122) -> None:
         thread = i % 4 == 0
         if thread:
             body = paragraphs(rng, rng.randint(60, 250), themes)
-            replies = replies_for(rng, date, rng.randint(5, 40), themes)
+            replies = replies_for(rng, date, rng.randint(5, max_replies), themes)
             kind = "question" if rng.random() < 0.7 else "discussion"
             blocks = "".join(
                 f"\n\n```reply\nid: {r.id}\n"
@@ -193,10 +196,12 @@ def generate(folder: Path, n: int, seed: int = 20261122) -> None:
                     + f"Author: {r.author}\nDate: {r.date:%Y-%m-%d %H:%M}\n\n{r.body}\n",
                     encoding="utf-8",
                 )
+        total_replies += len(replies)
         inlined = "".join(
             f"\n\n### {r.author}, {r.date:%Y-%m-%d %H:%M}\n\n{r.body}" for r in replies
         )
         (vanilla / f"{slug}.md").write_text(header + f"\n{body}{inlined}\n", encoding="utf-8")
+    return total_replies
 
 
 def topics_per_item(site: Path, n: int) -> float:
@@ -207,14 +212,14 @@ def topics_per_item(site: Path, n: int) -> float:
 
 
 def run_measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak MiB summed over the process tree, and stderr's tail."""
+    """Wall seconds, peak MiB (PSS summed over the process tree), stderr's tail."""
     started = time.monotonic()
     process = subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     peak = 0
     while process.poll() is None:
-        peak = max(peak, tree_rss_kib(process.pid))
+        peak = max(peak, tree_memory_kib(process.pid))
         time.sleep(0.05)
     elapsed = time.monotonic() - started
     err = process.stderr.read() if process.stderr else ""
@@ -223,17 +228,31 @@ def run_measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
     return elapsed, peak / 1024, err[-500:]
 
 
-def tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants (from /proc)."""
+def _memory_kib(pid: int) -> int:
+    """A process's proportional set size (PSS): pages it shares with the other
+    build processes (after fork()) count a share each, not in full. Falls back
+    to the resident set size where the kernel has no smaps_rollup."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, PermissionError):
+        pass
+    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def tree_memory_kib(pid: int) -> int:
+    """Memory of a process and all its descendants (PSS, from /proc)."""
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         try:
-            with open(f"/proc/{current}/status", encoding="ascii") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
+            total += _memory_kib(current)
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as handle:
                     todo += [int(c) for c in handle.read().split()]
@@ -361,6 +380,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[int(s) for s in os.environ.get("BENCH_N", "1000 5000").split()],
     )
     parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    parser.add_argument(
+        "--max-replies",
+        type=int,
+        default=int(os.environ.get("BENCH_MAX_REPLIES", "40")),
+        help="a thread has 5 to this many replies (default 40; 70 gives about "
+        "100,000 replies at 10,000 items)",
+    )
     parser.add_argument("--no-edit-loop", action="store_true")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
     args = parser.parse_args(argv)
@@ -369,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         f"## {datetime.now():%Y-%m-%d %H:%M} on {platform.node() or 'unknown'} "
         f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})",
         "",
-        "| N | build | runs (s) | median s | ms/item | peak MiB | b/a |",
+        "| N | build | runs (s) | median s | ms/item | peak MiB (PSS) | b/a |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     extra = []
@@ -377,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         for n in args.sizes:
             corpus = work / f"corpus-{n}"
-            generate(corpus, n)
+            replies = generate(corpus, n, max_replies=args.max_replies)
             times = {"a": [], "b": []}
             peaks = {"a": [], "b": []}
             for run in range(args.runs):
@@ -400,8 +426,8 @@ def main(argv: list[str] | None = None) -> int:
                     + (f"{ratio:.2f} |" if key == "b" else " |")
                 )
             extra.append(
-                f"- N={n}: corpus of {n} items, {n // 4} of them threads; "
-                f"{topics_per_item(work / 'out-b', n):.1f} topics per item"
+                f"- N={n}: corpus of {n} items, {n // 4} of them threads, {replies} replies "
+                f"and comments; {topics_per_item(work / 'out-b', n):.1f} topics per item"
             )
             started = time.monotonic()
             subprocess.run(

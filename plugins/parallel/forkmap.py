@@ -22,6 +22,7 @@ loop in this process: the results are the same either way.
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import os
 import pickle
@@ -156,6 +157,10 @@ def start_workers(jobs: int) -> tuple[int, int | None, list[tuple[int, int]]]:
     end), ...]). A worker must finish with `finish_worker`.
     """
     children: list[tuple[int, int]] = []
+    # Objects made so far are never collected by a worker's garbage collector:
+    # its passes would write to every object and copy the parent's memory page
+    # by page (copy-on-write). The parent thaws them once the workers are done.
+    gc.freeze()
     for k in range(1, jobs):
         read_end, write_end = os.pipe()
         # Flush so a worker does not print again what the parent had buffered.
@@ -194,6 +199,7 @@ def stop_workers(children: list[tuple[int, int]]) -> None:
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(pipe)
+    gc.unfreeze()
 
 
 def collect(children: list[tuple[int, int]], what: str, shared: Sequence[Any] = ()) -> list:
@@ -218,6 +224,7 @@ def collect(children: list[tuple[int, int]], what: str, shared: Sequence[Any] = 
             failure = failure or str(exc)
         if status == "lost":
             failure = failure or f"{what}: a worker process sent nothing back ({value})"
+    gc.unfreeze()
     if failure:
         raise WorkerError(failure)
     return values

@@ -107,6 +107,15 @@ def read_pages(generator) -> None:
     _read_all(generator, "PAGE_PATHS", "PAGE_EXCLUDES")
 
 
+def forget_read(generator) -> None:
+    """Every file is read: drop what the workers read, unless Pelican's own
+    content cache (CACHE_CONTENT) is on and will save it. The cached metadata
+    still holds each thread's raw replies, which nothing needs any more."""
+    readers = getattr(generator, "readers", None)  # the dev server sends a stand-in
+    if readers is not None and not readers._cache_data_policy:
+        readers._cache = {}
+
+
 # --- writing -----------------------------------------------------------------
 
 
@@ -294,5 +303,7 @@ def register() -> None:
     signals.initialized.connect(set_defaults)
     signals.article_generator_init.connect(read_articles)
     signals.page_generator_init.connect(read_pages)
+    signals.article_generator_pretaxonomy.connect(forget_read)
+    signals.page_generator_finalized.connect(forget_read)
     signals.get_writer.connect(get_writer)
     signals.all_generators_finalized.connect(add_steps)

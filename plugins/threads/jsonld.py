@@ -9,6 +9,7 @@ shallow enough for any JSON parser.
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import datetime
 
 from .model import Reply, Thread, walk
@@ -114,3 +115,29 @@ def dumps(data: dict) -> str:
     """JSON safe to place inside <script>: no '<', '>' or '&' survives raw."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class Packed:
+    """JSON-LD kept compressed until its page is rendered.
+
+    A thread's JSON-LD repeats every reply's text; kept as plain strings for
+    the whole build, it would be one more copy of every reply in memory.
+    Jinja's `safe` filter (and autoescaping) take the text from `__html__`.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, text: str) -> None:
+        self._data = zlib.compress(text.encode("utf-8"), 1)
+
+    def __str__(self) -> str:
+        return zlib.decompress(self._data).decode("utf-8")
+
+    __html__ = __str__
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def packed(data: dict) -> Packed:
+    return Packed(dumps(data))

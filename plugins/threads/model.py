@@ -18,7 +18,7 @@ from .parse import Problem, RawReply
 KINDS = ("question", "discussion", "post")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Reply:
     id: str
     author: str
@@ -40,6 +40,8 @@ class Reply:
     notes: list[str] = field(default_factory=list)
     url: str = ""  # permalink, set when pages are laid out
     continuation_url: str = ""  # the page its replies continue on, past the depth limit
+    initials: str = ""  # avatar: set by the plugin from the author's name
+    hue: int = 0
 
     @property
     def anchor(self) -> str:
@@ -323,7 +325,7 @@ def build_thread(
     return thread, problems
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """One step of a page's reply list: open a reply, or close it."""
 

@@ -30,6 +30,7 @@ reply fields, written as `Key: value` lines, a blank line, and the body.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 
 REPLY_FIELDS = {
@@ -126,7 +127,8 @@ def _read_fields(
                 )
             )
             continue
-        fields.append((match.group(1).lower(), match.group(2).strip(), number))
+        # Interned: every reply repeats the same few keys.
+        fields.append((sys.intern(match.group(1).lower()), match.group(2).strip(), number))
     return fields
 
 

@@ -258,7 +258,7 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         article.thread = None
         if kind == "post" and not raws:
             if not pages:
-                article.jsonld = jsonld.dumps(jsonld.post_jsonld(article, None, site_url))
+                article.jsonld = jsonld.packed(jsonld.post_jsonld(article, None, site_url))
             continue
         asker = article.author.name if getattr(article, "author", None) else ""
         opened = getattr(article, "date", None) or min(
@@ -287,7 +287,17 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
             data = jsonld.post_jsonld(article, thread, site_url)
         else:
             data = jsonld.thread_jsonld(article, thread, site_url, plain_text(article.content))
-        article.jsonld = jsonld.dumps(data)
+        article.jsonld = jsonld.packed(data)
+
+
+def drop_reply_text(generator) -> None:
+    """article_generator_finalized: the replies' plain text has served (JSON-LD,
+    topics); the pages need only their HTML. One copy of every reply less."""
+    for name in ("articles", "translations", "drafts", "hidden_articles"):
+        for article in getattr(generator, name, []):
+            thread = getattr(article, "thread", None)
+            for reply in thread.replies if thread is not None else ():
+                reply.text = ""
 
 
 def _feed(title: str, link: str, feed_url: str, description: str) -> Atom1Feed:
@@ -399,5 +409,6 @@ def register() -> None:
     signals.initialized.connect(set_defaults)
     signals.readers_init.connect(install_reader)
     signals.article_generator_pretaxonomy.connect(attach_threads)
+    signals.article_generator_finalized.connect(drop_reply_text)
     signals.page_generator_finalized.connect(attach_page_threads)
     signals.get_generators.connect(get_generators)

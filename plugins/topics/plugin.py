@@ -118,11 +118,18 @@ def tag_articles(generator) -> None:
         for slug, topic in vocabulary.topics.items()
     }
 
+    reporting = bool(settings["TOPICS_REPORT"])
+
     def auto_tag(article):
         auto = str(article.metadata.get("autotopics", "yes")).strip().lower()
         if auto in ("no", "false", "off", "0"):
             return [], {}
-        return vocabulary.tag(_texts(article))
+        chosen, evidence = vocabulary.tag(_texts(article))
+        evidence = {slug: evidence[slug] for slug in chosen}
+        if not reporting:  # the phrases found are for the report only
+            for found in evidence.values():
+                found.hits, found.against = [], []
+        return chosen, evidence
 
     tagged = fork_map(auto_tag, items, what="tagging topics")
     report = []
