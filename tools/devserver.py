@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -35,9 +36,9 @@ from types import SimpleNamespace
 import watchfiles
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "plugins")) if p not in sys.path]
 
+from parallel.forkmap import die_with_parent  # noqa: E402
 from pelican import Pelican, signals  # noqa: E402
 from pelican.contents import Article  # noqa: E402
 from pelican.generators import ArticlesGenerator  # noqa: E402
@@ -227,6 +228,7 @@ def serve(site: Site, port: int, bind: str) -> subprocess.Popen:
             bind,
         ],
         cwd=ROOT,
+        preexec_fn=die_with_parent,  # no threads run yet: safe after fork
     )
 
 
@@ -271,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-serve", action="store_true", help="only rebuild, do not serve")
     args = parser.parse_args(argv)
     init_logging(level=logging.WARNING)
+    # `kill` (and the benchmark) stop it like Ctrl-C: the server is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     content = args.content.absolute() if args.content else None
     site = Site(args.settings.absolute(), args.output.absolute(), content)
     site.build()

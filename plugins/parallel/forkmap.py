@@ -91,14 +91,19 @@ def replay(records: list[logging.LogRecord]) -> None:
             logger.handle(record)
 
 
-def child_start() -> _Capture:
-    """In a freshly forked child: die with the parent; capture logging."""
+def die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies (Linux only)."""
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
+
+
+def child_start() -> _Capture:
+    """In a freshly forked child: die with the parent; capture logging."""
+    die_with_parent()
     # Ctrl-C goes to the whole process group: let the parent handle it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     capture = _Capture()
