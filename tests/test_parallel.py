@@ -85,6 +85,9 @@ def test_build_jobs_must_be_a_number(monkeypatch):
         default_jobs()
     monkeypatch.setenv("BUILD_JOBS", "3")
     assert default_jobs() == 3
+    # The setting, where it is given, wins over the environment.
+    assert default_jobs({"BUILD_JOBS": 1}) == 1
+    assert default_jobs({"BUILD_JOBS": None}) == 3
 
 
 def _site_files(root: Path) -> dict[str, bytes]:
@@ -168,3 +171,13 @@ def test_a_worker_that_fails_while_writing_stops_the_build(corpus, tmp_path):
     again = build_local(tmp_path / "again", corpus, BUILD_JOBS=2)
     assert (again.output / "sitemap.xml").exists()
     assert not [m for m in again.messages if m.startswith("The build stopped")]
+
+
+def test_one_job_means_one_process(corpus, tmp_path, monkeypatch):
+    def no_fork():
+        raise AssertionError("a worker process was made with BUILD_JOBS=1")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    site = build_local(tmp_path / "out", corpus, BUILD_JOBS=1)
+    assert not [m for m in site.messages if m.startswith("The build stopped")]
+    assert (site.output / "sitemap.xml").exists()

@@ -40,8 +40,12 @@ class WorkerError(RuntimeError):
     """A worker process failed; the message carries its traceback."""
 
 
-def default_jobs() -> int:
-    """BUILD_JOBS from the environment, else the cores this process may use."""
+def default_jobs(settings=None) -> int:
+    """How many processes: the BUILD_JOBS setting when it is set (not None),
+    else the BUILD_JOBS environment variable, else the cores this process may use."""
+    configured = (settings or {}).get("BUILD_JOBS")
+    if configured is not None:
+        return max(1, int(configured))
     value = os.environ.get(JOBS_ENV, "").strip()
     if value:
         try:

@@ -60,9 +60,7 @@ def set_defaults(pelican) -> None:
 
 
 def jobs_for(settings) -> int:
-    configured = settings.get("BUILD_JOBS")
-    jobs = default_jobs() if configured is None else max(1, int(configured))
-    return jobs if can_fork() else 1
+    return default_jobs(settings) if can_fork() else 1
 
 
 # --- reading -----------------------------------------------------------------

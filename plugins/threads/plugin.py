@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from feedgenerator import Atom1Feed, get_tag_uri
-from parallel.forkmap import fork_map
+from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.readers import MarkdownReader
@@ -218,14 +218,20 @@ def report_unmatched_folders(settings, comments: dict, slugs: set[str]) -> None:
         )
 
 
-def _render_all(raws_by_item: list[list[RawReply]]):
+def _render_all(raws_by_item: list[list[RawReply]], settings):
     """Render every reply body once, on every core; return a lookup for them."""
     bodies = list(
         dict.fromkeys(
             raw.body for raws in raws_by_item for raw in raws if raw.moderation != "removed"
         )
     )
-    rendered = dict(zip(bodies, fork_map(_render, bodies, what="rendering replies"), strict=True))
+    rendered = dict(
+        zip(
+            bodies,
+            fork_map(_render, bodies, jobs=default_jobs(settings), what="rendering replies"),
+            strict=True,
+        )
+    )
 
     def render(markdown_text: str) -> tuple[str, str]:
         found = rendered.get(markdown_text)
@@ -249,7 +255,7 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
             report(problems)
             raws.append(reply)
         raws_by_item.append(raws)
-    render = _render_all(raws_by_item)
+    render = _render_all(raws_by_item, settings)
     for article, raws in zip(items, raws_by_item, strict=True):
         # An imported item's old address, linked only when it is plain http(s).
         article.original_link = safe_link(article.metadata.get("original-url"))

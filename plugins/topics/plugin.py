@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from markupsafe import Markup
-from parallel.forkmap import fork_map
+from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.urlwrappers import URLWrapper
@@ -131,7 +131,7 @@ def tag_articles(generator) -> None:
                 found.hits, found.against = [], []
         return chosen, evidence
 
-    tagged = fork_map(auto_tag, items, what="tagging topics")
+    tagged = fork_map(auto_tag, items, jobs=default_jobs(settings), what="tagging topics")
     report = []
     for article, (chosen, evidence) in zip(items, tagged, strict=True):
         added = _manual(article, "topics", vocabulary)
