@@ -130,19 +130,24 @@ def forget_stopped_build() -> None:
         sitemap.generator.page_queue = []
 
 
+def forget_logged_messages() -> None:
+    """Pelican drops a warning it has logged before in this process; each
+    build (in the tests, in the dev server) must show all of its own."""
+    from pelican.log import LimitFilter
+
+    LimitFilter._ignore.clear()
+    LimitFilter._raised_messages.clear()
+    LimitFilter._group_count.clear()
+
+
 def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
     """Build once into `staging`; return every warning and error logged."""
     from pelican import Pelican, signals
-    from pelican.log import LimitFilter
     from pelican.log import init as init_logging
     from pelican.settings import read_settings
 
     init_logging(level=logging.WARNING)
-    # Pelican drops a warning it has logged before in this process; each
-    # build must see all of its own.
-    LimitFilter._ignore.clear()
-    LimitFilter._raised_messages.clear()
-    LimitFilter._group_count.clear()
+    forget_logged_messages()
     collector = Collector()
     logging.getLogger().addHandler(collector)
 

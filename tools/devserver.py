@@ -42,13 +42,12 @@ from parallel.forkmap import die_with_parent  # noqa: E402
 from pelican import Pelican, signals  # noqa: E402
 from pelican.contents import Article  # noqa: E402
 from pelican.generators import ArticlesGenerator  # noqa: E402
-from pelican.log import LimitFilter  # noqa: E402
 from pelican.log import init as init_logging  # noqa: E402
 from pelican.settings import read_settings  # noqa: E402
 from pelican.utils import FileChangeFilter  # noqa: E402
 from pelican.writers import Writer  # noqa: E402
 
-from tools.build import forget_stopped_build  # noqa: E402
+from tools.build import forget_logged_messages, forget_stopped_build  # noqa: E402
 
 logger = logging.getLogger("tools.devserver")
 
@@ -93,7 +92,7 @@ class Site:
 
     def build(self) -> bool:
         """Build everything; False if the build stopped."""
-        LimitFilter._raised_messages.clear()  # show each build's warnings again
+        forget_logged_messages()
         started = time.monotonic()
         try:
             self.pelican.run()
