@@ -355,9 +355,9 @@ class ThreadPagesGenerator(Generator):
             items += list(self.context.get("drafts", []))
         return [a for a in items if getattr(a, "thread", None) is not None]
 
-    def write_item(self, writer, article) -> list:
-        """One post's or thread's continuation pages and reply feed; returns its
-        visible replies, newest first (the dev server calls this for one item)."""
+    def write_item(self, writer, article) -> None:
+        """One post's or thread's continuation pages and reply feed (the dev
+        server calls this for one item)."""
         thread: Thread = article.thread
         for page in article.reply_pages[1:]:
             # pelican-sitemap takes a page's URL and lastmod from the `article`
@@ -371,9 +371,9 @@ class ThreadPagesGenerator(Generator):
                 relative_urls=self.settings["RELATIVE_URLS"],
                 url=page.url,
             )
-        visible = sorted(thread.visible, key=lambda r: (r.date, r.id), reverse=True)
         if not owns(writer, article.replies_feed_save_as):
-            return visible
+            return
+        visible = sorted(thread.visible, key=lambda r: (r.date, r.id), reverse=True)
         domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")
         link = f"{domain}/{article.url}" if domain else article.url
         feed = _feed(
@@ -385,16 +385,17 @@ class ThreadPagesGenerator(Generator):
         for reply in visible:
             _add_reply(feed, article, reply, domain)
         _write_feed(self.output_path, article.replies_feed_save_as, feed)
-        return visible
 
     def generate_output(self, writer):
-        domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")
-        everything: list[tuple] = []
-        for article in self._items():
-            everything += [(reply, article) for reply in self.write_item(writer, article)]
+        items = self._items()
+        for article in items:
+            self.write_item(writer, article)
 
         site_feed = self.settings.get("THREADS_FEED_ATOM")
         if site_feed and owns(writer, site_feed):
+            # Only the process that writes the site-wide feed gathers every reply.
+            domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")
+            everything = [(r, article) for article in items for r in article.thread.visible]
             everything.sort(key=lambda pair: (pair[0].date, pair[0].id), reverse=True)
             feed = _feed(
                 f"{self.settings['SITENAME']}: all replies",
