@@ -29,6 +29,21 @@ def test_fork_map_gives_the_results_of_a_plain_loop_from_several_processes():
     assert len(pids) == 3 and os.getpid() in pids
 
 
+def test_few_items_make_few_workers_or_none():
+    assert {pid for _v, pid in fork_map(_square_with_pid, range(20), jobs=8)} == {os.getpid()}
+    assert len({pid for _v, pid in fork_map(_square_with_pid, range(40), jobs=8)}) == 2
+
+
+def test_a_small_site_forks_nothing_however_many_jobs(tmp_path, monkeypatch):
+    def no_fork():
+        raise AssertionError("a worker process was made for the 18-item demo site")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    site = build_local(tmp_path / "out", BUILD_JOBS=8)
+    assert not [m for m in site.messages if m.startswith("The build stopped")]
+    assert (site.output / "sitemap.xml").exists()
+
+
 def test_fork_map_logs_what_the_workers_logged_once_each(caplog):
     def warn(n: int) -> int:
         logger.warning("item %d looked odd", n)

@@ -33,6 +33,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 MIN_ITEMS = 32  # below this, forking costs more than it saves
+PER_WORKER = 16  # each process gets at least this many items (of a few ms each)
+
+
+def jobs_for_items(jobs: int, count: int, per_worker: int = PER_WORKER) -> int:
+    """No more processes than `count` items keep busy, each with at least
+    `per_worker` of them (a small site on a big machine forks few workers, or none)."""
+    if count < max(MIN_ITEMS, 2 * per_worker):
+        return 1
+    return max(1, min(jobs, count // per_worker))
+
+
 JOBS_ENV = "BUILD_JOBS"
 
 
@@ -246,6 +257,7 @@ def fork_map(
     jobs: int | None = None,
     shared: Sequence[Any] = (),
     what: str = "build worker",
+    per_worker: int = PER_WORKER,
 ) -> list[Any]:
     """[func(item) for item in items], spread over `jobs` processes.
 
@@ -253,11 +265,13 @@ def fork_map(
     has (Pelican's settings, say): they are sent by reference, not copied.
     Items are dealt out in a fixed shuffled order, so that costly items that
     come in a pattern (every fourth file a long thread, say) are spread too.
-    Results come back in the order of `items`.
+    Results come back in the order of `items`. Cheap items should ask for a
+    larger `per_worker`, so that each worker has enough to do to pay for itself.
     """
     jobs = default_jobs() if jobs is None else max(1, jobs)
     items = list(items)
-    if jobs <= 1 or len(items) < MIN_ITEMS or not can_fork():
+    jobs = jobs_for_items(jobs, len(items), per_worker)
+    if jobs <= 1 or not can_fork():
         return [func(item) for item in items]
 
     # A fixed permutation (multiplicative hashing): the same split every build.

@@ -38,12 +38,12 @@ from pelican.utils import file_suffix
 from pelican.writers import Writer
 
 from .forkmap import (
-    MIN_ITEMS,
     can_fork,
     collect,
     default_jobs,
     finish_worker,
     fork_map,
+    jobs_for_items,
     start_workers,
     stop_workers,
 )
@@ -74,7 +74,7 @@ def _read_all(generator, paths_key: str, excludes_key: str) -> None:
         return
     readers = generator.readers
     files = list(generator.get_files(settings[paths_key], exclude=settings[excludes_key]))
-    if len(files) < MIN_ITEMS:
+    if jobs_for_items(jobs, len(files)) <= 1:
         return
 
     def read_one(relative: str):
@@ -192,7 +192,10 @@ class _Fork:
 
     def generate_output(self, writer) -> None:
         state = self.state
-        jobs = jobs_for(state.settings)
+        # Most files written are an item's page or are listings of items.
+        items = sum(len(getattr(g, "articles", None) or ()) for g in state._steps())
+        items += sum(len(getattr(g, "pages", None) or ()) for g in state._steps())
+        jobs = jobs_for_items(jobs_for(state.settings), items)
         if jobs <= 1 or not isinstance(writer, PartitionedWriter):
             return
         index, pipe, state.children = start_workers(jobs)

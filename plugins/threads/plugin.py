@@ -228,7 +228,13 @@ def _render_all(raws_by_item: list[list[RawReply]], settings):
     rendered = dict(
         zip(
             bodies,
-            fork_map(_render, bodies, jobs=default_jobs(settings), what="rendering replies"),
+            fork_map(
+                _render,
+                bodies,
+                jobs=default_jobs(settings),
+                what="rendering replies",
+                per_worker=250,  # a reply takes a fraction of a millisecond
+            ),
             strict=True,
         )
     )
