@@ -46,19 +46,11 @@ from pelican.log import init as init_logging  # noqa: E402
 from pelican.settings import read_settings  # noqa: E402
 from pelican.utils import FileChangeFilter  # noqa: E402
 from pelican.writers import Writer  # noqa: E402
+from threads.plugin import ARTICLE_LISTS as ITEM_LISTS  # noqa: E402
 
 from tools.build import forget_logged_messages, forget_stopped_build  # noqa: E402
 
 logger = logging.getLogger("tools.devserver")
-
-ITEM_LISTS = (
-    "articles",
-    "translations",
-    "drafts",
-    "drafts_translations",
-    "hidden_articles",
-    "hidden_translations",
-)
 
 
 def say(message: str) -> None:

@@ -168,17 +168,24 @@ def _comment_files(generator) -> dict:
     return context["thread_comment_files"]
 
 
+# Every list of posts and threads the articles generator keeps.
+ARTICLE_LISTS = (
+    "articles",
+    "translations",
+    "drafts",
+    "drafts_translations",
+    "hidden_articles",
+    "hidden_translations",
+)
+
+
+def _all_articles(generator) -> list:
+    return [item for name in ARTICLE_LISTS for item in getattr(generator, name, [])]
+
+
 def attach_threads(generator) -> None:
     """Posts and threads (article_generator_pretaxonomy)."""
-    items = [
-        *generator.articles,
-        *generator.translations,
-        *generator.drafts,
-        *generator.drafts_translations,
-        *generator.hidden_articles,
-        *generator.hidden_translations,
-    ]
-    _attach(generator.settings, _comment_files(generator), items, pages=False)
+    _attach(generator.settings, _comment_files(generator), _all_articles(generator), pages=False)
 
 
 def attach_page_threads(generator) -> None:
@@ -305,11 +312,10 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
 def drop_reply_text(generator) -> None:
     """article_generator_finalized: the replies' plain text has served (JSON-LD,
     topics); the pages need only their HTML. One copy of every reply less."""
-    for name in ("articles", "translations", "drafts", "hidden_articles"):
-        for article in getattr(generator, name, []):
-            thread = getattr(article, "thread", None)
-            for reply in thread.replies if thread is not None else ():
-                reply.text = ""
+    for article in _all_articles(generator):
+        thread = getattr(article, "thread", None)
+        for reply in thread.replies if thread is not None else ():
+            reply.text = ""
 
 
 def _feed(title: str, link: str, feed_url: str, description: str) -> Atom1Feed:
