@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ logger = logging.getLogger("tests.parallel")
 
 
 def _square_with_pid(n: int) -> tuple[int, int]:
+    time.sleep(0.002)  # work enough that no process takes every chunk alone
     return n * n, os.getpid()
 
 
@@ -27,6 +29,17 @@ def test_fork_map_gives_the_results_of_a_plain_loop_from_several_processes():
     assert [value for value, _pid in results] == [n * n for n in range(200)]
     pids = {pid for _value, pid in results}
     assert len(pids) == 3 and os.getpid() in pids
+
+
+def _slow_for_some(n: int) -> int:
+    time.sleep(0.02 if n % 7 == 0 else 0.001)
+    return n
+
+
+def test_fork_map_hands_out_work_to_whichever_process_is_free():
+    # Items of very unequal cost: every item is done exactly once, in order.
+    results = fork_map(_slow_for_some, range(300), jobs=2)
+    assert results == list(range(300))
 
 
 def test_few_items_make_few_workers_or_none():
@@ -59,6 +72,7 @@ def test_a_failing_worker_raises_with_its_traceback():
     parent = os.getpid()
 
     def fail_in_a_worker(n: int) -> int:
+        time.sleep(0.002)  # slow enough that the worker takes some items
         if os.getpid() != parent and n % 7 == 3:
             raise ZeroDivisionError(f"cannot do item {n}")
         return n
@@ -74,6 +88,7 @@ def test_a_killed_worker_is_reported():
     parent = os.getpid()
 
     def die(n: int) -> int:
+        time.sleep(0.002)
         if os.getpid() != parent:
             os.kill(os.getpid(), signal.SIGKILL)
         return n
@@ -83,8 +98,11 @@ def test_a_killed_worker_is_reported():
 
 
 def test_a_failure_in_the_main_process_leaves_no_worker_behind():
+    parent = os.getpid()
+
     def fail_here(n: int) -> int:
-        if n == 0:
+        time.sleep(0.002)
+        if os.getpid() == parent:
             raise KeyError("in the main process")
         return n
 

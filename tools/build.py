@@ -242,8 +242,10 @@ def build(settings_file: Path, output: Path, strict: bool, extra: dict, search: 
             f"{len(problems) - len(errors)} warning(s):",
             file=sys.stderr,
         )
-        for record in problems:
-            print(f"  - {describe(record)}", file=sys.stderr)
+        # By text (most start with the file they are about): the same order
+        # whichever worker process happened to read a file first.
+        for line in sorted(describe(record) for record in problems):
+            print(f"  - {line}", file=sys.stderr)
     stopped = any(r.getMessage().startswith(STOPPED) for r in errors)
     if stopped or (strict and problems):
         # A build that stopped half-way is never swapped in, whatever the mode.

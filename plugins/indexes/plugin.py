@@ -131,8 +131,11 @@ class IndexesGenerator(Generator):
 
         descriptions = read_category_descriptions(settings)
         known = set()
-        for category, _items in self.context.get("categories", []):
+        for category, items in self.context.get("categories", []):
             category.description = descriptions.get(category.name, "")
+            # Counted once here, not by every paginated page of the category.
+            category.post_count = sum(1 for a in items if getattr(a, "kind", "post") == "post")
+            category.thread_count = len(items) - category.post_count
             known.add(category.name)
         for name in sorted(set(descriptions) - known):
             logger.warning(

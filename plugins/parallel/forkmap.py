@@ -263,8 +263,9 @@ def fork_map(
 
     `shared` lists objects the results may refer to that the parent already
     has (Pelican's settings, say): they are sent by reference, not copied.
-    Items are dealt out in a fixed shuffled order, so that costly items that
-    come in a pattern (every fourth file a long thread, say) are spread too.
+    Items are taken in chunks, in a fixed shuffled order, so that costly items
+    that come in a pattern (every fourth file a long thread, say) are spread
+    too, by whichever process is free next.
     Results come back in the order of `items`. Cheap items should ask for a
     larger `per_worker`, so that each worker has enough to do to pay for itself.
     """
@@ -274,25 +275,65 @@ def fork_map(
     if jobs <= 1 or not can_fork():
         return [func(item) for item in items]
 
-    # A fixed permutation (multiplicative hashing): the same split every build.
+    # A fixed permutation (multiplicative hashing), cut into chunks that the
+    # processes take in turn from a queue: whoever is free takes the next, so
+    # a process that happens to be slower (page faults, a long thread) is not
+    # waited for.
     order = sorted(range(len(items)), key=lambda i: (i * 0x9E3779B1) & 0xFFFFFFFF)
-    shares = [order[k::jobs] for k in range(jobs)]
+    count = max(1, min(len(items), jobs * CHUNKS_PER_JOB, MAX_CHUNKS))
+    size = -(-len(items) // count)
+    chunks = [order[start : start + size] for start in range(0, len(order), size)]
+    queue = _ChunkQueue(len(chunks))
     index, pipe, children = start_workers(jobs)
     if index:
         try:
-            status, value = "ok", [func(items[i]) for i in shares[index]]
+            done = [(n, [func(items[i]) for i in chunks[n]]) for n in queue]
+            status, value = "ok", done
         except BaseException:
             status, value = "error", traceback.format_exc()
         finish_worker(pipe, status, value, shared)
 
     results: list[Any] = [None] * len(items)
     try:
-        for i in shares[0]:
-            results[i] = func(items[i])
+        for n in queue:
+            for i in chunks[n]:
+                results[i] = func(items[i])
     except BaseException:
         stop_workers(children)
         raise
-    for k, value in enumerate(collect(children, what, shared), start=1):
-        for i, result in zip(shares[k], value, strict=True):
-            results[i] = result
+    finally:
+        queue.close()
+    for value in collect(children, what, shared):
+        for n, chunk_results in value:
+            for i, result in zip(chunks[n], chunk_results, strict=True):
+                results[i] = result
     return results
+
+
+CHUNKS_PER_JOB = 64  # small enough to even out, large enough to cost nothing
+MAX_CHUNKS = 8192  # the queue is written whole before anyone reads: 32 KiB
+
+
+class _ChunkQueue:
+    """Chunk numbers 0 .. count-1 in a pipe, filled before the fork.
+
+    Every process reads four bytes at a time (a read this small is atomic), so
+    each chunk goes to exactly one process; the pipe is empty and closed for
+    writing once all are taken, which ends every reader's loop.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._read, write = os.pipe()
+        try:
+            os.write(write, b"".join(n.to_bytes(4, "little") for n in range(count)))
+        finally:
+            os.close(write)
+
+    def __iter__(self):
+        while len(taken := os.read(self._read, 4)) == 4:
+            yield int.from_bytes(taken, "little")
+
+    def close(self) -> None:
+        if self._read >= 0:
+            os.close(self._read)
+            self._read = -1

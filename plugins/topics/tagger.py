@@ -58,13 +58,18 @@ def fold(text: str) -> str:
     return _MONEY_RE.sub(f" {MONEY} ", plain)
 
 
+def words_of(text: str) -> list[str]:
+    """Every word, folded; apostrophes join ("didn't" -> "didnt")."""
+    folded = fold(text)
+    words = _TOKEN_RE.findall(folded)
+    if "'" not in folded and "’" not in folded:
+        return words
+    return [w.replace("'", "").replace("’", "") if "'" in w or "’" in w else w for w in words]
+
+
 def tokens(text: str) -> list[tuple[str, str]]:
-    """(stem, word as written) for every word; apostrophes join ("didn't")."""
-    words = [
-        w.replace("'", "").replace("’", "") if "'" in w or "’" in w else w
-        for w in _TOKEN_RE.findall(fold(text))
-    ]
-    return [(stem(w), w) for w in words]
+    """(stem, word as written) for every word."""
+    return [(stem(w), w) for w in words_of(text)]
 
 
 class TemplateError(ValueError):
@@ -157,21 +162,27 @@ class Index:
     """First stem -> the phrase variants that start with it.
 
     One-word variants (most of a vocabulary) are kept apart: a lookup is the
-    whole match, no matcher needs to run.
+    whole match, no matcher needs to run. Entries carry what matching needs
+    (a variant's weight; a longer one's second word, None for a gap).
     """
 
-    by_first: dict[str, list[tuple[Phrase, tuple[Element, ...]]]] = field(
+    by_first: dict[str, list[tuple[Phrase, tuple[Element, ...], frozenset | None, float]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    single: dict[str, list[tuple[Phrase, tuple[Element, ...]]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    single: dict[str, list[tuple[Phrase, float]]] = field(default_factory=lambda: defaultdict(list))
+    # Every stem a phrase can start with: most words of a text are not one.
+    starts: set[str] = field(default_factory=set)
 
     def add(self, phrase: Phrase) -> None:
         for variant in phrase.variants:
-            table = self.single if len(variant) == 1 else self.by_first
+            weight = phrase.weight_of(variant)
             for first in variant[0]:
-                table[first].append((phrase, variant))
+                if len(variant) == 1:
+                    self.single[first].append((phrase, weight))
+                else:
+                    second = None if isinstance(variant[1], Gap) else variant[1]
+                    self.by_first[first].append((phrase, variant, second, weight))
+                self.starts.add(first)
 
 
 def _match_at(stems: list[str], start: int, variant: tuple[Element, ...]) -> int | None:
@@ -206,35 +217,27 @@ class Hit(NamedTuple):
 
 def find(index: Index, field_name: str, text: str) -> list[Hit]:
     """Every phrase occurrence in one field; `against` hits cancel what they overlap."""
-    words = tokens(text)
-    stems = [s for s, _ in words]
+    words = words_of(text)
+    stems = list(map(stem, words))
     hits: list[Hit] = []
-    single, by_first = index.single, index.by_first
-    for position, first in enumerate(stems):
-        for phrase, variant in single.get(first, ()):
-            hits.append(
-                Hit(
-                    phrase,
-                    field_name,
-                    position,
-                    position + 1,
-                    words[position][1],
-                    phrase.weight_of(variant),
-                )
-            )
-        for phrase, variant in by_first.get(first, ()):
+    single, by_first, starts = index.single, index.by_first, index.starts
+    last = len(stems) - 1
+    for position in [i for i, s in enumerate(stems) if s in starts]:
+        first = stems[position]
+        for phrase, weight in single.get(first, ()):
+            hits.append(Hit(phrase, field_name, position, position + 1, words[position], weight))
+        candidates = by_first.get(first)
+        if not candidates:
+            continue
+        following = stems[position + 1] if position < last else None
+        for phrase, variant, second, weight in candidates:
             # Most candidates fail on their second word: check it before the matcher.
-            second = variant[1]
-            if not isinstance(second, Gap) and (
-                position + 1 >= len(stems) or stems[position + 1] not in second
-            ):
+            if second is not None and following not in second:
                 continue
             end = _match_at(stems, position, variant)
             if end is not None:
-                shown = " ".join(w for _, w in words[position:end])
-                hits.append(
-                    Hit(phrase, field_name, position, end, shown, phrase.weight_of(variant))
-                )
+                shown = " ".join(words[position:end])
+                hits.append(Hit(phrase, field_name, position, end, shown, weight))
     return _cancel(_outermost(hits))
 
 
@@ -285,11 +288,11 @@ class Evidence:
     against: list[dict] = field(default_factory=list)
     hit_count: int = 0
 
-    def add(self, record: dict, against: bool) -> None:
-        kept = self.against if against else self.hits
+    def add(self, hit: Hit) -> None:
+        kept = self.against if hit.phrase.against else self.hits
         if len(kept) < EVIDENCE_KEPT:
-            kept.append(record)
-        if not against:
+            kept.append({"phrase": hit.phrase.template, "field": hit.field, "text": hit.text})
+        if not hit.phrase.against:
             self.hit_count += 1
 
 
@@ -310,12 +313,10 @@ def score(
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for field_name, text, weight in fields:
         for hit in find(index, field_name, text):
-            topic = hit.phrase.topic
-            record = {"phrase": hit.phrase.template, "field": field_name, "text": hit.text}
-            results[topic].add(record, hit.phrase.against)
-            if hit.phrase.against:
-                continue
-            values[(topic, field_name, hit.phrase.template)].append(hit.weight * weight)
+            phrase = hit.phrase
+            results[phrase.topic].add(hit)
+            if not phrase.against:
+                values[(phrase.topic, field_name, phrase.template)].append(hit.weight * weight)
     per_field: dict[tuple[str, str], float] = defaultdict(float)
     for (topic, field_name, _template), found in values.items():
         top = max(found)

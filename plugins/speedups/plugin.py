@@ -1,0 +1,86 @@
+"""Take repeated work out of Pelican's output step; the pages stay the same.
+
+Pelican recomputes things that no longer change once every generator has its
+context, and the cost grows with the site:
+
+* `Content.url` formats the URL setting again on every read (copying the
+  metadata, working out the source path, formatting the date): about 20 µs,
+  and a big site's listings, related lists, breadcrumbs, feeds and sitemap
+  read it over a hundred thousand times. Once the context is complete, every
+  post's, thread's and page's URL is worked out once and kept as Pelican's
+  own `override_url` (what a `URL:` metadata line sets; an author's own is
+  left alone). The save-as path is not fixed this way: Pelican reads
+  `override_save_as` as "may overwrite another file".
+* The tag, author and category pages pick their items with
+  `[a for a in dates if a in articles]`: every item of the site tested
+  against a list, once per tag, author and category. The lists become
+  `Members`, a list whose `in` is a set lookup: same items, same order.
+"""
+
+from __future__ import annotations
+
+from pelican import signals
+
+# Every list of posts, threads and pages a generator keeps.
+CONTENT_LISTS = (
+    "articles",
+    "translations",
+    "drafts",
+    "drafts_translations",
+    "hidden_articles",
+    "hidden_translations",
+    "pages",
+    "hidden_pages",
+    "draft_pages",
+    "draft_translations",
+)
+
+
+class Members(list):
+    """A list whose `in` tests identity with a set (Pelican's contents define no `==`).
+
+    The set is built on first use and built again if the list's length has
+    changed since, so an item added later is still found.
+    """
+
+    __slots__ = ("_ids", "_size")
+
+    def __contains__(self, item) -> bool:
+        if getattr(self, "_size", -1) != len(self):
+            self._ids = {id(member) for member in self}
+            self._size = len(self)
+        return id(item) in self._ids
+
+    def __reduce_ex__(self, protocol):  # pickles (and copies) as a plain list
+        return (list, (list(self),))
+
+
+def fast_membership(generator) -> None:
+    """Tags', authors' and categories' item lists as `Members` (article_generator_finalized)."""
+    for tag, items in generator.tags.items():
+        generator.tags[tag] = Members(items)
+    generator.categories = [(cat, Members(items)) for cat, items in generator.categories]
+    generator.authors = [(author, Members(items)) for author, items in generator.authors]
+    # Pelican's own context keeps them as (name, items) pairs.
+    generator.context["tags"] = list(generator.tags.items())
+    generator.context["categories"] = generator.categories
+    generator.context["authors"] = generator.authors
+
+
+def fix_urls(generators) -> None:
+    """Every post's, thread's and page's URL computed once (all_generators_finalized)."""
+    seen = set()
+    for generator in generators:
+        for name in CONTENT_LISTS:
+            for item in getattr(generator, name, ()) or ():
+                if id(item) in seen:
+                    continue
+                seen.add(id(item))
+                for translation in [item, *getattr(item, "translations", ())]:
+                    if not hasattr(translation, "override_url"):
+                        translation.override_url = translation.url
+
+
+def register() -> None:
+    signals.article_generator_finalized.connect(fast_membership)
+    signals.all_generators_finalized.connect(fix_urls)
