@@ -168,6 +168,8 @@ def generate(folder: Path, n: int, seed: int = 20261122, max_replies: int = 40) 
             f"Tags: {', '.join(rng.sample(TAGS, rng.randint(1, 4)))}\n"
         )
         thread = i % 4 == 0
+        # A thread is by its asker on both sides (author pages included).
+        asker = f"Author: Asker {i}\n" if thread else ""
         if thread:
             body = paragraphs(rng, rng.randint(60, 250), themes)
             replies = replies_for(rng, date, rng.randint(5, max_replies), themes)
@@ -179,7 +181,7 @@ def generate(folder: Path, n: int, seed: int = 20261122, max_replies: int = 40) 
                 for r in replies
             )
             (project / "threads" / f"{slug}.md").write_text(
-                header + f"Kind: {kind}\nAuthor: Asker {i}\n\n{body}{blocks}\n", encoding="utf-8"
+                header + f"Kind: {kind}\n{asker}\n{body}{blocks}\n", encoding="utf-8"
             )
         else:
             body = paragraphs(rng, rng.randint(300, 1200), themes)
@@ -200,7 +202,9 @@ def generate(folder: Path, n: int, seed: int = 20261122, max_replies: int = 40) 
         inlined = "".join(
             f"\n\n### {r.author}, {r.date:%Y-%m-%d %H:%M}\n\n{r.body}" for r in replies
         )
-        (vanilla / f"{slug}.md").write_text(header + f"\n{body}{inlined}\n", encoding="utf-8")
+        (vanilla / f"{slug}.md").write_text(
+            header + f"{asker}\n{body}{inlined}\n", encoding="utf-8"
+        )
     return total_replies
 
 

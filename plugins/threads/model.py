@@ -18,6 +18,10 @@ from .parse import Problem, RawReply
 KINDS = ("question", "discussion", "post")
 
 
+_NO_LINES: dict[str, int] = {}  # never written to: see the end of build_thread
+_NO_NOTES: tuple[str, ...] = ()
+
+
 @dataclass(eq=False, slots=True)
 class Reply:
     id: str
@@ -37,7 +41,7 @@ class Reply:
     origin: str = ""
     origin_url: str = ""  # origin, when it is a plain http(s) address to link to
     field_lines: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] | tuple[str, ...] = field(default_factory=list)
     url: str = ""  # permalink, set when pages are laid out
     continuation_url: str = ""  # the page its replies continue on, past the depth limit
     initials: str = ""  # avatar: set by the plugin from the author's name
@@ -313,6 +317,12 @@ def build_thread(
         else:
             accepted = node
 
+    for node in nodes.values():
+        # Field lines serve the checks above; a page needs none of them. One
+        # shared empty dict (and tuple) each instead of one per reply.
+        node.field_lines = _NO_LINES
+        if not node.notes:
+            node.notes = _NO_NOTES
     thread = Thread(
         kind=kind,
         asker=asker,
