@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import pickle
+import shutil
 
 from speedups.plugin import Members
 
-from tests.sitebuild import SITEURL, build_local, copy_content
+from tests.sitebuild import CONTENT, SITEURL, build_local, copy_content
 
 
 class Item:
@@ -60,3 +61,29 @@ def test_an_authors_own_url_is_kept_and_every_other_url_is_pelicans(tmp_path):
     home = site.soup("/")
     for a in home.select("h2.item-title a"):
         assert site.path(a["href"]).is_file(), a["href"]
+
+
+def test_one_markdown_instance_carries_nothing_from_one_file_to_the_next(tmp_path):
+    # Posts are read with one Python-Markdown instance, reset between files.
+    # Two posts alone (no Summary, which resets the instance on its own), each
+    # defining what the other only mentions: whichever is read second would
+    # show the first one's abbreviation and footnote if state leaked.
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    shutil.copy(CONTENT / "topics.toml", tmp_path / "content" / "topics.toml")
+    for slug, defines, mentions in (("first", "MLIS", "ALA"), ("second", "ALA", "MLIS")):
+        (posts / f"{slug}.md").write_text(
+            f"Title: The {slug} post\nDate: 2026-10-03\nCategory: The Search\nTags: {slug}\n\n"
+            f"## Background\n\nAn {defines} and an {mentions}.[^{slug}]\n\n"
+            f"[^{slug}]: The {slug} footnote.\n\n*[{defines}]: Spelled out in {slug}\n",
+            encoding="utf-8",
+        )
+    site = build_local(tmp_path / "out", content=tmp_path / "content")
+    assert not site.messages
+    for slug, defines, _mentions in (("first", "MLIS", "ALA"), ("second", "ALA", "MLIS")):
+        body = site.soup(f"/2026/the-{slug}-post/").select_one(".entry-content")
+        assert [a.get_text() for a in body.select("abbr")] == [defines]
+        notes = [li.get_text(" ", strip=True) for li in body.select(".footnote li")]
+        assert len(notes) == 1 and f"The {slug} footnote." in notes[0]
+        assert body.select_one("h2#background")  # not "background_1": ids are per file
+        assert [a.get_text() for a in body.find_parent("article").select(".tag-list a")] == [slug]

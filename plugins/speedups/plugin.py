@@ -13,7 +13,7 @@ context, and the cost grows with the site:
   `override_save_as` as "may overwrite another file".
 * The tag, author and category pages pick their items with
   `[a for a in dates if a in articles]`: every item of the site tested
-  against a list, once per tag, author and category. The lists become
+  against a list, once per tag, author and category. Long lists become
   `Members`, a list whose `in` is a set lookup: same items, same order.
 """
 
@@ -55,12 +55,21 @@ class Members(list):
         return (list, (list(self),))
 
 
+# A Python-level `in` costs about as much as scanning this many items in C:
+# shorter lists (an asker's one thread, say) stay plain lists.
+MEMBERS_MIN = 32
+
+
+def _members(items: list) -> list:
+    return Members(items) if len(items) >= MEMBERS_MIN else items
+
+
 def fast_membership(generator) -> None:
-    """Tags', authors' and categories' item lists as `Members` (article_generator_finalized)."""
+    """Long tag, author and category item lists as `Members` (article_generator_finalized)."""
     for tag, items in generator.tags.items():
-        generator.tags[tag] = Members(items)
-    generator.categories = [(cat, Members(items)) for cat, items in generator.categories]
-    generator.authors = [(author, Members(items)) for author, items in generator.authors]
+        generator.tags[tag] = _members(items)
+    generator.categories = [(cat, _members(items)) for cat, items in generator.categories]
+    generator.authors = [(author, _members(items)) for author, items in generator.authors]
     # Pelican's own context keeps them as (name, items) pairs.
     generator.context["tags"] = list(generator.tags.items())
     generator.context["categories"] = generator.categories

@@ -18,11 +18,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from feedgenerator import Atom1Feed, get_tag_uri
+from markdown import Markdown
 from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.readers import MarkdownReader
-from pelican.utils import SafeDatetime, get_date, sanitised_join
+from pelican.utils import SafeDatetime, get_date, pelican_open, sanitised_join
 
 from . import jsonld
 from .model import KINDS, Thread, build_thread, lay_out
@@ -70,11 +71,19 @@ def _in_folder(path: str, content_root: str, folder: str) -> bool:
 
 
 class ThreadAwareMarkdownReader(MarkdownReader):
-    """Reads thread files with the untrusted pipeline, the rest as usual."""
+    """Reads thread files with the untrusted pipeline, the rest as usual.
+
+    Posts and pages go through Pelican's own Markdown reading, with one
+    difference: Pelican makes a new `Markdown` instance for every file, which
+    loads every extension again (a fifth of the reading time of a short post).
+    Here one instance is kept and `reset()` between files, as Python-Markdown
+    means it to be reused; Pelican's reader takes the `meta` step out of the
+    instance after the metadata is read, so it is put back before each file.
+    """
 
     def read(self, source_path):
         if not _in_folder(source_path, self.settings["PATH"], self.settings["THREADS_PATH"]):
-            return super().read(source_path)
+            return self._read_markdown(source_path)
         with open(source_path, encoding="utf-8", errors="replace") as handle:
             parsed = parse_thread(handle.read(), source_path)
         report(parsed.problems)
@@ -102,6 +111,23 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         metadata["kind"] = kind
         metadata["thread_replies"] = parsed.replies
         return render_untrusted(parsed.body), metadata
+
+    def _read_markdown(self, source_path):
+        if getattr(self, "_reusable", None) is None:
+            md = Markdown(**self.settings["MARKDOWN"])
+            self._reusable = (md, md.preprocessors["meta"])
+        md, meta = self._reusable
+        md.reset()
+        if "meta" not in md.preprocessors:
+            md.preprocessors.register(meta, "meta", META_PRIORITY)
+        self._source_path, self._md = source_path, md
+        with pelican_open(source_path) as text:
+            content = md.convert(text)
+        return content, self._parse_metadata(md.Meta)
+
+
+# Where Python-Markdown's meta extension registers its preprocessor.
+META_PRIORITY = 27
 
 
 def install_reader(readers) -> None:
