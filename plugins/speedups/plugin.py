@@ -20,20 +20,7 @@ context, and the cost grows with the site:
 from __future__ import annotations
 
 from pelican import signals
-
-# Every list of posts, threads and pages a generator keeps.
-CONTENT_LISTS = (
-    "articles",
-    "translations",
-    "drafts",
-    "drafts_translations",
-    "hidden_articles",
-    "hidden_translations",
-    "pages",
-    "hidden_pages",
-    "draft_pages",
-    "draft_translations",
-)
+from pelican.contents import Article, Page
 
 
 class Members(list):
@@ -77,12 +64,16 @@ def fast_membership(generator) -> None:
 
 
 def fix_urls(generators) -> None:
-    """Every post's, thread's and page's URL computed once (all_generators_finalized)."""
+    """Every post's, thread's and page's URL computed once (all_generators_finalized).
+
+    Whatever list a generator keeps them in (published, hidden, draft,
+    translations): every list of posts or pages it holds is looked at.
+    """
     seen = set()
     for generator in generators:
-        for name in CONTENT_LISTS:
-            for item in getattr(generator, name, ()) or ():
-                if id(item) in seen:
+        for value in list(vars(generator).values()):
+            for item in value if isinstance(value, list) else ():
+                if not isinstance(item, Article | Page) or id(item) in seen:
                     continue
                 seen.add(id(item))
                 for translation in [item, *getattr(item, "translations", ())]:
