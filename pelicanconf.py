@@ -8,6 +8,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from jinja2 import pass_context
+from markupsafe import Markup
 from pelican.settings import DEFAULT_CONFIG
 
 HERE = Path(__file__).resolve().parent
@@ -110,12 +112,34 @@ JINJA_ENVIRONMENT = {
 
 
 @lru_cache(maxsize=65536)
-def _date_text(when, fmt):
-    """A date as text; the same dates recur on every listing, so format each once."""
-    return when.strftime(fmt)
+def _time_element(when, offset, zone, fmt: str) -> Markup:  # noqa: ARG001 - cache key
+    # Equal instants are equal datetimes: the offset and zone name are part of
+    # the key, since the same instant in another zone reads differently.
+    return Markup('<time datetime="{}">{}</time>').format(when.isoformat(), when.strftime(fmt))
 
 
-JINJA_FILTERS = {"date_text": _date_text}
+@pass_context
+def time_tag(context, when, fmt=None) -> Markup:
+    """`{{ date | time_tag }}`: a date as <time>, in DEFAULT_DATE_FORMAT unless
+    given a format. A filter, not a macro: it is used for every reply and
+    listing item, and the same dates recur on every listing, so each is
+    formatted once."""
+    fmt = fmt or context["DEFAULT_DATE_FORMAT"]
+    return _time_element(when, when.utcoffset(), when.tzname(), fmt)
+
+
+def rendered_once(item, name: str, macro) -> Markup:
+    """`{{ item | rendered_once("status", thread_status) }}`: the macro's output
+    for item, rendered on first use and kept on the item (an item is listed on
+    a dozen pages). Only for output that is the same on every page: nothing
+    from SITEURL or other page variables in it."""
+    kept = item.__dict__.setdefault("_rendered_once", {})
+    if name not in kept:
+        kept[name] = macro(item)
+    return kept[name]
+
+
+JINJA_FILTERS = {"time_tag": time_tag, "rendered_once": rendered_once}
 
 MARKDOWN = {
     "extension_configs": {

@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.utils import sanitised_join
@@ -125,6 +126,13 @@ class IndexesGenerator(Generator):
             [a.date.timestamp() for a in articles],
             limit=settings["RELATED_MAX"],
             window=settings["RELATED_WINDOW"],
+            map_items=lambda rank, indexes: fork_map(
+                rank,
+                indexes,
+                jobs=default_jobs(settings),
+                what="ranking related items",
+                per_worker=500,  # a fraction of a millisecond each
+            ),
         )
         for article, chosen in zip(articles, ranked, strict=True):
             article.related = [articles[j] for j in chosen]

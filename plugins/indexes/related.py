@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -29,17 +29,23 @@ def rank_related(
     limit: int = 5,
     window: int = 50,
     stats: Stats | None = None,
+    map_items: Callable[[Callable[[int], list[int]], Iterable[int]], list] | None = None,
 ) -> list[list[int]]:
     """For item i (terms[i]: term -> weight, dates[i]: a timestamp), up to
-    `limit` other items sharing the most term weight; newer first on ties."""
+    `limit` other items sharing the most term weight; newer first on ties.
+
+    `map_items(rank, indexes)` may rank the items elsewhere (in worker
+    processes, say) and must return [rank(i) for i in indexes]; `stats` is
+    only counted when ranking happens here (no `map_items`).
+    """
     postings: dict[Hashable, list[int]] = defaultdict(list)
     for i in sorted(range(len(terms)), key=lambda i: (dates[i], i)):
         for term in terms[i]:
             postings[term].append(i)
     keys = {term: [(dates[j], j) for j in items] for term, items in postings.items()}
 
-    result: list[list[int]] = []
-    for i, own in enumerate(terms):
+    def rank(i: int) -> list[int]:
+        own = terms[i]
         scores: dict[int, float] = defaultdict(float)
         for term, weight in own.items():
             posting = postings[term]
@@ -54,6 +60,8 @@ def rank_related(
         if stats is not None:
             stats.items += 1
             stats.accumulations += sum(min(len(postings[t]), 2 * window + 1) for t in own)
-        best = sorted(scores, key=lambda j: (-scores[j], -dates[j], j))[:limit]
-        result.append(best)
-    return result
+        return sorted(scores, key=lambda j: (-scores[j], -dates[j], j))[:limit]
+
+    if map_items is None or stats is not None:
+        return [rank(i) for i in range(len(terms))]
+    return list(map_items(rank, range(len(terms))))

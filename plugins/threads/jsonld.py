@@ -9,10 +9,11 @@ shallow enough for any JSON parser.
 from __future__ import annotations
 
 import json
-import zlib
+from collections.abc import Callable
 from datetime import datetime
 
 from .model import Reply, Thread, walk
+from .render import plain_text
 
 MAX_NESTING = 8
 
@@ -34,7 +35,9 @@ def _iso(date: datetime) -> str:
 def _reply_node(reply: Reply, type_: str, site_url: str) -> dict:
     return {
         "@type": type_,
-        "text": reply.text,
+        # The reply's plain text, from its HTML: the `text` the build kept for
+        # tagging is dropped before pages are written.
+        "text": plain_text(reply.html),
         "author": _person(reply.author),
         "datePublished": _iso(reply.date),
         "url": _absolute(site_url, reply.url),
@@ -117,21 +120,23 @@ def dumps(data: dict) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-class Packed:
-    """JSON-LD kept compressed until its page is rendered.
+class Deferred:
+    """JSON-LD built when its page is rendered, and not kept.
 
-    A thread's JSON-LD repeats every reply's text; kept as plain strings for
-    the whole build, it would be one more copy of every reply in memory.
-    Jinja's `safe` filter (and autoescaping) take the text from `__html__`.
+    Built during the build's serial steps and kept for every item, a thread's
+    JSON-LD (which repeats every reply's text) cost time on one core and memory
+    until the end. Built here, it is made by whichever process writes the page,
+    from the item as it is then (every permalink and date final). Jinja's
+    `safe` filter (and autoescaping) take the text from `__html__`.
     """
 
-    __slots__ = ("_data",)
+    __slots__ = ("_build",)
 
-    def __init__(self, text: str) -> None:
-        self._data = zlib.compress(text.encode("utf-8"), 1)
+    def __init__(self, build: Callable[[], dict]) -> None:
+        self._build = build
 
     def __str__(self) -> str:
-        return zlib.decompress(self._data).decode("utf-8")
+        return dumps(self._build())
 
     __html__ = __str__
 
@@ -139,5 +144,9 @@ class Packed:
         return True
 
 
-def packed(data: dict) -> Packed:
-    return Packed(dumps(data))
+def for_thread(article, thread: Thread, site_url: str) -> Deferred:
+    return Deferred(lambda: thread_jsonld(article, thread, site_url, plain_text(article.content)))
+
+
+def for_post(article, thread: Thread | None, site_url: str) -> Deferred:
+    return Deferred(lambda: post_jsonld(article, thread, site_url))

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from itertools import pairwise
 
 from .parse import Problem, RawReply
@@ -67,6 +68,10 @@ class Reply:
 
 @dataclass
 class Thread:
+    """A post's or thread's replies. Built once by `build_thread` and not
+    changed after: what listings ask of it on every page (counts, state, last
+    activity) is worked out on first use and kept."""
+
     kind: str
     asker: str
     opened: datetime
@@ -75,15 +80,15 @@ class Thread:
     accepted: Reply | None = None
     pending: int = 0
 
-    @property
+    @cached_property
     def visible(self) -> list[Reply]:
         return [r for r in self.replies if not r.removed]
 
-    @property
+    @cached_property
     def reply_count(self) -> int:
         return len(self.visible)
 
-    @property
+    @cached_property
     def answers(self) -> list[Reply]:
         return [r for r in self.roots if r.is_answer]
 
@@ -91,7 +96,7 @@ class Thread:
     def answer_count(self) -> int:
         return len(self.answers)
 
-    @property
+    @cached_property
     def answered(self) -> bool:
         return any(not r.is_op for r in self.visible)
 
@@ -99,7 +104,7 @@ class Thread:
     def solved(self) -> bool:
         return self.accepted is not None
 
-    @property
+    @cached_property
     def last_activity(self) -> datetime:
         return max([self.opened, *(r.date for r in self.visible)])
 

@@ -303,7 +303,7 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         article.thread = None
         if kind == "post" and not raws:
             if not pages:
-                article.jsonld = jsonld.packed(jsonld.post_jsonld(article, None, site_url))
+                article.jsonld = jsonld.for_post(article, None, site_url)
             continue
         asker = article.author.name if getattr(article, "author", None) else ""
         opened = getattr(article, "date", None) or min(
@@ -329,15 +329,15 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         if pages:
             continue
         if kind == "post":
-            data = jsonld.post_jsonld(article, thread, site_url)
+            article.jsonld = jsonld.for_post(article, thread, site_url)
         else:
-            data = jsonld.thread_jsonld(article, thread, site_url, plain_text(article.content))
-        article.jsonld = jsonld.packed(data)
+            article.jsonld = jsonld.for_thread(article, thread, site_url)
 
 
 def drop_reply_text(generator) -> None:
-    """article_generator_finalized: the replies' plain text has served (JSON-LD,
-    topics); the pages need only their HTML. One copy of every reply less."""
+    """article_generator_finalized: the replies' plain text has served (topics);
+    the pages need only their HTML (JSON-LD takes its text from the HTML when
+    the page is written). One copy of every reply less."""
     for article in _all_articles(generator):
         thread = getattr(article, "thread", None)
         for reply in thread.replies if thread is not None else ():
