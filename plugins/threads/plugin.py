@@ -15,6 +15,7 @@ import difflib
 import logging
 import os
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from feedgenerator import Atom1Feed, get_tag_uri
@@ -450,6 +451,26 @@ def get_generators(pelican):  # noqa: ARG001 - signal API
     return ThreadPagesGenerator
 
 
+def reply_subject(title: str, slug: str, reply_id: str | None = None) -> str:
+    """Subject of a reply by e-mail. Its token names the item and the reply
+    answered; `make import SOURCE=email` (tools/importers/email_in.py) reads it."""
+    token = f"[reply-to: {slug}#{reply_id}]" if reply_id else f"[reply-to: {slug}]"
+    return f"Re: {title} {token}"
+
+
+def add_filters(generator) -> None:
+    """generator_init: `{{ item | reply_mailto(reply) }}`, the mailto: address of
+    a "Reply" link (reply omitted: a reply to the post or thread itself). A
+    filter, not template code: it is on every reply of every page."""
+    address = generator.settings["THREADS_REPLY_EMAIL"]
+
+    def reply_mailto(item, reply=None) -> str:
+        subject = reply_subject(item.title, item.slug, reply.id if reply else None)
+        return f"mailto:{address}?subject={quote(subject, safe='/')}"
+
+    generator.env.filters["reply_mailto"] = reply_mailto
+
+
 def register() -> None:
     signals.initialized.connect(set_defaults)
     signals.readers_init.connect(install_reader)
@@ -457,3 +478,4 @@ def register() -> None:
     signals.article_generator_finalized.connect(drop_reply_text)
     signals.page_generator_finalized.connect(attach_page_threads)
     signals.get_generators.connect(get_generators)
+    signals.generator_init.connect(add_filters)
