@@ -218,3 +218,22 @@ def test_one_job_means_one_process(corpus, tmp_path, monkeypatch):
     site = build_local(tmp_path / "out", corpus, BUILD_JOBS=1)
     assert not [m for m in site.messages if m.startswith("The build stopped")]
     assert (site.output / "sitemap.xml").exists()
+
+
+def test_a_message_logged_in_two_processes_is_reported_once(caplog):
+    # Pelican's logger drops a message it has logged already by raising
+    # FilteredMessage from its filter; a worker's copy must not stop the build.
+    from pelican.log import LimitFilter
+
+    LimitFilter._raised_messages.clear()
+    log = logging.getLogger("pelican.tests.repeated")
+
+    def warn(n):
+        time.sleep(0.002)  # enough work for the worker to take a share
+        log.warning("the same warning from every item")
+        return n
+
+    with caplog.at_level(logging.WARNING):
+        assert fork_map(warn, range(200), jobs=2, per_worker=1) == list(range(200))
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("the same warning from every item") == 1

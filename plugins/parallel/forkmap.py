@@ -32,6 +32,14 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+try:
+    from pelican.log import FilteredMessage
+except ImportError:  # fork_map itself does not need Pelican
+
+    class FilteredMessage(Exception):
+        pass
+
+
 MIN_ITEMS = 32  # below this, forking costs more than it saves
 PER_WORKER = 16  # each process gets at least this many items (of a few ms each)
 
@@ -99,11 +107,19 @@ def _portable(record: logging.LogRecord) -> logging.LogRecord:
 
 
 def replay(records: list[logging.LogRecord]) -> None:
-    """Log a child's records in this process, through the usual handlers."""
+    """Log a child's records in this process, through the usual handlers.
+
+    A message this process has logged already (the same warning met by two
+    processes) is dropped by Pelican's logger, which says so by raising
+    `FilteredMessage` from its filter: that is not an error here.
+    """
     for record in records:
         logger = logging.getLogger(record.name)
         if logger.isEnabledFor(record.levelno):
-            logger.handle(record)
+            try:
+                logger.handle(record)
+            except FilteredMessage:
+                continue
 
 
 def die_with_parent() -> None:

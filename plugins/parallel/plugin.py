@@ -34,7 +34,8 @@ import zlib
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator, TemplatePagesGenerator
 from pelican.readers import _filter_discardable_metadata
-from pelican.utils import file_suffix
+from pelican.urlwrappers import URLWrapper
+from pelican.utils import file_suffix, get_relative_path, path_to_url, sanitised_join
 from pelican.writers import Writer
 
 from .forkmap import (
@@ -86,6 +87,10 @@ def _read_all(generator, paths_key: str, excludes_key: str) -> None:
             content, metadata = reader.read(path)
         except Exception:
             return None
+        for value in metadata.values():
+            for wrapper in value if isinstance(value, list) else (value,):
+                if isinstance(wrapper, URLWrapper):
+                    wrapper.slug  # noqa: B018 - slugified here, not in the main process
         # What Pelican's Readers.read_file caches, in the form it caches it.
         stamp = readers._get_file_stamp(path)
         return path, (stamp, (content, _filter_discardable_metadata(metadata)))
@@ -143,10 +148,58 @@ class PartitionedWriter(Writer):
         """Whether some process of this build has written or is writing `name`."""
         return os.path.normpath(name) in self.asked
 
-    def write_file(self, name, template, context, *args, **kwargs):
+    def write_file(
+        self,
+        name,
+        template,
+        context,
+        relative_urls=False,
+        paginated=None,
+        template_name=None,
+        override_output=False,
+        url=None,
+        **kwargs,
+    ):
         if self.share[1] > 1 and template is not None:
-            template = _OwnedTemplate(template, self)
-        return super().write_file(name, template, context, *args, **kwargs)
+            if (
+                name
+                and not self._paginates(paginated, template_name, kwargs)
+                and not self.owns(name)
+            ):
+                self._skip(name, context, relative_urls, kwargs)
+                return None
+            template = _OwnedTemplate(template, self)  # a paginated page's pages may differ
+        return super().write_file(
+            name,
+            template,
+            context,
+            relative_urls,
+            paginated,
+            template_name,
+            override_output,
+            url,
+            **kwargs,
+        )
+
+    def _paginates(self, paginated, template_name, kwargs) -> bool:
+        """Whether Pelican's write_file would cut this page into numbered pages."""
+        if paginated is None:
+            paginated = {key: kwargs[key] for key in ("articles", "dates") if key in kwargs}
+        return bool(paginated) and template_name in self.settings["PAGINATED_TEMPLATES"]
+
+    def _skip(self, name, context, relative_urls, kwargs) -> None:
+        """A single page another process writes: no template, no folder, no
+        file; `content_written` still goes out (with the context Pelican's
+        writer would give it), for the sitemap and any plugin counting pages."""
+        self.asked.add(os.path.normpath(name))
+        localcontext = context.copy()
+        localcontext["localsiteurl"] = localcontext.get("localsiteurl", None)
+        if relative_urls:
+            relative = path_to_url(get_relative_path(name))
+            localcontext["SITEURL"] = localcontext["localsiteurl"] = relative
+        localcontext["output_file"] = name
+        localcontext.update(kwargs)
+        signals.content_written.send(sanitised_join(self.output_path, name), context=localcontext)
 
     def write_feed(self, elements, context, path=None, *args, **kwargs):
         if path:
