@@ -24,7 +24,8 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
+from itertools import compress, count
 from typing import NamedTuple
 
 import snowballstemmer
@@ -35,17 +36,29 @@ MONEY = "#money"
 _STEMMER = snowballstemmer.stemmer("english")
 _MONEY_RE = re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?\s?k?\b|\b\d+(?:\.\d+)?k\b", re.IGNORECASE)
 _TOKEN_RE = re.compile(r"#money|[a-z0-9]+(?:['’][a-z]+)?")
+# Every match of _MONEY_RE without a "$" has a digit followed by "k".
+_DIGIT_K_RE = re.compile(r"\dk", re.IGNORECASE)
 
 
-@lru_cache(maxsize=65536)
+class _Stems(dict):
+    """word -> stem. The same few thousand words make up nearly all text: each
+    is stemmed once, and looked up with a plain dictionary read (in C) after."""
+
+    LIMIT = 1 << 17  # emptied when a text of made-up words fills it
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        found = self[word] = word if word == MONEY else _STEMMER.stemWord(word)
+        return found
+
+
+_STEMS = _Stems()
+_stem_of = _STEMS.__getitem__
+
+
 def stem(word: str) -> str:
-    return word if word == MONEY else _stem_word(word)
-
-
-@lru_cache(maxsize=1 << 16)
-def _stem_word(word: str) -> str:
-    # The same few thousand words make up nearly all text: stem each once.
-    return _STEMMER.stemWord(word)
+    return _stem_of(word)
 
 
 def fold(text: str) -> str:
@@ -55,6 +68,8 @@ def fold(text: str) -> str:
     else:
         decomposed = unicodedata.normalize("NFKD", text)
         plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    if "$" not in plain and not _DIGIT_K_RE.search(plain):
+        return plain  # no amount of money in it: most text
     return _MONEY_RE.sub(f" {MONEY} ", plain)
 
 
@@ -218,11 +233,11 @@ class Hit(NamedTuple):
 def find(index: Index, field_name: str, text: str) -> list[Hit]:
     """Every phrase occurrence in one field; `against` hits cancel what they overlap."""
     words = words_of(text)
-    stems = list(map(stem, words))
+    stems = list(map(_stem_of, words))
     hits: list[Hit] = []
     single, by_first, starts = index.single, index.by_first, index.starts
     last = len(stems) - 1
-    for position in [i for i, s in enumerate(stems) if s in starts]:
+    for position in compress(count(), map(starts.__contains__, stems)):
         first = stems[position]
         for phrase, weight in single.get(first, ()):
             hits.append(Hit(phrase, field_name, position, position + 1, words[position], weight))
