@@ -111,21 +111,27 @@ JINJA_ENVIRONMENT = {
 }
 
 
+def _time_element(when, fmt: str) -> Markup:
+    return Markup('<time datetime="{}">{}</time>').format(when.isoformat(), when.strftime(fmt))
+
+
 @lru_cache(maxsize=65536)
-def _time_element(when, offset, zone, fmt: str) -> Markup:  # noqa: ARG001 - cache key
+def _listed_time(when, offset, zone, fmt: str) -> Markup:  # noqa: ARG001 - cache key
     # Equal instants are equal datetimes: the offset and zone name are part of
     # the key, since the same instant in another zone reads differently.
-    return Markup('<time datetime="{}">{}</time>').format(when.isoformat(), when.strftime(fmt))
+    return _time_element(when, fmt)
 
 
 @pass_context
 def time_tag(context, when, fmt=None) -> Markup:
     """`{{ date | time_tag }}`: a date as <time>, in DEFAULT_DATE_FORMAT unless
     given a format. A filter, not a macro: it is used for every reply and
-    listing item, and the same dates recur on every listing, so each is
-    formatted once."""
-    fmt = fmt or context["DEFAULT_DATE_FORMAT"]
-    return _time_element(when, when.utcoffset(), when.tzname(), fmt)
+    listing item. Dates in the default format (items' dates, on every listing
+    they are on) are formatted once and kept; a time in a format of its own (a
+    reply's, shown on one page) is not kept."""
+    if fmt:
+        return _time_element(when, fmt)
+    return _listed_time(when, when.utcoffset(), when.tzname(), context["DEFAULT_DATE_FORMAT"])
 
 
 def rendered_once(item, name: str, macro) -> Markup:

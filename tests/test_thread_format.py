@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
-from threads.model import build_thread, lay_out, page_events, walk
-from threads.parse import parse_comment, parse_thread
+from threads.model import PackedThread, build_thread, lay_out, page_events, walk
+from threads.parse import pack_raw, parse_comment, parse_thread, unpack_raw
+from threads.plugin import newest_replies
 from threads.render import plain_text, render_untrusted
 
 UTC = UTC
@@ -216,6 +219,93 @@ def test_pages_stop_at_max_depth_and_continue_on_their_own_page():
     assert thread.replies[6].url == "2026/t/replies/r6/#reply-r7"
     assert thread.replies[5].url == "2026/t/#reply-r6"  # a head keeps its first place
     assert all(r.url for r in walk(thread.roots))
+
+
+def _reply_state(thread) -> list[tuple]:
+    fields = ("id", "author", "date", "html", "depth", "accepted", "removed", "is_op")
+    fields += ("is_answer", "notes", "url", "continuation_url", "initials", "hue")
+    return [
+        (
+            *(getattr(r, name) for name in fields),
+            r.parent.id if r.parent else None,
+            tuple(c.id for c in r.children),
+        )
+        for r in thread.replies
+    ]
+
+
+def test_a_packed_thread_unpacks_to_the_same_replies_pages_and_counts():
+    text = thread_text(
+        reply("a1", author="Helper", extra="accepted: yes", body="**Yes**, tell them."),
+        reply("gone", extra="moderation: removed"),
+        reply("kid", parent="gone", date="2026-03-02 08:00"),
+        reply("f1", author="Asker", date="2026-03-03 08:00"),
+        reply("lost", parent="nowhere"),
+        *[reply(f"d{i}", parent=f"d{i - 1}" if i else "a1") for i in range(12)],
+    )
+    _p, thread, _ = build(text)
+    for r in thread.replies:
+        r.initials, r.hue = r.author[:1], len(r.author)
+    layout = ("t/", "t/index.html", ("t/", "t/"), 4, 2)
+    pages = lay_out(thread, *layout)
+    packed = pickle.loads(pickle.dumps(PackedThread(thread, layout)))  # as from a worker
+
+    assert packed.text == "\n".join(r.text for r in thread.visible) and "tell them" in packed.text
+    for name in ("reply_count", "answer_count", "answered", "solved", "last_activity", "kind"):
+        assert getattr(packed, name) == getattr(thread, name), name
+    assert _reply_state(packed) == _reply_state(thread)
+    assert [r.id for r in packed.roots] == [r.id for r in thread.roots]
+    assert [r.id for r in packed.visible] == [r.id for r in thread.visible]
+    assert [r.id for r in packed.answers] == [r.id for r in thread.answers]
+    assert [r.id for r in packed.op_followups] == ["f1"] and packed.accepted.id == "a1"
+    assert packed.replies[0].text == ""  # the text for tagging is not kept twice
+    assert len(packed.pages) == len(pages) > 2
+    for mine, theirs in zip(packed.pages, pages, strict=True):
+        for name in ("url", "save_as", "number", "total", "previous_url", "next_url", "modified"):
+            assert getattr(mine, name) == getattr(theirs, name), name
+        assert (mine.head.id if mine.head else None) == (theirs.head.id if theirs.head else None)
+        events = [(e.kind, e.reply.id, e.expand, e.continues) for e in mine.events]
+        assert events == [(e.kind, e.reply.id, e.expand, e.continues) for e in theirs.events]
+
+
+def test_replies_as_written_travel_packed_and_come_back_equal():
+    parsed = parse_thread(
+        thread_text(reply("a", extra="accepted: yes"), reply("b", parent="a", body="*Hi*")), "t.md"
+    )
+    assert len(parsed.replies) == 2 and parsed.replies[0].field_lines
+    assert unpack_raw(pack_raw(parsed.replies)) == parsed.replies
+    assert pack_raw([]) == b"" and unpack_raw(b"") == []
+
+
+def test_a_thread_thousands_deep_packs_and_unpacks():
+    chain = [reply("r0")] + [reply(f"r{i}", parent=f"r{i - 1}") for i in range(1, 3000)]
+    _p, thread, _ = build(thread_text(*chain))
+    layout = ("t/", "t/index.html", ("t/", "t/"), 6, 0)
+    packed = PackedThread(thread, layout)
+    assert packed.replies[-1].depth == 3000 and packed.replies[-1].parent.id == "r2998"
+    assert len(packed.pages) == len(lay_out(thread, *layout)) == 600
+
+
+def test_the_site_feed_takes_the_newest_replies_whichever_threads_hold_them():
+    def item(name, *dates):
+        replies = [reply(f"{name}{n}", date=d) for n, d in enumerate(dates)]
+        _p, thread, _ = build(thread_text(*replies))
+        layout = (f"{name}/", f"{name}/index.html", (f"{name}/", f"{name}/"), 6, 0)
+        return SimpleNamespace(name=name, thread=PackedThread(thread, layout))
+
+    # `a` has the newest reply and two old ones; `b`'s replies come between.
+    a = item("a", "2026-03-09 10:00", "2026-03-01 10:00", "2026-03-01 11:00")
+    b = item("b", "2026-03-05 10:00", "2026-03-06 10:00", "2026-03-07 10:00")
+    c = item("c", "2026-03-02 10:00")
+    quiet = item("q")
+    items = [c, quiet, b, a]
+    newest = [(reply.id, owner.name) for reply, owner in newest_replies(items, 3)]
+    assert newest == [("a0", "a"), ("b2", "b"), ("b1", "b")]
+    everything = [(reply.id, owner.name) for reply, owner in newest_replies(items, 99)]
+    assert everything == [
+        ("a0", "a"), ("b2", "b"), ("b1", "b"), ("b0", "b"), ("c0", "c"), ("a2", "a"), ("a1", "a")
+    ]  # fmt: skip
+    assert newest_replies(items, 0) == []
 
 
 def test_events_open_and_close_in_balance():

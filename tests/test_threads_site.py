@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import feedparser
 import pytest
 
+import pelicanconf
 from tests.content_index import comment_files, sources, thread_replies
 from tests.sitebuild import SITEURL, build, copy_content, theme_script
 
@@ -158,8 +162,25 @@ def test_reply_feeds_list_replies_newest_first_and_are_linked(site):
     dates = [e.published_parsed for e in parsed.entries]
     assert dates == sorted(dates, reverse=True)
     assert parsed.entries[0].link.endswith("#reply-wren-4")
+
+
+def test_the_site_reply_feed_holds_the_newest_replies_of_every_item(site):
+    zone = ZoneInfo(pelicanconf.TIMEZONE)
+    every = []
+    for source in sources():
+        for reply in visible_source_replies(source):
+            when = datetime.fromisoformat(reply["date"])
+            every.append((when if when.tzinfo else when.replace(tzinfo=zone), reply["id"]))
+    every.sort(reverse=True)
+    count = 50  # THREADS_FEED_MAX_ITEMS
+    assert len(every) > count  # so the feed is a choice among them
     site_feed = feedparser.parse((site.output / "feeds" / "replies.atom.xml").read_bytes())
-    assert not site_feed.bozo and len(site_feed.entries) >= 40
+    assert not site_feed.bozo
+    shown = [
+        (datetime(*e.published_parsed[:6], tzinfo=UTC), e.link.rsplit("#reply-", 1)[1])
+        for e in site_feed.entries
+    ]
+    assert shown == [(when.astimezone(UTC), reply_id) for when, reply_id in every[:count]]
 
 
 def test_listings_show_reply_counts_and_state(site):

@@ -8,6 +8,8 @@ recursion, so a chain thousands of replies deep is as safe as a flat one.
 from __future__ import annotations
 
 import difflib
+import pickle
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -450,3 +452,133 @@ def lay_out(
                     )
                 )
     return pages
+
+
+# --- keeping a thread as one buffer ------------------------------------------------
+#
+# A site with 100,000 replies holds millions of small objects for them (replies,
+# page events, dates, strings) from reading to the end of the build. Between
+# those two points only counts and state are asked for (listings, indexes), and
+# the replies themselves only when the item's own pages, feed and JSON-LD are
+# written. So a thread is kept packed: one compressed buffer and its counts. A
+# large buffer is also never copied by a forked writer process just by being
+# looked at, as small objects are (their reference counts are written to).
+
+_PACKED_FIELDS = (
+    "id",
+    "author",
+    "date",
+    "html",
+    "source",
+    "line",
+    "accepted",
+    "removed",
+    "is_op",
+    "is_answer",
+    "origin",
+    "origin_url",
+    "notes",
+    "initials",
+    "hue",
+)
+
+
+def pack_replies(replies: list[Reply]) -> bytes:
+    """Every reply of a thread, in reading order, as one compressed buffer.
+
+    Each row names its parent by position (parents come first in reading
+    order), so no chain of references is followed however deep the thread.
+    The `text` kept for tagging is not packed.
+    """
+    position = {id(reply): n for n, reply in enumerate(replies)}
+    rows = [
+        (
+            -1 if reply.parent is None else position[id(reply.parent)],
+            *(getattr(reply, name) for name in _PACKED_FIELDS),
+        )
+        for reply in replies
+    ]
+    return zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def unpack_replies(packed: bytes) -> tuple[list[Reply], list[Reply]]:
+    """(replies in reading order, top-level replies) from `pack_replies`."""
+    replies: list[Reply] = []
+    roots: list[Reply] = []
+    for parent, *values in pickle.loads(zlib.decompress(packed)):
+        reply = Reply(**dict(zip(_PACKED_FIELDS, values, strict=True)), text="")
+        reply.field_lines = _NO_LINES
+        if parent < 0:
+            roots.append(reply)
+        else:
+            above = replies[parent]
+            reply.parent, reply.depth = above, above.depth + 1
+            above.children.append(reply)
+        replies.append(reply)
+    return replies, roots
+
+
+class PackedThread:
+    """A `Thread` kept as one buffer, with the counts and state listings show.
+
+    It answers what a Thread answers. Its replies and reply pages are unpacked
+    when a page asks for them, and only the last thread unpacked is kept (the
+    writer takes an item's pages one after the other). `text` holds the
+    visible replies' plain text for topic tagging, until the build drops it.
+    """
+
+    _open: tuple[PackedThread, Thread, list[ReplyPage]] | None = None
+
+    def __init__(self, thread: Thread, layout: tuple) -> None:
+        self.kind, self.asker, self.opened = thread.kind, thread.asker, thread.opened
+        self.pending = thread.pending
+        self.reply_count = thread.reply_count
+        self.answer_count = thread.answer_count
+        self.answered = thread.answered
+        self.solved = thread.solved
+        self.last_activity = thread.last_activity
+        self.text = "\n".join(reply.text for reply in thread.visible)
+        self._layout = layout  # lay_out's arguments after the thread
+        self._packed = pack_replies(thread.replies)
+        self.pages = [PackedPage(self, n, page) for n, page in enumerate(lay_out(thread, *layout))]
+
+    def unpack(self) -> tuple[Thread, list[ReplyPage]]:
+        opened = PackedThread._open
+        if opened is not None and opened[0] is self:
+            return opened[1], opened[2]
+        replies, roots = unpack_replies(self._packed)
+        accepted = next((reply for reply in replies if reply.accepted), None)
+        thread = Thread(self.kind, self.asker, self.opened, roots, replies, accepted, self.pending)
+        pages = lay_out(thread, *self._layout)
+        PackedThread._open = (self, thread, pages)
+        return thread, pages
+
+    def __getattr__(self, name: str):
+        # Only for what is not kept: replies, roots, accepted, visible, answers,
+        # op_followups come from the unpacked thread.
+        if name in _FROM_REPLIES:
+            return getattr(self.unpack()[0], name)
+        raise AttributeError(name)
+
+
+_FROM_REPLIES = frozenset(("replies", "roots", "accepted", "visible", "answers", "op_followups"))
+
+
+class PackedPage:
+    """A page of replies of a `PackedThread`: its address and date at hand
+    (the sitemap lists every page), its replies unpacked when it is written."""
+
+    def __init__(self, thread: PackedThread, index: int, page: ReplyPage) -> None:
+        self.thread, self.index = thread, index
+        self.url, self.save_as = page.url, page.save_as
+        self.number, self.total = page.number, page.total
+        self.previous_url, self.next_url = page.previous_url, page.next_url
+        self.modified = page.modified
+
+    @property
+    def events(self) -> list[Event]:
+        return self.thread.unpack()[1][self.index].events
+
+    @property
+    def head(self) -> Reply | None:
+        return self.thread.unpack()[1][self.index].head

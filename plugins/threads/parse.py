@@ -29,9 +29,11 @@ reply fields, written as `Key: value` lines, a blank line, and the body.
 
 from __future__ import annotations
 
+import pickle
 import re
 import sys
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass, field, fields
 
 REPLY_FIELDS = {
     "id": "unique within the thread: letters, digits, '-' and '_'",
@@ -89,6 +91,27 @@ class RawReply:
     def line_of(self, key: str) -> int:
         """The line of a field, or of the reply's header when it is absent."""
         return self.field_lines.get(key, self.line)
+
+
+def pack_raw(replies: list[RawReply]) -> bytes:
+    """Replies as written, as one compressed buffer (b"" for none).
+
+    A thread's replies travel in this form from the process that read the file
+    to the one that builds the thread: a site's raw replies, held as objects
+    until the threads are built, would leave the main process's memory full of
+    holes once they are freed.
+    """
+    if not replies:
+        return b""
+    rows = [tuple(getattr(reply, name) for name in _RAW_FIELDS) for reply in replies]
+    return zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def unpack_raw(packed: bytes) -> list[RawReply]:
+    return [RawReply(*row) for row in pickle.loads(zlib.decompress(packed))] if packed else []
+
+
+_RAW_FIELDS = tuple(f.name for f in fields(RawReply))
 
 
 @dataclass

@@ -27,8 +27,8 @@ from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime, get_date, pelican_open, sanitised_join
 
 from . import jsonld
-from .model import KINDS, Thread, build_thread, lay_out
-from .parse import Problem, RawReply, parse_comment, parse_thread
+from .model import KINDS, PackedThread, build_thread
+from .parse import Problem, RawReply, pack_raw, parse_comment, parse_thread, unpack_raw
 from .render import avatar_hue, excerpt, initials, plain_text, render_untrusted, safe_link
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class ThreadAwareMarkdownReader(MarkdownReader):
             )
             kind = "question"
         metadata["kind"] = kind
-        metadata["thread_replies"] = parsed.replies
+        metadata["thread_replies"] = pack_raw(parsed.replies)
         return render_untrusted(parsed.body), metadata
 
     def _read_markdown(self, source_path):
@@ -252,84 +252,65 @@ def report_unmatched_folders(settings, comments: dict, slugs: set[str]) -> None:
         )
 
 
-def _render_all(raws_by_item: list[list[RawReply]], settings):
-    """Render every reply body once, on every core; return a lookup for them."""
-    bodies = list(
-        dict.fromkeys(
-            raw.body for raws in raws_by_item for raw in raws if raw.moderation != "removed"
-        )
-    )
-    rendered = dict(
-        zip(
-            bodies,
-            fork_map(
-                _render,
-                bodies,
-                jobs=default_jobs(settings),
-                what="rendering replies",
-                per_worker=250,  # a reply takes a fraction of a millisecond
-            ),
-            strict=True,
-        )
-    )
-
-    def render(markdown_text: str) -> tuple[str, str]:
-        found = rendered.get(markdown_text)
-        return found if found is not None else _render(markdown_text)
-
-    return render
-
-
 def _attach(settings, comments: dict, items: list, pages: bool) -> None:
     parse_date = _date_parser(settings["TIMEZONE"])
     site_url = settings.get("SITEURL", "")
     max_depth = settings["THREADS_MAX_DEPTH"]
+    page_size = settings["THREADS_PAGE_SIZE"]
     salt = settings["THREADS_AVATAR_SALT"]
     raws_by_item = []
     for article in items:
-        # The raw replies are read once, here: do not keep their text for the whole
-        # build (Pelican also copies every metadata key onto the article).
-        raws = list(article.metadata.pop("thread_replies", []))
+        # A thread's replies as written, packed by the reader (see `pack_raw`);
+        # Pelican also copies every metadata key onto the article.
+        packed = article.metadata.pop("thread_replies", b"")
         article.__dict__.pop("thread_replies", None)
+        comment_files = []
         for reply, problems in comments.get(article.slug, []):
             report(problems)
-            raws.append(reply)
-        raws_by_item.append(raws)
-    render = _render_all(raws_by_item, settings)
-    for article, raws in zip(items, raws_by_item, strict=True):
+            comment_files.append(reply)
+        raws_by_item.append((packed, comment_files))
+    threaded = []  # positions of the items that have replies (or are threads)
+    for n, (article, (packed, comment_files)) in enumerate(zip(items, raws_by_item, strict=True)):
         # An imported item's old address, linked only when it is plain http(s).
         article.original_link = safe_link(article.metadata.get("original-url"))
         kind = article.metadata.get("kind", "post")
         article.kind = kind if kind in KINDS else "post"
         article.thread = None
-        if kind == "post" and not raws:
+        if article.kind == "post" and not packed and not comment_files:
             if not pages:
                 article.jsonld = jsonld.for_post(article, None, site_url)
             continue
+        threaded.append(n)
+
+    def build(n: int) -> tuple[PackedThread, list[Problem]]:
+        """One item's replies rendered, placed, laid out on pages and packed."""
+        article, (packed, comment_files) = items[n], raws_by_item[n]
+        raws = unpack_raw(packed) + comment_files
         asker = article.author.name if getattr(article, "author", None) else ""
         opened = getattr(article, "date", None) or min(
             (parse_date(r.date) for r in raws if r.date), default=None
         )
-        thread, problems = build_thread(kind, asker, opened, raws, parse_date, render, safe_link)
-        report(problems)
+        thread, problems = build_thread(
+            article.kind, asker, opened, raws, parse_date, _render, safe_link
+        )
         for reply in thread.replies:
             reply.initials = initials(reply.author)
             reply.hue = avatar_hue(reply.author, salt)
+        layout = (article.url, article.save_as, _base_urls(article), max_depth, page_size)
+        return PackedThread(thread, layout), problems
+
+    built = fork_map(build, threaded, jobs=default_jobs(settings), what="building threads")
+    for n, (thread, problems) in zip(threaded, built, strict=True):
+        report(problems)
+        article = items[n]
         url, save_as = _base_urls(article)
         article.thread = thread
-        article.reply_pages = lay_out(
-            thread,
-            article.url,
-            article.save_as,
-            (url, save_as),
-            max_depth,
-            settings["THREADS_PAGE_SIZE"],
-        )
+        article.reply_pages = thread.pages
         article.replies_feed_url = f"{url}replies.atom.xml"
         article.replies_feed_save_as = f"{save_as}replies.atom.xml"
         if pages:
             continue
-        if kind == "post":
+        if article.kind == "post":
             article.jsonld = jsonld.for_post(article, thread, site_url)
         else:
             article.jsonld = jsonld.for_thread(article, thread, site_url)
@@ -341,8 +322,8 @@ def drop_reply_text(generator) -> None:
     the page is written). One copy of every reply less."""
     for article in _all_articles(generator):
         thread = getattr(article, "thread", None)
-        for reply in thread.replies if thread is not None else ():
-            reply.text = ""
+        if thread is not None:
+            thread.text = ""
 
 
 def _feed(title: str, link: str, feed_url: str, description: str) -> Atom1Feed:
@@ -397,7 +378,7 @@ class ThreadPagesGenerator(Generator):
     def write_item(self, writer, article) -> None:
         """One post's or thread's continuation pages and reply feed (the dev
         server calls this for one item)."""
-        thread: Thread = article.thread
+        thread: PackedThread = article.thread
         for page in article.reply_pages[1:]:
             # pelican-sitemap takes a page's URL and lastmod from the `article`
             # or `page` in its context: the continuation page is the `page`.
@@ -432,19 +413,43 @@ class ThreadPagesGenerator(Generator):
 
         site_feed = self.settings.get("THREADS_FEED_ATOM")
         if site_feed and owns(writer, site_feed):
-            # Only the process that writes the site-wide feed gathers every reply.
+            # Only the process that writes the site-wide feed gathers the replies.
             domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")
-            everything = [(r, article) for article in items for r in article.thread.visible]
-            everything.sort(key=lambda pair: (pair[0].date, pair[0].id), reverse=True)
             feed = _feed(
                 f"{self.settings['SITENAME']}: all replies",
                 f"{domain}/",
                 f"{domain}/{site_feed}",
                 "Every reply on the site, newest first",
             )
-            for reply, article in everything[: self.settings["THREADS_FEED_MAX_ITEMS"]]:
+            for reply, article in newest_replies(items, self.settings["THREADS_FEED_MAX_ITEMS"]):
                 _add_reply(feed, article, reply, domain)
             _write_feed(self.output_path, site_feed, feed)
+
+
+def newest_replies(items: list, count: int) -> list[tuple]:
+    """The `count` newest visible replies of all items, newest first, as
+    (reply, item) pairs. Threads are opened newest activity first, and only
+    until no other thread can hold a newer reply than the ones found."""
+    if count <= 0:
+        return []
+    position = {id(article): n for n, article in enumerate(items)}
+    newest_first = sorted(
+        (a for a in items if a.thread.reply_count),
+        key=lambda a: a.thread.last_activity,
+        reverse=True,
+    )
+    found: list[tuple] = []
+    for article in newest_first:
+        if len(found) >= count:
+            kth = sorted((reply.date for reply, _ in found), reverse=True)[count - 1]
+            if kth > article.thread.last_activity:
+                break  # each of its replies is older than `count` found already
+        found += [(reply, article) for reply in article.thread.visible]
+    # In the order of the items and their replies, then newest first (a stable
+    # sort keeps that order among replies of the same time and id).
+    found.sort(key=lambda pair: position[id(pair[1])])
+    found.sort(key=lambda pair: (pair[0].date, pair[0].id), reverse=True)
+    return found[:count]
 
 
 def get_generators(pelican):  # noqa: ARG001 - signal API

@@ -74,7 +74,7 @@ def _texts(article) -> dict[str, str]:
         texts["summary"] = Markup(article.metadata["summary"]).striptags()
     thread = getattr(article, "thread", None)
     if thread is not None:
-        texts["replies"] = "\n".join(reply.text for reply in thread.visible)
+        texts["replies"] = thread.text  # the visible replies' plain text
     return texts
 
 
