@@ -224,6 +224,7 @@ def test_pages_stop_at_max_depth_and_continue_on_their_own_page():
 def _reply_state(thread) -> list[tuple]:
     fields = ("id", "author", "date", "html", "depth", "accepted", "removed", "is_op")
     fields += ("is_answer", "notes", "url", "continuation_url", "initials", "hue")
+    fields += ("source", "line", "origin", "origin_url", "field_lines")
     return [
         (
             *(getattr(r, name) for name in fields),

@@ -464,39 +464,27 @@ def lay_out(
 # large buffer is also never copied by a forked writer process just by being
 # looked at, as small objects are (their reference counts are written to).
 
-_PACKED_FIELDS = (
-    "id",
-    "author",
-    "date",
-    "html",
-    "source",
-    "line",
-    "accepted",
-    "removed",
-    "is_op",
-    "is_answer",
-    "origin",
-    "origin_url",
-    "notes",
-    "initials",
-    "hue",
-)
-
 
 def pack_replies(replies: list[Reply]) -> bytes:
     """Every reply of a thread, in reading order, as one compressed buffer.
 
     Each row names its parent by position (parents come first in reading
     order), so no chain of references is followed however deep the thread.
-    The `text` kept for tagging is not packed.
+    The `text` kept for tagging is not packed; permalinks are set again by
+    `lay_out` when the thread is unpacked.
     """
     position = {id(reply): n for n, reply in enumerate(replies)}
     rows = [
         (
-            -1 if reply.parent is None else position[id(reply.parent)],
-            *(getattr(reply, name) for name in _PACKED_FIELDS),
+            -1 if r.parent is None else position[id(r.parent)],
+            # Reply's fields in order, from `id` to `line` and `accepted` to `origin_url`.
+            (r.id, r.author, r.date, r.html, "", r.source, r.line),
+            (r.accepted, r.removed, r.is_op, r.is_answer, r.origin, r.origin_url),
+            r.notes,
+            r.initials,
+            r.hue,
         )
-        for reply in replies
+        for r in replies
     ]
     return zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
@@ -505,14 +493,13 @@ def unpack_replies(packed: bytes) -> tuple[list[Reply], list[Reply]]:
     """(replies in reading order, top-level replies) from `pack_replies`."""
     replies: list[Reply] = []
     roots: list[Reply] = []
-    for parent, *values in pickle.loads(zlib.decompress(packed)):
-        reply = Reply(**dict(zip(_PACKED_FIELDS, values, strict=True)), text="")
-        reply.field_lines = _NO_LINES
-        if parent < 0:
+    for parent, head, flags, notes, initials, hue in pickle.loads(zlib.decompress(packed)):
+        above = replies[parent] if parent >= 0 else None
+        depth = above.depth + 1 if above is not None else 1
+        reply = Reply(*head, above, [], depth, *flags, _NO_LINES, notes, "", "", initials, hue)
+        if above is None:
             roots.append(reply)
         else:
-            above = replies[parent]
-            reply.parent, reply.depth = above, above.depth + 1
             above.children.append(reply)
         replies.append(reply)
     return replies, roots
