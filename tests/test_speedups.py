@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import pickle
+import posixpath
 import shutil
 
+from bs4 import BeautifulSoup
 from speedups.plugin import Members
 
-from tests.sitebuild import CONTENT, SITEURL, build_local, copy_content
+from tests.sitebuild import CONTENT, PELICANCONF, SITEURL, build, build_local, copy_content
 
 
 class Item:
@@ -87,3 +89,33 @@ def test_one_markdown_instance_carries_nothing_from_one_file_to_the_next(tmp_pat
         assert len(notes) == 1 and f"The {slug} footnote." in notes[0]
         assert body.select_one("h2#background")  # not "background_1": ids are per file
         assert [a.get_text() for a in body.find_parent("article").select(".tag-list a")] == [slug]
+
+
+def test_a_summary_that_links_within_the_site_is_worked_out_for_each_page(tmp_path):
+    # Relative URLs: a link in a summary reads differently at each depth of
+    # page, so that summary is not shared; a summary without one is.
+    content = copy_content(tmp_path / "content")
+    posts = content / "posts"
+    (posts / "linker.md").write_text(
+        "Title: A post that links to another\nDate: 2026-10-04\nCategory: The Search\n"
+        "Tags: linking\n\nStart with [the inbox post]({filename}/posts/burnout-and-the-inbox.md), "
+        "then come back.\n",
+        encoding="utf-8",
+    )
+    (posts / "plain.md").write_text(
+        "Title: A post without links\nDate: 2026-10-04\nCategory: The Search\n"
+        "Tags: linking\n\nNothing here points anywhere else on the site.\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    site = build(out, content=content, settings=PELICANCONF, SITEURL="", RELATIVE_URLS=True)
+    summaries = {}
+    for page in ("index.html", "tag/linking/index.html"):
+        soup = BeautifulSoup((out / page).read_text(encoding="utf-8"), "html.parser")
+        items = {li.select_one("h2 a").get_text(strip=True): li for li in soup.select("li.item")}
+        link = items["A post that links to another"].select_one(".item-summary a")["href"]
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page), link))
+        assert (out / target / "index.html").is_file() or (out / target).is_file(), (page, link)
+        summaries[page] = str(items["A post without links"].select_one(".item-summary"))
+    assert len(set(summaries.values())) == 1 and "anywhere else" in summaries["index.html"]
+    assert not [r for r in site.records if r.levelname in ("ERROR", "CRITICAL")]
