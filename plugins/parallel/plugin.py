@@ -20,7 +20,7 @@ processes (default: every core this process may use; 1 turns it off):
   finishes the build (signals, sitemap, summary) as Pelican does.
 
 The threads and topics plugins use `fork_map` for their own per-item work
-(rendering replies, tagging topics). A failed worker stops the build with its
+(building threads, tagging topics). A failed worker stops the build with its
 traceback; a worker dies with the main process.
 """
 

@@ -125,11 +125,9 @@ def tag_articles(generator) -> None:
         if auto in ("no", "false", "off", "0"):
             return [], {}
         chosen, evidence = vocabulary.tag(_texts(article))
-        evidence = {slug: evidence[slug] for slug in chosen}
-        if not reporting:  # the phrases found are for the report only
-            for found in evidence.values():
-                found.hits, found.against = [], []
-        return chosen, evidence
+        if not reporting:  # the evidence is for the report only
+            return chosen, {}
+        return chosen, {slug: evidence[slug] for slug in chosen}
 
     tagged = fork_map(auto_tag, items, jobs=default_jobs(settings), what="tagging topics")
     report = []
@@ -138,15 +136,8 @@ def tag_articles(generator) -> None:
         removed = set(_manual(article, "topics-exclude", vocabulary))
         slugs = [s for s in [*chosen, *[a for a in added if a not in chosen]] if s not in removed]
         article.topics = [wrappers[s] for s in slugs]
-        article.topic_evidence = {
-            s: {
-                "score": round(evidence[s].score, 3),
-                "hits": evidence[s].hits,
-                "count": evidence[s].hit_count,
-            }
-            for s in slugs
-            if s in evidence and s in chosen
-        }
+        if not reporting:  # the evidence is for the report only: not kept
+            continue
         report.append(
             {
                 "source": os.path.relpath(article.source_path, settings["PATH"]),
@@ -154,11 +145,19 @@ def tag_articles(generator) -> None:
                 "topics": slugs,
                 "added": added,
                 "excluded": sorted(removed),
-                "evidence": article.topic_evidence,
+                "evidence": {
+                    s: {
+                        "score": round(evidence[s].score, 3),
+                        "hits": evidence[s].hits,
+                        "count": evidence[s].hit_count,
+                    }
+                    for s in slugs
+                    if s in evidence and s in chosen
+                },
             }
         )
     generator.context["topic_list"] = list(wrappers.values())
-    if settings["TOPICS_REPORT"]:
+    if reporting:
         Path(settings["TOPICS_REPORT"]).write_text(
             json.dumps(sorted(report, key=lambda r: r["source"]), indent=1, ensure_ascii=False),
             encoding="utf-8",
