@@ -8,7 +8,9 @@ import posixpath
 import shutil
 
 from bs4 import BeautifulSoup
-from speedups.plugin import Members
+from pelican.settings import DEFAULT_CONFIG
+from pelican.urlwrappers import Category, Tag
+from speedups.plugin import Members, keep_wrapper_urls
 
 from tests.sitebuild import CONTENT, PELICANCONF, SITEURL, build, build_local, copy_content
 
@@ -119,3 +121,19 @@ def test_a_summary_that_links_within_the_site_is_worked_out_for_each_page(tmp_pa
         summaries[page] = str(items["A post without links"].select_one(".item-summary"))
     assert len(set(summaries.values())) == 1 and "anywhere else" in summaries["index.html"]
     assert not [r for r in site.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_a_wrapper_address_is_kept_only_when_it_depends_on_name_and_slug_alone():
+    keep_wrapper_urls()  # as the plugin does when it is registered
+    settings = {**DEFAULT_CONFIG, "TAG_URL": "tag/{slug}/", "TAG_SAVE_AS": "tag/{slug}/index.html"}
+    settings |= {"CATEGORY_URL": "c/{slug}/{shelf}/", "CATEGORY_SAVE_AS": "c/{slug}.html"}
+    one, two = Tag("Cover Letters", settings), Tag("Cover Letters", settings)
+    assert one.url == two.url == "tag/cover-letters/"
+    assert one.save_as == "tag/cover-letters/index.html" and one.page_name == "tag/cover-letters/"
+    assert Tag("Offers", settings).url == "tag/offers/"
+    # Another setting, same name: formatted again.
+    assert Tag("Offers", {**settings, "TAG_URL": "t/{name}/"}).url == "t/Offers/"
+    # A field other than name and slug: Pelican's own formatting, every time.
+    first, second = Category("Jobs", settings), Category("Jobs", settings)
+    first.shelf, second.shelf = "a", "b"
+    assert (first.url, second.url) == ("c/jobs/a/", "c/jobs/b/")

@@ -21,13 +21,22 @@ context, and the cost grows with the site:
   per item, and a copy kept each time. When the text has no such link, the
   summary is the same on every page: it is worked out once per item, on every
   core, before the output step forks, and both processes read that one copy.
+* A tag's, category's, author's or topic's `url` (and `save_as`, `page_name`)
+  formats its setting on every read, through `as_dict`, which also gives each
+  wrapper a dictionary of its own for good; Pelican makes a wrapper per item
+  that names the tag. When the setting uses only `{name}` and `{slug}`, the
+  result is kept per (kind, setting, name, slug) and formatted once.
 """
 
 from __future__ import annotations
 
+import functools
+import string
+
 from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.contents import Article, Page
+from pelican.urlwrappers import URLWrapper
 
 
 class Members(list):
@@ -135,7 +144,39 @@ def share_summaries(generators) -> None:
         item.get_summary = _Summary(summary)
 
 
+@functools.lru_cache(maxsize=256)
+def _name_and_slug_only(pattern: str) -> bool:
+    fields = {field for _text, field, _spec, _conv in string.Formatter().parse(pattern)}
+    return fields - {None} <= {"name", "slug"}
+
+
+def _kept_url(key: str, get_page_name: bool = False) -> property:
+    """A URLWrapper address property that formats each distinct address once."""
+    pelicans = functools.partial(URLWrapper._from_settings, key=key, get_page_name=get_page_name)
+    kept: dict[tuple, str] = {}
+
+    def address(wrapper) -> str:
+        pattern = wrapper.settings[f"{type(wrapper).__name__.upper()}_{key}"]
+        if not isinstance(pattern, str) or not _name_and_slug_only(pattern):
+            return pelicans(wrapper)  # anything else: Pelican's, every time
+        found = kept.get(where := (type(wrapper), pattern, wrapper.name, wrapper.slug))
+        if found is None:
+            found = kept[where] = pelicans(wrapper)
+        return found
+
+    return property(address)
+
+
+def keep_wrapper_urls() -> None:
+    if not getattr(URLWrapper, "_urls_kept", False):
+        URLWrapper.url = _kept_url("URL")
+        URLWrapper.save_as = _kept_url("SAVE_AS")
+        URLWrapper.page_name = _kept_url("URL", get_page_name=True)
+        URLWrapper._urls_kept = True
+
+
 def register() -> None:
+    keep_wrapper_urls()
     signals.article_generator_finalized.connect(fast_membership)
     signals.all_generators_finalized.connect(fix_urls)
     signals.all_generators_finalized.connect(share_summaries)
