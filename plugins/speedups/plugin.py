@@ -79,22 +79,25 @@ def fast_membership(generator) -> None:
     generator.context["authors"] = generator.authors
 
 
-def fix_urls(generators) -> None:
-    """Every post's, thread's and page's URL computed once (all_generators_finalized).
-
-    Whatever list a generator keeps them in (published, hidden, draft,
-    translations): every list of posts or pages it holds is looked at.
-    """
-    seen = set()
+def _every_item(generators) -> list:
+    """Every post, thread and page the generators hold, each once: whatever
+    list a generator keeps them in (published, hidden, draft, translations),
+    every list of posts or pages it holds is looked at."""
+    found: dict[int, object] = {}
     for generator in generators:
         for value in list(vars(generator).values()):
             for item in value if isinstance(value, list) else ():
-                if not isinstance(item, Article | Page) or id(item) in seen:
-                    continue
-                seen.add(id(item))
-                for translation in [item, *getattr(item, "translations", ())]:
-                    if not hasattr(translation, "override_url"):
-                        translation.override_url = translation.url
+                if isinstance(item, Article | Page):
+                    for one in (item, *getattr(item, "translations", ())):
+                        found.setdefault(id(one), one)
+    return list(found.values())
+
+
+def fix_urls(generators) -> None:
+    """Every post's, thread's and page's URL computed once (all_generators_finalized)."""
+    for item in _every_item(generators):
+        if not hasattr(item, "override_url"):
+            item.override_url = item.url
 
 
 class _Summary:
@@ -124,19 +127,13 @@ def share_summaries(generators) -> None:
     """Every summary that does not depend on the page, worked out once
     (all_generators_finalized, after `fix_urls`). Pelican's own `get_summary`
     is shadowed on the item by the kept text; other items keep Pelican's."""
-    items, seen, settings = [], set(), None
-    for generator in generators:
-        settings = settings or getattr(generator, "settings", None)
-        for value in list(vars(generator).values()):
-            for item in value if isinstance(value, list) else ():
-                if isinstance(item, Article | Page) and id(item) not in seen:
-                    seen.add(id(item))
-                    items += [item, *getattr(item, "translations", ())]
-    items = [item for item in dict.fromkeys(items) if _same_on_every_page(item)]
+    items = [item for item in _every_item(generators) if _same_on_every_page(item)]
+    if not items:
+        return
     summaries = fork_map(
         lambda item: item.get_summary(item.get_siteurl()),
         items,
-        jobs=default_jobs(settings),
+        jobs=default_jobs(items[0].settings),
         what="summaries",
         per_worker=250,  # a tenth of a millisecond each
     )
