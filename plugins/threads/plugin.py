@@ -281,6 +281,8 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
                 article.jsonld = jsonld.for_post(article, None, site_url)
             continue
         threaded.append(n)
+    # Where each item's continuation pages and feed go: for its layout and its feed.
+    folders = {n: _base_urls(items[n]) for n in threaded}
 
     def build(n: int) -> tuple[PackedThread, list[Problem]]:
         """One item's replies rendered, placed, laid out on pages and packed."""
@@ -296,14 +298,14 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         for reply in thread.replies:
             reply.initials = initials(reply.author)
             reply.hue = avatar_hue(reply.author, salt)
-        layout = (article.url, article.save_as, _base_urls(article), max_depth, page_size)
+        layout = (article.url, article.save_as, folders[n], max_depth, page_size)
         return PackedThread(thread, layout), problems
 
     built = fork_map(build, threaded, jobs=default_jobs(settings), what="building threads")
     for n, (thread, problems) in zip(threaded, built, strict=True):
         report(problems)
         article = items[n]
-        url, save_as = _base_urls(article)
+        url, save_as = folders[n]
         article.thread = thread
         article.reply_pages = thread.pages
         article.replies_feed_url = f"{url}replies.atom.xml"
