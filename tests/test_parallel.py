@@ -10,8 +10,11 @@ import signal
 import time
 from pathlib import Path
 
+import jinja2
 import pytest
+from parallel import plugin
 from parallel.forkmap import WorkerError, default_jobs, fork_map
+from pelican.settings import DEFAULT_CONFIG
 
 import pelicanconf
 from tests.sitebuild import build_local
@@ -237,3 +240,20 @@ def test_a_message_logged_in_two_processes_is_reported_once(caplog):
         assert fork_map(warn, range(200), jobs=2, per_worker=1) == list(range(200))
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("the same warning from every item") == 1
+
+
+def test_the_writer_hands_free_memory_back_every_so_many_files(tmp_path, monkeypatch):
+    trims = []
+    monkeypatch.setattr(plugin, "release_free_memory", lambda: trims.append(1))
+    writer = plugin.PartitionedWriter(str(tmp_path), settings=dict(DEFAULT_CONFIG))
+    writer.trim_every = 3
+    template = jinja2.Template("<p>{{ output_file }}</p>")
+    for n in range(7):
+        writer.write_file(f"page-{n}/index.html", template, {})
+    assert len(trims) == 2
+    assert (tmp_path / "page-6" / "index.html").read_text() == "<p>page-6/index.html</p>"
+    writer.share = (1, 2)  # files another process owns are neither written nor counted
+    for n in range(7, 40):
+        writer.write_file(f"page-{n}/index.html", template, {})
+    assert writer.written == 7 + sum(writer.owns(f"page-{n}/index.html") for n in range(7, 40))
+    assert len(trims) == writer.written // 3

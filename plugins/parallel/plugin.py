@@ -45,6 +45,7 @@ from .forkmap import (
     finish_worker,
     fork_map,
     jobs_for_items,
+    release_free_memory,
     start_workers,
     stop_workers,
 )
@@ -123,13 +124,22 @@ def forget_read(generator) -> None:
 
 
 class PartitionedWriter(Writer):
-    """Pelican's writer, writing only the paths this process owns."""
+    """Pelican's writer, writing only the paths this process owns.
+
+    Every `trim_every` files it writes, it hands the C allocator's free pages
+    back to the system. Each page rendered leaves short-lived strings of a few
+    KiB that land in the holes of a fragmented heap (about 100 MiB of holes at
+    10,000 items); without the trim every hole touched stays resident, and each
+    writing process grows by some 70 MiB over the output step at 10,000 items.
+    """
 
     share = (0, 1)  # (this process's number, how many processes)
+    trim_every = 250  # files; one trim costs about 2 ms at 10,000 items
 
     def __init__(self, output_path, settings=None):
         super().__init__(output_path, settings=settings)
         self.asked: set[str] = set()  # every path any process writes, by name
+        self.written = 0  # files this process has written
 
     @property
     def main(self) -> bool:
@@ -212,6 +222,9 @@ class PartitionedWriter(Writer):
         name = os.path.normpath(os.path.relpath(filename, self.output_path))
         self.asked.add(name)
         if self.owns(name):
+            self.written += 1
+            if self.written % self.trim_every == 0:
+                release_free_memory()
             return super()._open_w(filename, encoding, override)
         return open(os.devnull, "w", encoding=encoding)
 
