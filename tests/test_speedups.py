@@ -8,9 +8,17 @@ import posixpath
 import shutil
 
 from bs4 import BeautifulSoup
+from pelican.contents import Article
+from pelican.generators import ArticlesGenerator
 from pelican.settings import DEFAULT_CONFIG
 from pelican.urlwrappers import Category, Tag
-from speedups.plugin import Members, keep_wrapper_urls
+from pelican.utils import SafeDatetime, process_translations
+from speedups.plugin import (
+    Members,
+    _archives_by_identity,
+    _translations_by_group,
+    keep_wrapper_urls,
+)
 
 from tests.sitebuild import CONTENT, PELICANCONF, SITEURL, build, build_local, copy_content
 
@@ -137,3 +145,80 @@ def test_a_wrapper_address_is_kept_only_when_it_depends_on_name_and_slug_alone()
     first, second = Category("Jobs", settings), Category("Jobs", settings)
     first.shelf, second.shelf = "a", "b"
     assert (first.url, second.url) == ("c/jobs/a/", "c/jobs/b/")
+
+
+def _articles(count: int, folder: str = "") -> list[Article]:
+    """Posts over three years, some slugs shared by translations, some by two
+    posts in the default language, some translations with no original."""
+    settings = dict(DEFAULT_CONFIG)
+    made = []
+    for n in range(count):
+        metadata = {
+            "title": f"Post {n}",
+            "slug": f"post-{n // 3 if n % 7 == 0 else n}",
+            "date": SafeDatetime(2023 + n % 3, 1 + n % 12, 1 + n % 28, n % 24),
+        }
+        if n % 5 == 0:
+            metadata["lang"] = "fr"
+        if n % 11 == 0:
+            metadata["translation"] = "true"
+        made.append(Article(f"<p>{n}</p>", metadata, settings, source_path=f"{folder}post-{n}.md"))
+    return made
+
+
+def test_translations_sorted_out_by_group_match_pelicans_own(caplog):
+    # Two copies of the same posts (Pelican's log filter drops a warning seen
+    # before, so the copies live in different folders).
+    caplog.set_level("WARNING")
+    theirs_in, ours_in = _articles(300, "theirs/"), _articles(300, "ours/")
+    position = {id(item): n for items in (theirs_in, ours_in) for n, item in enumerate(items)}
+
+    def seen(result, items, warnings):
+        originals, translations = result
+        return (
+            [position[id(x)] for x in originals],
+            [position[id(x)] for x in translations],
+            [[position[id(x)] for x in item.translations] for item in items],
+            [message.replace("theirs/", "").replace("ours/", "") for message in warnings],
+        )
+
+    theirs = process_translations(list(theirs_in), translation_id="slug")
+    their_warnings = [record.getMessage() for record in caplog.records]
+    caplog.clear()
+    ours = _translations_by_group(process_translations)(list(ours_in), translation_id="slug")
+    our_warnings = [record.getMessage() for record in caplog.records]
+    expected = seen(theirs, theirs_in, their_warnings)
+    assert seen(ours, ours_in, our_warnings) == expected
+    assert expected[1] and expected[3], "the sample has translations and clashing slugs"
+    assert _translations_by_group(process_translations)(ours_in, None) == (ours_in, [])
+
+
+def test_period_archives_found_by_identity_match_pelicans_own():
+    items = _articles(200)
+    dates = sorted(items, key=lambda item: item.date)
+    articles = items[::2]  # the archive lists only these, in this order
+    settings = dict(
+        DEFAULT_CONFIG,
+        YEAR_ARCHIVE_SAVE_AS="{date:%Y}/index.html",
+        MONTH_ARCHIVE_SAVE_AS="{date:%Y}/{date:%m}/index.html",
+        DAY_ARCHIVE_SAVE_AS="{date:%Y}/{date:%m}/{date:%d}/index.html",
+    )
+    build = ArticlesGenerator._build_period_archives
+    build = getattr(build, "__wrapped__", build)
+    theirs = build(None, dates, articles, settings)
+    ours = _archives_by_identity(build)(None, dates, articles, settings)
+
+    def seen(archives):
+        return {
+            granularity: [
+                {
+                    key: [id(x) for x in value] if isinstance(value, list) else value
+                    for key, value in archive.items()
+                }
+                for archive in found
+            ]
+            for granularity, found in archives.items()
+        }
+
+    assert seen(ours) == seen(theirs)
+    assert len(theirs["year"]) == 3 and len(theirs["day"]) > 50

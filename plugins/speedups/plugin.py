@@ -26,16 +26,28 @@ context, and the cost grows with the site:
   wrapper a dictionary of its own for good; Pelican makes a wrapper per item
   that names the tag. When the setting uses only `{name}` and `{slug}`, the
   result is kept per (kind, setting, name, slug) and formatted once.
+* Two steps of Pelican's reading test every item against a list of items,
+  which grows with the square of the site: each year's and month's archive
+  picks its posts with `[a for a in articles if a in dates]` (5 s at 10,000
+  items), and `process_translations` finds the translations with
+  `[x for x in content_list if x not in index]` (2 s). The archives are
+  built by Pelican with no posts, then given theirs by identity; translations
+  are sorted out by Pelican one group of same-slug items at a time. Same
+  items, same order, same warnings.
 """
 
 from __future__ import annotations
 
 import functools
 import string
+from itertools import groupby
+from operator import attrgetter
 
+import pelican.generators
 from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.contents import Article, Page
+from pelican.generators import ArticlesGenerator
 from pelican.urlwrappers import URLWrapper
 
 
@@ -172,8 +184,60 @@ def keep_wrapper_urls() -> None:
         URLWrapper._urls_kept = True
 
 
+def _archives_by_identity(build):
+    """Pelican's `_build_period_archives`, each archive's posts found by identity."""
+
+    @functools.wraps(build)
+    def period_archives(self, sorted_articles, articles, settings):
+        archives = build(self, sorted_articles, [], settings)
+        for granularity in archives.values():
+            for archive in granularity:
+                dates = {id(item) for item in archive["dates"]}
+                archive["articles"] = [item for item in articles if id(item) in dates]
+        return archives
+
+    period_archives.kept_by_identity = True
+    return period_archives
+
+
+def _translations_by_group(process):
+    """Pelican's `process_translations`, run on each group of items that share a
+    translation id (a slug, by default): the same originals, translations and
+    warnings, without testing every item against the list of all originals."""
+
+    @functools.wraps(process)
+    def process_translations(content_list, translation_id=None):
+        if not translation_id:
+            return process(content_list, translation_id)
+        fields = {translation_id} if isinstance(translation_id, str) else translation_id
+        try:
+            key = attrgetter(*fields)
+            content_list.sort(key=key)
+        except (TypeError, AttributeError):
+            return process(content_list, translation_id)  # raises Pelican's message
+        index, translations = [], []
+        for _key, group in groupby(content_list, key):
+            originals, others = process(list(group), translation_id)
+            index.extend(originals)
+            translations.extend(others)
+        return index, translations
+
+    process_translations.kept_by_identity = True
+    return process_translations
+
+
+def find_by_identity() -> None:
+    build = ArticlesGenerator._build_period_archives
+    if not getattr(build, "kept_by_identity", False):
+        ArticlesGenerator._build_period_archives = _archives_by_identity(build)
+    process = pelican.generators.process_translations
+    if not getattr(process, "kept_by_identity", False):
+        pelican.generators.process_translations = _translations_by_group(process)
+
+
 def register() -> None:
     keep_wrapper_urls()
+    find_by_identity()
     signals.article_generator_finalized.connect(fast_membership)
     signals.all_generators_finalized.connect(fix_urls)
     signals.all_generators_finalized.connect(share_summaries)
