@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import pickle
 import posixpath
 import shutil
@@ -17,6 +18,7 @@ from speedups.plugin import (
     Members,
     _archives_by_identity,
     _translations_by_group,
+    fewer_full_collections,
     keep_wrapper_urls,
 )
 
@@ -222,3 +224,16 @@ def test_period_archives_found_by_identity_match_pelicans_own():
 
     assert seen(ours) == seen(theirs)
     assert len(theirs["year"]) == 3 and len(theirs["day"]) > 50
+
+
+def test_full_collections_are_made_rarer_and_nothing_else_changes():
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(500, 7, 10)
+        fewer_full_collections()
+        assert gc.get_threshold() == (500, 7, 100)
+        gc.set_threshold(500, 7, 1000)  # a setting already rarer is kept
+        fewer_full_collections()
+        assert gc.get_threshold() == (500, 7, 1000)
+    finally:
+        gc.set_threshold(*before)
