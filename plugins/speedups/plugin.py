@@ -52,7 +52,6 @@ import pelican.generators
 from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.contents import Article, Page
-from pelican.generators import ArticlesGenerator
 from pelican.urlwrappers import URLWrapper
 
 
@@ -232,9 +231,10 @@ def _translations_by_group(process):
 
 
 def find_by_identity() -> None:
-    build = ArticlesGenerator._build_period_archives
+    articles = pelican.generators.ArticlesGenerator
+    build = articles._build_period_archives
     if not getattr(build, "kept_by_identity", False):
-        ArticlesGenerator._build_period_archives = _archives_by_identity(build)
+        articles._build_period_archives = _archives_by_identity(build)
     process = pelican.generators.process_translations
     if not getattr(process, "kept_by_identity", False):
         pelican.generators.process_translations = _translations_by_group(process)
