@@ -9,8 +9,11 @@ as plain articles with their replies inlined as Markdown). Then it builds
 (a) vanilla Pelican (same pinned version, default theme, no plugins) and
 (b) the project's full configuration, alternating runs, every run cold (fresh
 output, no cache), and prints every run, the median wall time, ms per item,
-peak memory (summed over the build's processes) and the ratio b/a. The
-Pagefind index is timed on its own line. With the edit loop on, it starts the
+peak memory (summed over the build's processes) and the ratio b/a. Each round
+builds every size in turn, so a machine that slows down during the benchmark
+slows all sizes alike; with two sizes or more it also prints how each build
+grows from the smallest to the largest, from the medians and round by round.
+The Pagefind index is timed on its own line. With the edit loop on, it starts the
 dev server (tools/devserver.py, what `make devserver` runs), changes one
 thread's opening post and times until that thread's page, and then every
 listing it is on, is rewritten.
@@ -375,6 +378,30 @@ def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
         process.wait(timeout=30)
 
 
+def scaling(times: dict[int, dict[str, list[float]]]) -> tuple[int, int, float, float, list[float]]:
+    """How each build grows from the smallest size to the largest.
+
+    `times[n][key]` lists the wall times of build `key` ("a" vanilla, "b" the
+    project) at size n, one per round. Returns the two sizes, the growth of the
+    medians (largest / smallest) for a and for b, and for each round the
+    project's growth divided by vanilla's in that round: below 1 the project
+    scales better. A round runs every size of both builds close together, so a
+    machine that slows down over the benchmark moves both growths alike.
+    """
+    small, large = min(times), max(times)
+
+    def growth(key: str) -> float:
+        return statistics.median(times[large][key]) / statistics.median(times[small][key])
+
+    per_round = [
+        (b_large / b_small) / (a_large / a_small)
+        for a_small, b_small, a_large, b_large in zip(
+            times[small]["a"], times[small]["b"], times[large]["a"], times[large]["b"], strict=True
+        )
+    ]
+    return small, large, growth("a"), growth("b"), per_round
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -394,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-edit-loop", action="store_true")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
     args = parser.parse_args(argv)
+    sizes = sorted(set(args.sizes))
 
     lines = [
         f"## {datetime.now():%Y-%m-%d %H:%M} on {platform.node() or 'unknown'} "
@@ -405,37 +433,46 @@ def main(argv: list[str] | None = None) -> int:
     extra = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        for n in args.sizes:
-            corpus = work / f"corpus-{n}"
-            replies = generate(corpus, n, max_replies=args.max_replies)
-            times = {"a": [], "b": []}
-            peaks = {"a": [], "b": []}
-            for run in range(args.runs):
+        replies = {
+            n: generate(work / f"corpus-{n}", n, max_replies=args.max_replies) for n in sizes
+        }
+        times = {n: {"a": [], "b": []} for n in sizes}
+        peaks = {n: {"a": [], "b": []} for n in sizes}
+        # Round by round, every size in turn: a machine that slows down during
+        # the benchmark then slows every size alike, not just the last one.
+        for run in range(args.runs):
+            for n in sizes:
+                corpus = work / f"corpus-{n}"
                 for key, builder in (("a", build_vanilla), ("b", build_project)):
-                    seconds, peak, _ = builder(corpus, work / f"out-{key}")
-                    times[key].append(seconds)
-                    peaks[key].append(peak)
+                    seconds, peak, _ = builder(corpus, work / f"out-{n}" / key)
+                    times[n][key].append(seconds)
+                    peaks[n][key].append(peak)
                     print(
                         f"N={n} run {run + 1} {'vanilla' if key == 'a' else 'project'}: "
                         f"{seconds:.1f} s, peak {peak:.0f} MiB",
                         flush=True,
                     )
-            median = {k: statistics.median(v) for k, v in times.items()}
+        for n in sizes:
+            corpus = work / f"corpus-{n}"
+            median = {k: statistics.median(v) for k, v in times[n].items()}
             ratio = median["b"] / median["a"]
             for key, name in (("a", "vanilla Pelican"), ("b", "project (all plugins)")):
-                runs = ", ".join(f"{t:.1f}" for t in times[key])
+                runs = ", ".join(f"{t:.1f}" for t in times[n][key])
                 lines.append(
                     f"| {n} | {name} | {runs} | {median[key]:.1f} | "
-                    f"{1000 * median[key] / n:.1f} | {max(peaks[key]):.0f} | "
+                    f"{1000 * median[key] / n:.1f} | {max(peaks[n][key]):.0f} | "
                     + (f"{ratio:.2f} |" if key == "b" else " |")
                 )
+            pairs = ", ".join(f"{b / a:.2f}" for a, b in zip(*times[n].values(), strict=True))
             extra.append(
-                f"- N={n}: corpus of {n} items, {n // 4} of them threads, {replies} replies "
-                f"and comments; {topics_per_item(work / 'out-b', n):.1f} topics per item"
+                f"- N={n}: corpus of {n} items, {n // 4} of them threads, {replies[n]} replies "
+                f"and comments; {topics_per_item(work / f'out-{n}' / 'b', n):.1f} topics per item; "
+                f"b/a run by run: {pairs}"
             )
             started = time.monotonic()
             subprocess.run(
-                [PYTHON, "-m", "pagefind", "--site", str(work / "out-b"), "--quiet"], check=True
+                [PYTHON, "-m", "pagefind", "--site", str(work / f"out-{n}" / "b"), "--quiet"],
+                check=True,
             )
             extra.append(
                 f"- N={n}: Pagefind index of the project build: {time.monotonic() - started:.1f} s"
@@ -447,7 +484,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"thread page rewritten after {page_s:.1f} s, every listing "
                     f"after {all_s:.1f} s"
                 )
-            print("\n".join(lines[-2:] + extra[-2:]), flush=True)
+            print("\n".join(lines[-2:] + extra[-3:]), flush=True)
+        if len(sizes) > 1:
+            small, large, vanilla, project, per_round = scaling(times)
+            extra.append(
+                f"- Scaling from {small} to {large} items (medians): project {project:.1f}x, "
+                f"vanilla Pelican {vanilla:.1f}x. Project's growth over vanilla's, round by "
+                f"round: {', '.join(f'{r:.2f}' for r in per_round)} "
+                f"(median {statistics.median(per_round):.2f}; at most 1: no worse than vanilla)"
+            )
     report = "\n".join([*lines, "", *extra, ""])
     print("\n" + report)
     args.results.parent.mkdir(exist_ok=True)

@@ -1,0 +1,61 @@
+"""The benchmark (`make bench`): what it reports, from a real run at tiny sizes.
+
+No timing is asserted here: only that the report holds every figure the
+benchmark promises, and that the scaling arithmetic is right."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tools.bench import main, scaling
+
+
+def test_scaling_compares_each_builds_growth_from_the_smallest_size_to_the_largest():
+    times = {
+        10000: {"a": [100.0, 130.0, 90.0], "b": [95.0, 117.0, 99.0]},
+        1000: {"a": [10.0, 13.0, 9.0], "b": [9.0, 10.0, 11.0]},
+        5000: {"a": [1.0, 1.0, 1.0], "b": [1.0, 1.0, 1.0]},  # neither end: not used
+    }
+    small, large, vanilla, project, per_round = scaling(times)
+    assert (small, large) == (1000, 10000)
+    assert vanilla == pytest.approx(100 / 10)  # medians 100 and 10
+    assert project == pytest.approx(99 / 10)  # medians 99 and 10
+    # Round 2: the project grew 117/10 = 11.7x, vanilla 130/13 = 10x.
+    assert per_round == pytest.approx([(95 / 9) / 10, 11.7 / 10, (99 / 11) / 10])
+
+
+def test_a_tiny_benchmark_reports_every_run_both_sizes_and_the_scaling(tmp_path, capsys):
+    results = tmp_path / "results.md"
+    assert (
+        main(["--sizes", "40", "20", "--runs", "2", "--no-edit-loop", "--results", str(results)])
+        == 0
+    )
+    report = results.read_text(encoding="utf-8")
+    assert capsys.readouterr().out.rstrip().endswith(f"Appended to {results}")
+
+    rows = re.findall(
+        r"^\| (\d+) \| (vanilla Pelican|project \(all plugins\)) \| ([^|]+) \|", report, re.M
+    )
+    # Smallest size first whatever the order given; two runs of each build.
+    assert [(n, name) for n, name, _ in rows] == [
+        ("20", "vanilla Pelican"),
+        ("20", "project (all plugins)"),
+        ("40", "vanilla Pelican"),
+        ("40", "project (all plugins)"),
+    ]
+    assert all(len(runs.split(", ")) == 2 for _, _, runs in rows)
+    for n in (20, 40):
+        line = next(x for x in report.splitlines() if x.startswith(f"- N={n}: corpus of {n} items"))
+        assert re.search(r"b/a run by run: \d+\.\d\d, \d+\.\d\d$", line), line
+        assert re.search(
+            rf"^- N={n}: Pagefind index of the project build: \d+\.\d s$", report, re.M
+        )
+    assert re.search(
+        r"^- Scaling from 20 to 40 items \(medians\): project \d+\.\dx, vanilla Pelican \d+\.\dx\. "
+        r"Project's growth over vanilla's, round by round: \d+\.\d\d, \d+\.\d\d "
+        r"\(median \d+\.\d\d;",
+        report,
+        re.M,
+    )
