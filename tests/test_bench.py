@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from threads.parse import parse_thread
 
-from tools.bench import main, scaling
+from tools.bench import edit_first_reply, generate, main, scaling
 
 
 def test_scaling_compares_each_builds_growth_from_the_smallest_size_to_the_largest():
@@ -59,3 +60,27 @@ def test_a_tiny_benchmark_reports_every_run_both_sizes_and_the_scaling(tmp_path,
         report,
         re.M,
     )
+
+
+def test_the_edit_loop_changes_the_first_reply_and_nothing_else(tmp_path):
+    generate(tmp_path, 8)
+    for path in sorted((tmp_path / "project" / "threads").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        before = parse_thread(text, str(path))
+        after = parse_thread(edit_first_reply(text, " Edited."), str(path))
+        assert not after.problems and after.metadata == before.metadata
+        assert after.body == before.body
+        first, *rest = after.replies
+        assert first.body == before.replies[0].body + " Edited."
+        assert [r.body for r in rest] == [r.body for r in before.replies[1:]]
+        assert [r.id for r in after.replies] == [r.id for r in before.replies]
+
+
+def test_the_edit_loop_can_edit_a_thread_with_a_single_reply():
+    text = (
+        "Title: One reply\nDate: 2024-01-01 10:00\nKind: question\nAuthor: A\n\nAsked.\n\n"
+        "```reply\nid: r0\nauthor: B\ndate: 2024-01-01 11:00\n```\n\nAnswered.\n"
+    )
+    parsed = parse_thread(edit_first_reply(text, " Edited."), "one.md")
+    assert not parsed.problems
+    assert parsed.body == "Asked." and [r.body for r in parsed.replies] == ["Answered. Edited."]

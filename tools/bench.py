@@ -14,8 +14,8 @@ builds every size in turn, so a machine that slows down during the benchmark
 slows all sizes alike; with two sizes or more it also prints how each build
 grows from the smallest to the largest, from the medians and round by round.
 The Pagefind index is timed on its own line. With the edit loop on, it starts the
-dev server (tools/devserver.py, what `make devserver` runs), changes one
-thread's opening post and times until that thread's page, and then every
+dev server (tools/devserver.py, what `make devserver` runs), changes the
+first reply of a thread and times until that thread's page, and then every
 listing it is on, is rewritten.
 Results are appended to bench/results.md.
 """
@@ -316,6 +316,19 @@ def _wait_for_line(process: subprocess.Popen, start: str, deadline: float) -> No
     raise SystemExit(f"the dev server did not say {start!r}")
 
 
+def edit_first_reply(thread: str, addition: str) -> str:
+    """The thread file's text with `addition` at the end of its first reply's
+    text (the first reply is on the thread's first page, however long it is)."""
+    fence = "\n```reply\n"
+    start = thread.index(fence)
+    header_end = thread.index("\n```\n", start + len(fence)) + len("\n```\n")
+    end = thread.find(fence, header_end)
+    if end == -1:
+        return thread.rstrip("\n") + addition + "\n"
+    body = thread[header_end:end].rstrip("\n")
+    return thread[:header_end] + body + addition + thread[header_end + len(body) :]
+
+
 def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
     """Seconds until the edited thread's page, then every listing, is rewritten.
 
@@ -358,9 +371,7 @@ def edit_loop(corpus: Path, work: Path) -> tuple[float, float]:
         ]
         before = {p: p.stat().st_mtime_ns for p in [page, *listings]}
         edited = time.monotonic()
-        thread.write_text(
-            text.replace("\n```reply", " Edited for the benchmark.\n```reply", 1), encoding="utf-8"
-        )
+        thread.write_text(edit_first_reply(text, " Edited for the benchmark."), encoding="utf-8")
         page_done = all_done = None
         while time.monotonic() - edited < 900:
             if page_done is None and page.stat().st_mtime_ns != before[page]:
