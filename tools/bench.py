@@ -23,6 +23,7 @@ Results are appended to bench/results.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import random
@@ -218,6 +219,17 @@ def topics_per_item(site: Path, n: int) -> float:
     return sum(int(a) + int(b) for a, b in counts) / n
 
 
+# The memory sampler may use at most 1/SAMPLER_SHARE of one core. Reading a
+# process's smaps_rollup walks its whole address space: at 10,000 items one
+# sample of the project's three processes took about 20 ms, and sampling every
+# 50 ms took 27 s of CPU over a 93 s build. On a two-core machine that time came
+# out of the project's build, which uses both cores, and not out of vanilla
+# Pelican's, which uses one; and more so the larger the site (5 ms a sample at
+# 1,000 items), which skewed the scaling comparison against the project.
+SAMPLER_SHARE = 20
+SAMPLE_EVERY = 0.05  # seconds between samples, at the least
+
+
 def run_measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
     """Wall seconds, peak MiB (PSS summed over the process tree), stderr's tail."""
     started = time.monotonic()
@@ -226,8 +238,11 @@ def run_measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
     )
     peak = 0
     while process.poll() is None:
+        sampled = time.monotonic()
         peak = max(peak, tree_memory_kib(process.pid))
-        time.sleep(0.05)
+        pause = max(SAMPLE_EVERY, SAMPLER_SHARE * (time.monotonic() - sampled))
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=pause)  # returns as soon as the build ends
     elapsed = time.monotonic() - started
     err = process.stderr.read() if process.stderr else ""
     if process.returncode != 0:
