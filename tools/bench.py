@@ -232,6 +232,10 @@ SAMPLE_EVERY = 0.05  # seconds between samples, at the least
 
 def run_measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
     """Wall seconds, peak MiB (PSS summed over the process tree), stderr's tail."""
+    # Write out what earlier runs left in the page cache first: the kernel would
+    # otherwise write it back during this run (420 MB were still waiting to be
+    # written a moment after a 10,000-item build, and the next run is timed).
+    os.sync()
     started = time.monotonic()
     process = subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
