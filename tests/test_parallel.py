@@ -188,6 +188,67 @@ def test_every_message_is_reported_once_whatever_the_number_of_processes(builds)
         assert sorted(builds[jobs].messages) == expected
 
 
+def test_a_slower_process_writes_fewer_files_and_the_site_is_the_same(corpus, builds, tmp_path):
+    # Every page the worker renders is slowed down, as on a busy core: the
+    # main process comes to most paths first and claims them.
+    parent = os.getpid()
+    calls = tmp_path / "calls"
+    time_tag = pelicanconf.JINJA_FILTERS["time_tag"]
+
+    @jinja2.pass_context
+    def slow_in_the_worker(context, when, fmt=None):
+        if os.getpid() != parent:
+            time.sleep(0.01)
+        with calls.open("a", encoding="ascii") as handle:
+            handle.write("main\n" if os.getpid() == parent else "worker\n")
+        return time_tag(context, when, fmt)
+
+    site = build_local(
+        tmp_path / "out",
+        corpus,
+        BUILD_JOBS=2,
+        JINJA_FILTERS={**pelicanconf.JINJA_FILTERS, "time_tag": slow_in_the_worker},
+    )
+    made = calls.read_text(encoding="ascii").split()
+    assert made.count("worker") > 0  # the worker did take part
+    assert made.count("main") > 3 * made.count("worker")
+    assert _site_files(site.output) == _site_files(builds[1].output)
+
+
+def test_each_path_is_claimed_by_exactly_one_process():
+    claims = plugin.ClaimTable(4096)
+    paths = [f"page-{n}/index.html" for n in range(2000)]
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker claims the same paths, in the same order
+        mine = [path for path in paths if claims.claim(path)]
+        os.write(write_end, "\n".join(mine).encode())
+        os._exit(0)
+    os.close(write_end)
+    main = [path for path in paths if claims.claim(path)]
+    with os.fdopen(read_end, "rb") as handle:
+        worker = handle.read().decode().split()
+    os.waitpid(pid, 0)
+    assert sorted(main + worker) == sorted(paths)
+    assert all(claims.claim(path) is False for path in paths)  # held: nobody's any more
+
+
+def test_a_full_claim_table_falls_back_to_a_fixed_share_of_the_paths(tmp_path):
+    claims = plugin.ClaimTable(1)  # made as small as it goes: 4,096 slots
+    assert claims.slots == 4096
+    assert all(claims.claim(f"p{n}") for n in range(claims.limit))
+    assert claims.claim("one more") is None and claims.claim("p0") is False
+    writers = []
+    for index in (0, 1):
+        writer = plugin.PartitionedWriter(str(tmp_path), settings=dict(DEFAULT_CONFIG))
+        writer.share, writer.claims = (index, 2), claims
+        writers.append(writer)
+    late = [f"late-{n}.html" for n in range(100)]
+    owned = [[path for path in late if writer.owns(path)] for writer in writers]
+    assert sorted(owned[0] + owned[1]) == sorted(late) and owned[0] and owned[1]
+    assert [writer.owns("p0") for writer in writers] == [False, False]  # someone else's
+
+
 def test_a_worker_that_fails_while_writing_stops_the_build(corpus, tmp_path):
     parent = os.getpid()
 
