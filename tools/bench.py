@@ -494,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
                     + (f"{ratio:.2f} |" if key == "b" else " |")
                 )
             pairs = ", ".join(f"{b / a:.2f}" for a, b in zip(*times[n].values(), strict=True))
+            first = len(extra)  # this size's lines start here
             extra.append(
                 f"- N={n}: corpus of {n} items, {n // 4} of them threads, {replies[n]} replies "
                 f"and comments; {topics_per_item(work / f'out-{n}' / 'b', n):.1f} topics per item; "
@@ -514,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"thread page rewritten after {page_s:.1f} s, every listing "
                     f"after {all_s:.1f} s"
                 )
-            print("\n".join(lines[-2:] + extra[-3:]), flush=True)
+            print("\n".join(lines[-2:] + extra[first:]), flush=True)
         if len(sizes) > 1:
             small, large, vanilla, project, per_round = scaling(times)
             extra.append(

@@ -139,7 +139,8 @@ class ClaimTable:
     back to the same fixed share, see `PartitionedWriter.owns`).
     """
 
-    KEY = 16  # bytes of digest per slot; a slot of zero bytes is empty
+    KEY = 16  # bytes of digest per slot
+    EMPTY = bytes(KEY)  # a slot no path has claimed
     HEADER = 8  # the number of paths claimed
 
     def __init__(self, slots: int) -> None:
@@ -162,7 +163,7 @@ class ClaimTable:
         digest = bytearray(
             hashlib.blake2b(path.encode("utf-8", "surrogateescape"), digest_size=self.KEY).digest()
         )
-        digest[0] |= 1  # never all zeros, the empty slot
+        digest[0] |= 1  # never EMPTY
         return bytes(digest)
 
     def claim(self, path: str) -> bool | None:
@@ -175,7 +176,7 @@ class ClaimTable:
                 held = memory[at : at + self.KEY]
                 if held == key:
                     return False
-                if held == bytes(self.KEY):
+                if held == self.EMPTY:
                     break
                 slot = (slot + 1) & mask
             count = int.from_bytes(memory[: self.HEADER], "little")
