@@ -1,5 +1,6 @@
-"""Odd text: right-to-left scripts, combining marks, emoji, NUL bytes, byte-order marks,
-CRLF line endings, very long words in titles and slugs, empty and metadata-only files."""
+"""Odd text: right-to-left scripts, combining marks, emoji, NUL bytes (dropped, and said),
+byte-order marks, CRLF line endings, very long words in titles and slugs, empty and
+metadata-only files."""
 
 from __future__ import annotations
 
@@ -42,11 +43,16 @@ def odd(tmp_path_factory):
     return build(root / "out", content=content, settings=PELICANCONF, RELATIVE_URLS=False)
 
 
-def test_only_the_empty_file_is_reported_and_it_is_named(odd):
-    assert odd.messages == [
-        f"Skipping {odd.output.parent / 'content' / 'posts' / 'empty.md'}: "
-        "could not find information about 'title'"
-    ]
+def test_only_the_empty_file_and_the_nul_byte_are_reported_and_named(odd):
+    content = odd.output.parent / "content"
+    assert sorted(odd.messages) == sorted(
+        [
+            f"Skipping {content / 'posts' / 'empty.md'}: could not find information about 'title'",
+            f"{content / 'threads' / 'bom-crlf.md'}:7: 1 control character(s) (U+0000 NUL) "
+            "removed (line 7): feeds cannot carry them. Delete them from the file (a form feed "
+            "or vertical tab now reads as a space).",
+        ]
+    )
 
 
 def test_long_words_make_capped_slugs_for_pages_and_tags(odd):

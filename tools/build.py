@@ -18,6 +18,7 @@ site or the whole new one, never a mix.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import logging
 import os
 import resource
@@ -25,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 VERSIONS_DIR = ".site-versions"
@@ -209,10 +211,46 @@ def describe(record: logging.LogRecord) -> str:
     return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
+@contextmanager
+def one_build_at_a_time(versions: Path):
+    """Hold the checkout's build lock; a second build waits for the first.
+
+    Two builds at once in one checkout would each swap in their own site and
+    the last would win, whichever started first. The lock is an flock on
+    `.site-versions/.lock`: the system releases it when a build dies."""
+    with open(versions / ".lock", "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            print(
+                f"Another build is running in this checkout ({holder}); waiting for it to "
+                "finish. Press Ctrl-C to stop waiting.",
+                file=sys.stderr,
+                flush=True,
+            )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {time.strftime('%H:%M:%S')}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build(settings_file: Path, output: Path, strict: bool, extra: dict, search: bool = True) -> int:
+    versions = output.parent / VERSIONS_DIR
+    versions.mkdir(exist_ok=True)
+    with one_build_at_a_time(versions):
+        return _build(settings_file, output, strict, extra, search)
+
+
+def _build(settings_file: Path, output: Path, strict: bool, extra: dict, search: bool) -> int:
     root = output.parent
     versions = root / VERSIONS_DIR
-    versions.mkdir(exist_ok=True)
     clean_stale(versions, root)
 
     stamp = time.strftime("%Y%m%dT%H%M%S")

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tools.importers import discourse, disqus, email_in, reddit, wordpress  # noqa: E402
-from tools.importers.common import ImportFailure, Result  # noqa: E402
+from tools.importers.common import ImportFailure, Result, clean_result  # noqa: E402
 from tools.importers.writer import FOLDERS, Writer, read_header  # noqa: E402
 
 SOURCES = ("wordpress", "reddit", "disqus", "discourse", "email")
@@ -55,7 +55,9 @@ def known_messages(content: Path) -> dict[str, tuple[str, str]]:
 def read(source: str, path: Path, content: Path, args) -> Result:
     """Run one importer; anything it did not expect becomes a clear ImportFailure."""
     try:
-        return _read(source, path, content, args)
+        result = _read(source, path, content, args)
+        clean_result(result)
+        return result
     except ImportFailure:
         raise
     except (KeyError, IndexError, TypeError, AttributeError, ValueError, UnicodeError) as exc:
@@ -68,6 +70,8 @@ def read(source: str, path: Path, content: Path, args) -> Result:
 def _read(source: str, path: Path, content: Path, args) -> Result:
     if not path.is_file():
         raise ImportFailure(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ImportFailure(f"{path}: the file is empty (0 bytes). Export it again.")
     if source == "wordpress":
         return wordpress.parse(path, pingbacks=args.pingbacks)
     if source == "reddit":

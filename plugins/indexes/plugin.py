@@ -19,6 +19,7 @@ from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.utils import sanitised_join
+from threads.render import plain_address
 
 from .related import rank_related
 
@@ -227,20 +228,55 @@ class IndexesGenerator(Generator):
             )
 
 
+def _metadata_line(path: str, key: str) -> int | None:
+    """The line of `Key:` in a content file's header, for a message."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    return None
+                if line.lower().startswith(f"{key}:"):
+                    return number
+    except OSError:
+        pass
+    return None
+
+
 def old_paths(items, siteurl: str) -> list[tuple[str, str, str]]:
-    """(old path with its query, new absolute URL, title) for items that moved."""
+    """(old path with its query, new absolute URL, title) for items that moved.
+
+    An Original-URL that is not a plain path or http(s) URL, or a new address
+    with other characters (a thread's `Slug:` is the reader's), is refused with
+    an error naming the file and line: it would be written into the maps."""
     moves = []
     for item in items:
         original = item.metadata.get("original-url")
         if not original:
             continue
-        parts = urlsplit(original)
-        old = parts.path or "/"
-        if parts.query:
-            old = f"{old}?{parts.query}"
-        if old.strip("/") in ("", item.url.strip("/")):
-            continue
-        moves.append((old, f"{siteurl}/{item.url}", item.title))
+        target = f"{siteurl}/{item.url}"
+        for what, key, value in (
+            ("Original-URL", "original-url", original),
+            ("its address", "slug", target),
+        ):
+            if not plain_address(value):
+                line = _metadata_line(item.source_path, key)
+                logger.error(
+                    "%s: %s %r is not a plain path or http(s) URL, so no redirect is made "
+                    "for it. Use only letters, digits and . _ ~ %% / + , : @ ! - "
+                    "(percent-encode anything else).",
+                    f"{item.source_path}:{line}" if line else item.source_path,
+                    what,
+                    value,
+                )
+                break
+        else:
+            parts = urlsplit(original)
+            old = parts.path or "/"
+            if parts.query:
+                old = f"{old}?{parts.query}"
+            if old.strip("/") in ("", item.url.strip("/")):
+                continue
+            moves.append((old, target, item.title))
     return sorted(set(moves))
 
 

@@ -122,6 +122,111 @@ class ParsedThread:
     problems: list[Problem] = field(default_factory=list)
 
 
+# C0 control characters other than tab, line feed and carriage return: XML 1.0
+# (every feed) cannot carry them, and no reader meant to type them. A form feed
+# or vertical tab reads as a space; the others are dropped.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_AS_SPACE = str.maketrans({"\x0b": " ", "\x0c": " "})
+_CONTROL_NAMES = {
+    0x00: "NUL",
+    0x07: "bell",
+    0x08: "backspace",
+    0x0B: "vertical tab",
+    0x0C: "form feed",
+    0x1B: "escape",
+}
+
+
+def _lines_of(text: str, positions: list[int]) -> list[int]:
+    """1-based line numbers of character positions in text (positions ascending)."""
+    lines, line, start = [], 1, 0
+    for position in positions:
+        line += text.count("\n", start, position)
+        start = position
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def _naming(lines: list[int]) -> str:
+    """ "line 3" or "lines 3, 7, 9, 12, 20 and 4 more"."""
+    more = f" and {len(lines) - 5} more" if len(lines) > 5 else ""
+    shown = ", ".join(map(str, lines[:5])) + more
+    return f"line{'s' if len(lines) > 1 else ''} {shown}"
+
+
+def decode_source(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
+    """A content file's bytes as text, and what had to be changed to read it.
+
+    Bytes that are not UTF-8 become U+FFFD, control characters are dropped (a
+    form feed or vertical tab becomes a space), a byte-order mark is dropped:
+    each change is a warning naming the file and the lines. A file that is not
+    text at all (NUL bytes and bytes that are not UTF-8: an image saved as .md)
+    gives None and an error, and is not read.
+    """
+    problems: list[Problem] = []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        if b"\x00" in data:
+            return None, [
+                Problem(
+                    source,
+                    None,
+                    "not read: this is not a text file (it holds NUL bytes and bytes that are "
+                    "not UTF-8; an image or a document saved with a .md name?)",
+                    "Move it out of the content folder, or save it again as UTF-8 text.",
+                )
+            ]
+        positions = [m.start() for m in re.finditer("\ufffd", text)]
+        if positions:
+            line_numbers = _lines_of(text, positions)
+            problems.append(
+                Problem(
+                    source,
+                    line_numbers[0],
+                    f"{len(positions)} byte(s) that are not UTF-8 were replaced with \ufffd "
+                    f"({_naming(line_numbers)})",
+                    "Save the file as UTF-8 and put the right characters back.",
+                    severity="warning",
+                )
+            )
+    text = text.lstrip("\ufeff")
+    found = [m.start() for m in _CONTROL_RE.finditer(text)]
+    if found:
+        codes = sorted({ord(text[i]) for i in found})
+        names = ", ".join(
+            f"U+{code:04X}" + (f" {_CONTROL_NAMES[code]}" if code in _CONTROL_NAMES else "")
+            for code in codes
+        )
+        line_numbers = _lines_of(text, found)
+        problems.append(
+            Problem(
+                source,
+                line_numbers[0],
+                f"{len(found)} control character(s) ({names}) removed "
+                f"({_naming(line_numbers)}): "
+                "feeds cannot carry them",
+                "Delete them from the file (a form feed or vertical tab now reads as a space).",
+                severity="warning",
+            )
+        )
+        text = without_controls(text)
+    return text, problems
+
+
+def without_controls(text: str) -> str:
+    """Text with C0 control characters dropped (form feed, vertical tab: a space)."""
+    return _CONTROL_RE.sub("", text.translate(_AS_SPACE)) if _CONTROL_RE.search(text) else text
+
+
+def read_source(path) -> tuple[str | None, list[Problem]]:
+    """Read a content file with `decode_source`."""
+    with open(path, "rb") as handle:
+        return decode_source(handle.read(), str(path))
+
+
 def normalise(text: str) -> str:
     """Drop a byte-order mark and NUL bytes; make every line end in \\n."""
     text = text.lstrip("\ufeff").replace("\x00", "")

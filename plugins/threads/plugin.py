@@ -24,12 +24,28 @@ from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.readers import MarkdownReader
-from pelican.utils import SafeDatetime, get_date, pelican_open, sanitised_join
+from pelican.utils import SafeDatetime, get_date, sanitised_join
 
 from . import jsonld
 from .model import KINDS, PackedThread, build_thread
-from .parse import Problem, RawReply, pack_raw, parse_comment, parse_thread, unpack_raw
-from .render import avatar_hue, excerpt, initials, plain_text, render_untrusted, safe_link
+from .parse import (
+    Problem,
+    RawReply,
+    pack_raw,
+    parse_comment,
+    parse_thread,
+    read_source,
+    unpack_raw,
+)
+from .render import (
+    avatar_hue,
+    excerpt,
+    initials,
+    plain_text,
+    render_untrusted,
+    safe_link,
+    sanitise_imported,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +99,14 @@ class ThreadAwareMarkdownReader(MarkdownReader):
     """
 
     def read(self, source_path):
+        text, problems = read_source(source_path)
+        report(problems)
+        if text is None:
+            # Not text at all (reported): Pelican skips a file without a title.
+            return "", {}
         if not _in_folder(source_path, self.settings["PATH"], self.settings["THREADS_PATH"]):
-            return self._read_markdown(source_path)
-        with open(source_path, encoding="utf-8", errors="replace") as handle:
-            parsed = parse_thread(handle.read(), source_path)
+            return self._read_markdown(source_path, text)
+        parsed = parse_thread(text, source_path)
         report(parsed.problems)
 
         metadata = {}
@@ -113,7 +133,7 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         metadata["thread_replies"] = pack_raw(parsed.replies)
         return render_untrusted(parsed.body), metadata
 
-    def _read_markdown(self, source_path):
+    def _read_markdown(self, source_path, text):
         if getattr(self, "_reusable", None) is None:
             md = Markdown(**self.settings["MARKDOWN"])
             self._reusable = (md, md.preprocessors["meta"])
@@ -122,9 +142,15 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         if "meta" not in md.preprocessors:
             md.preprocessors.register(meta, "meta", META_PRIORITY)
         self._source_path, self._md = source_path, md
-        with pelican_open(source_path) as text:
-            content = md.convert(text)
-        return content, self._parse_metadata(md.Meta)
+        content = md.convert(text)
+        metadata = self._parse_metadata(md.Meta)
+        if "import-key" in metadata:
+            # Imported from another platform: its text is not the owner's own
+            # writing, whatever the Markdown made of it.
+            content = sanitise_imported(content)
+            if "summary" in metadata:
+                metadata["summary"] = sanitise_imported(str(metadata["summary"]))
+        return content, metadata
 
 
 # Where Python-Markdown's meta extension registers its preprocessor.
@@ -163,8 +189,12 @@ def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Proble
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         entries = found.setdefault(folder.name, [])
         for path in sorted(folder.glob("*.md")):
-            text = path.read_text(encoding="utf-8", errors="replace")
-            entries.append(parse_comment(text, str(path), default_id=path.stem))
+            text, problems = read_source(path)
+            if text is None:
+                report(problems)  # not text: reported, not read
+                continue
+            reply, more = parse_comment(text, str(path), default_id=path.stem)
+            entries.append((reply, problems + more))
         for stray in sorted(p for p in folder.iterdir() if p.suffix != ".md"):
             report(
                 [

@@ -35,6 +35,51 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow ugc noopener"
 
+# Posts and pages imported from another platform: ordinary formatting of a
+# blog post (headings, images, tables, footnotes) but nothing executable. The
+# importer cleans to this list, and the build cleans their HTML to it again.
+IMPORTED_TAGS = ALLOWED_TAGS | {
+    "abbr",
+    "b",
+    "cite",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "i",
+    "img",
+    "ins",
+    "q",
+    "s",
+    "small",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+}
+IMPORTED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+
 
 def _heading_as_strong_paragraph(md: MarkdownIt) -> None:
     """A heading inside a reply would break the page outline: show it bold."""
@@ -70,9 +115,65 @@ def sanitise(fragment: str) -> str:
     ).strip()
 
 
+def sanitise_imported(fragment: str) -> str:
+    """Clean the HTML of an imported post or page down to IMPORTED_TAGS."""
+    return nh3.clean(
+        fragment,
+        tags=IMPORTED_TAGS,
+        attributes=IMPORTED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener",
+        strip_comments=True,
+    ).strip()
+
+
+# A line's container syntax: quote markers, list markers and the space between.
+_CONTAINERS_RE = re.compile(r"^[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)[ \t>]*)*")
+_LEAF_BLOCKS = {"paragraph_open", "heading_open", "fence", "code_block", "html_block", "hr"}
+
+
+def _lost_lines(tokens, lines: list[str]) -> list[int]:
+    """Lines with text that no block holds: markdown-it stops reading a
+    container nested past its limit (maxNesting) and drops what is in it."""
+    deepest = max((token.level for token in tokens), default=0)
+    if deepest < _MD.options["maxNesting"] - 2:
+        return []
+    covered = set()
+    for token in tokens:
+        if token.map and token.type in _LEAF_BLOCKS:
+            covered.update(range(*token.map))
+    return [
+        n
+        for n, line in enumerate(lines)
+        if n not in covered and line[_CONTAINERS_RE.match(line).end() :].strip()
+    ]
+
+
 def render_untrusted(markdown_text: str) -> str:
-    """Markdown written by a reader -> sanitised HTML."""
-    return sanitise(_MD.render(markdown_text))
+    """Markdown written by a reader -> sanitised HTML.
+
+    Quotes and lists nested past the parser's limit would lose their text:
+    such lines are taken out of their containers (flattened) and kept."""
+    for _attempt in range(3):
+        tokens = _MD.parse(markdown_text)
+        lines = markdown_text.split("\n")
+        lost = set(_lost_lines(tokens, lines))
+        if not lost:
+            return sanitise(_MD.renderer.render(tokens, _MD.options, {}))
+        out = []
+        for n, line in enumerate(lines):
+            if n in lost:
+                text = line[_CONTAINERS_RE.match(line).end() :]
+                out.extend(["", text.strip(), ""] if n - 1 not in lost else [text.strip()])
+            else:
+                out.append(line)
+        markdown_text = "\n".join(out)
+    # Still nested too deep: every line as plain text.
+    return "\n".join(
+        f"<p>{html.escape(line[_CONTAINERS_RE.match(line).end() :].strip())}</p>"
+        for line in markdown_text.split("\n")
+        if line.strip()
+    )
 
 
 _TAG_RE = re.compile(r"<[^>]*>")
@@ -102,6 +203,21 @@ def safe_link(url: str | None) -> str:
         return ""
     host = parts.hostname or ""
     return url if re.fullmatch(r"[a-z0-9.-]+", host) and "." in host else ""
+
+
+# What may stand in a redirect map: a web server's configuration reads these
+# (nginx `include`s the map), so only plain characters, never a space, quote,
+# `;`, `{`, `}`, `$`, `#` or backslash.
+_PLAIN = r"[A-Za-z0-9._~%/+,:@!-]*"
+_PLAIN_PATH = re.compile(rf"/{_PLAIN}(?:\?[A-Za-z0-9._~%/+,:@!=&-]*)?")
+_PLAIN_URL = re.compile(rf"https?://[A-Za-z0-9.-]+(?::[0-9]{{1,5}})?(?:{_PLAIN_PATH.pattern})?")
+
+
+def plain_address(address: str) -> bool:
+    """Is it a path (with a query) or an http(s) URL of plain characters only?
+
+    What a redirect map (`_redirects`, nginx's map) may carry as an address."""
+    return bool(_PLAIN_PATH.fullmatch(address) or _PLAIN_URL.fullmatch(address))
 
 
 def excerpt(text: str, words: int = 40) -> str:

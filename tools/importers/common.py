@@ -8,69 +8,31 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import unquote
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
 
 import nh3
-from markdownify import MarkdownConverter
+from markdownify import MarkdownConverter, chomp
 from unidecode import unidecode
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
+from threads.parse import without_controls
+from threads.render import (
+    IMPORTED_ATTRIBUTES,
+    IMPORTED_TAGS,
+    URL_SCHEMES,
+    plain_address,
+)
+
 # Imported bodies may keep ordinary formatting; nothing executable survives.
-BODY_TAGS = {
-    "a",
-    "abbr",
-    "b",
-    "blockquote",
-    "br",
-    "cite",
-    "code",
-    "dd",
-    "del",
-    "dl",
-    "dt",
-    "em",
-    "figcaption",
-    "figure",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "hr",
-    "i",
-    "img",
-    "ins",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "q",
-    "s",
-    "small",
-    "strong",
-    "sub",
-    "sup",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "tr",
-    "u",
-    "ul",
-}
-BODY_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
-}
-URL_SCHEMES = {"http", "https", "mailto"}
+# One allow-list with the build, which cleans imported posts' HTML again.
+BODY_TAGS = IMPORTED_TAGS
+BODY_ATTRIBUTES = IMPORTED_ATTRIBUTES
 BLOCK_START = re.compile(
     r"^\s*<(?:p|div|h[1-6]|ul|ol|li|blockquote|pre|table|figure|hr|dl|address|section|!--)\b",
     re.IGNORECASE,
@@ -108,6 +70,7 @@ class Item:
     original_url: str = ""
     thread_kind: str = "question"  # for threads: question | discussion
     replies: list[Reply] = field(default_factory=list)
+    summary: str = ""  # Markdown, one paragraph (a WordPress excerpt)
 
 
 @dataclass
@@ -120,20 +83,87 @@ class Result:
     warnings: list[str] = field(default_factory=list)
 
 
-class _Converter(MarkdownConverter):
-    """markdownify, but text that looked like HTML stays text.
+# In a link's or image's address, characters that Markdown could read as the
+# end of the address, a title or another link are percent-encoded: the address
+# stays the same address and cannot become markup.
+_URL_SAFE = "/:?#=&%+,;@!$~*.-_"
+_MARKUP_IN_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# In a title, an image's alt text or code shown as raw HTML: every ASCII
+# punctuation mark as an entity, so no reading of it can make markup.
+_ENTITIES = {c: f"&#{ord(c)};" for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"}
+_ALL_ENTITIES = str.maketrans(_ENTITIES)
 
-    markdownify turns `&lt;script&gt;` back into `<script>`, which a Markdown
-    reader would then pass through as HTML. Text keeps its `<`, `>` and `&`
-    escaped; code blocks are literal in Markdown and need nothing.
+
+def markdown_url(url: str) -> str:
+    """An address fit for a Markdown link: http(s) or mailto, or a path within
+    the site, percent-encoded where Markdown would read it as syntax; anything
+    else (the sanitiser lets through "`javascript:...`", which is no scheme) is ""."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme:
+        if parts.scheme.lower() not in URL_SCHEMES:
+            return ""
+    elif ":" in url.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]:
+        return ""
+    return quote(url, safe=_URL_SAFE)
+
+
+class _Converter(MarkdownConverter):
+    """markdownify, made faithful for Python-Markdown: what WordPress showed as
+    text stays text, and nothing in it can become a tag, a link or a fence end.
+
+    * Text keeps its `<`, `>` and `&` escaped (markdownify would turn
+      `&lt;script&gt;` back into `<script>`, which Markdown passes through).
+    * Link and image addresses are percent-encoded where Markdown would read
+      them as syntax (backticks, brackets, parentheses, spaces, quotes).
+    * A code block at the top level is fenced with more backticks than any
+      run in the code; a code block inside a list or quote (where
+      Python-Markdown reads no fences) is written as HTML whose punctuation is
+      all entities.
     """
 
     def escape(self, text, parent_tags):
         if "_noformat" in parent_tags or "pre" in parent_tags or "code" in parent_tags:
             return super().escape(text, parent_tags)
         # Entities, not backslashes: Python-Markdown shows "\<" with its backslash.
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return super().escape(text, parent_tags).replace("\\&", "&")
+        return super().escape(text.translate(_MARKUP_IN_TEXT), parent_tags).replace("\\&", "&")
+
+    @staticmethod
+    def _title(element) -> str:
+        title = " ".join((element.get("title") or "").split())
+        return f' "{title.translate(_ALL_ENTITIES)}"' if title else ""
+
+    def convert_a(self, el, text, parent_tags):
+        if "_noformat" in parent_tags:
+            return text
+        prefix, suffix, text = chomp(text)
+        href = markdown_url(el.get("href") or "")
+        if not text:
+            return ""
+        if not href:
+            return f"{prefix}{text}{suffix}"
+        return f"{prefix}[{text}]({href}{self._title(el)}){suffix}"
+
+    def convert_img(self, el, text, parent_tags):  # noqa: ARG002 - markdownify API
+        alt = " ".join((el.get("alt") or "").split()).translate(_ALL_ENTITIES)
+        src = markdown_url(el.get("src") or "")
+        if not src:  # the sanitiser took an address that was not allowed
+            return alt
+        if "_inline" in parent_tags and el.parent.name not in self.options["keep_inline_images_in"]:
+            return alt
+        return f"![{alt}]({src}{self._title(el)})"
+
+    def convert_pre(self, el, text, parent_tags):  # noqa: ARG002 - markdownify API
+        if not text:
+            return ""
+        code = text.strip("\n")
+        if parent_tags & {"li", "blockquote", "td", "th", "dd"}:
+            # One line (markdownify would indent the lines of a list item).
+            code = code.translate(_ALL_ENTITIES).replace("\n", "&#10;")
+            return "<pre><code>" + code + "</code></pre>"
+        longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+        fence = "`" * max(3, longest + 1)
+        return f"\n\n{fence}\n{code}\n{fence}\n\n"
 
 
 def autop(text: str) -> str:
@@ -165,6 +195,53 @@ def html_to_markdown(fragment: str, paragraphs_from_blank_lines: bool = False) -
     # escape_misc: text that only looks like Markdown ([x](javascript:...)) stays text.
     text = _Converter(heading_style="ATX", bullets="-", escape_misc=True).convert(clean)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def clean_result(result: Result) -> None:
+    """What every importer's records go through before anything is written."""
+    drop_controls(result)
+    for item in result.items:
+        if item.original_url and not plain_address(item.original_url):
+            result.warnings.append(
+                f"{result.source}: {item.kind} {item.slug!r}: its original address "
+                f"{item.original_url[:80]!r} is not a plain http(s) URL; left out "
+                "(no redirect is made from it)"
+            )
+            item.original_url = ""
+
+
+def drop_controls(result: Result) -> None:
+    """Control characters (a form feed, an escape, a backspace) in any imported
+    text are dropped, each record that had one named in a note: no feed can
+    carry them, and they would otherwise stop every build that publishes them."""
+    text_fields = ("title", "author", "body", "category", "summary", "original_url")
+    records = [(f"{item.kind} {item.slug!r}", item) for item in result.items]
+    records += [
+        (f"reply {reply.id} in {item.slug!r}", reply)
+        for item in result.items
+        for reply in item.replies
+    ]
+    records += [
+        (f"reply {reply.id} to {slug!r}", reply)
+        for slug, replies in result.attach.items()
+        for reply in replies
+    ]
+    for where, record in records:
+        changed = []
+        for name in text_fields:
+            value = getattr(record, name, None)
+            if isinstance(value, str) and without_controls(value) != value:
+                setattr(record, name, without_controls(value))
+                changed.append(name)
+        tags = getattr(record, "tags", None)
+        if tags and any(without_controls(t) != t for t in tags):
+            record.tags = [without_controls(t) for t in tags]
+            changed.append("tags")
+        if changed:
+            result.warnings.append(
+                f"{result.source}: {where}: control characters removed from its "
+                + ", ".join(changed)
+            )
 
 
 def one_line(text: str | None, limit: int = 300) -> str:

@@ -177,6 +177,7 @@ def parse(path: Path, pingbacks: bool = False) -> Result:
             tags=sorted(set(tags)),
             status="draft" if draft else "published",
             original_url=_text(fields, "link"),
+            summary=html_to_markdown(_text(fields, "excerpt:encoded")),
         )
         result.counts["drafts" if draft else f"{post_type}s"] += 1
         for reply in replies:  # a comment's own address, for credit and re-imports

@@ -48,6 +48,12 @@ def _header(pairs: list[tuple[str, str]]) -> str:
     return "".join(f"{key}: {one_line(value)}\n" for key, value in pairs if value)
 
 
+def _summary(markdown: str) -> str:
+    """A `Summary:` line: Markdown with its whitespace folded to single spaces
+    (not unescaped, as other values are: it is read as Markdown)."""
+    return f"Summary: {' '.join(markdown.split())[:1000]}\n" if markdown.strip() else ""
+
+
 def reply_block(reply: Reply) -> str:
     pairs = [
         ("id", reply.id),
@@ -77,7 +83,7 @@ def render_item(item: Item) -> str:
         body = safe_body(item.body or "*The opening post was deleted.*")
         replies = "".join("\n\n" + reply_block(r) for r in item.replies)
         return _header(pairs) + "\n" + body + replies + "\n"
-    return _header(pairs) + "\n" + (item.body or "") + "\n"
+    return _header(pairs) + _summary(item.summary) + "\n" + (item.body or "") + "\n"
 
 
 def render_comment(reply: Reply) -> str:
