@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -103,6 +103,45 @@ def _parser() -> MarkdownIt:
 _MD = _parser()
 
 
+# Characters an address keeps as they are; the rest are percent-encoded. Not
+# brackets, parentheses, quotes, backticks or spaces: those could end the
+# address where Markdown reads it, or make it look like more than it is.
+_URL_KEEP = "/:?#=&%+,;@!$~*.-_"
+
+
+def clean_url(url: str) -> str:
+    """An address as a link or image may carry it, or "" for none.
+
+    http(s) and mailto addresses, and addresses within the site. The
+    sanitiser's scheme check passes anything whose scheme it cannot read
+    ("`javascript:...`", "<javascript:...>") as a relative address: here an
+    address with no scheme may have no colon before its first `/`, `?` or `#`,
+    and past the scheme and host even a colon is percent-encoded, so no part of
+    an address can read as another scheme."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme:
+        if parts.scheme.lower() not in URL_SCHEMES:
+            return ""
+        head = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+        if not url.startswith(head):
+            return ""
+        return head + quote(url[len(head) :], safe=_URL_KEEP.replace(":", ""))
+    if ":" in re.split(r"[/?#]", url, maxsplit=1)[0]:
+        return ""
+    return quote(url, safe=_URL_KEEP)
+
+
+def _clean_address(element: str, attribute: str, value: str) -> str | None:  # noqa: ARG001
+    """nh3's attribute filter: every href and src through `clean_url`."""
+    if attribute in ("href", "src"):
+        return clean_url(value) or None
+    return value
+
+
 def sanitise(fragment: str) -> str:
     """Clean an HTML fragment down to the allow-list."""
     return nh3.clean(
@@ -112,6 +151,7 @@ def sanitise(fragment: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel=LINK_REL,
         strip_comments=True,
+        attribute_filter=_clean_address,
     ).strip()
 
 
@@ -124,6 +164,7 @@ def sanitise_imported(fragment: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener",
         strip_comments=True,
+        attribute_filter=_clean_address,
     ).strip()
 
 

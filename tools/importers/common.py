@@ -14,25 +14,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote
 
-import nh3
 from markdownify import MarkdownConverter, chomp
 from unidecode import unidecode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
 from threads.parse import without_controls
-from threads.render import (
-    IMPORTED_ATTRIBUTES,
-    IMPORTED_TAGS,
-    URL_SCHEMES,
-    plain_address,
-)
 
-# Imported bodies may keep ordinary formatting; nothing executable survives.
-# One allow-list with the build, which cleans imported posts' HTML again.
-BODY_TAGS = IMPORTED_TAGS
-BODY_ATTRIBUTES = IMPORTED_ATTRIBUTES
+# Imported bodies keep ordinary formatting and nothing executable: the same
+# allow-list as the build, which cleans imported posts' HTML again.
+from threads.render import clean_url, plain_address, sanitise_imported
+
 BLOCK_START = re.compile(
     r"^\s*<(?:p|div|h[1-6]|ul|ol|li|blockquote|pre|table|figure|hr|dl|address|section|!--)\b",
     re.IGNORECASE,
@@ -83,29 +76,11 @@ class Result:
     warnings: list[str] = field(default_factory=list)
 
 
-# In a link's or image's address, characters that Markdown could read as the
-# end of the address, a title or another link are percent-encoded: the address
-# stays the same address and cannot become markup.
-_URL_SAFE = "/:?#=&%+,;@!$~*.-_"
 _MARKUP_IN_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # In a title, an image's alt text or code shown as raw HTML: every ASCII
 # punctuation mark as an entity, so no reading of it can make markup.
 _ENTITIES = {c: f"&#{ord(c)};" for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"}
 _ALL_ENTITIES = str.maketrans(_ENTITIES)
-
-
-def markdown_url(url: str) -> str:
-    """An address fit for a Markdown link: http(s) or mailto, or a path within
-    the site, percent-encoded where Markdown would read it as syntax; anything
-    else (the sanitiser lets through "`javascript:...`", which is no scheme) is ""."""
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme:
-        if parts.scheme.lower() not in URL_SCHEMES:
-            return ""
-    elif ":" in url.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]:
-        return ""
-    return quote(url, safe=_URL_SAFE)
 
 
 class _Converter(MarkdownConverter):
@@ -137,7 +112,7 @@ class _Converter(MarkdownConverter):
         if "_noformat" in parent_tags:
             return text
         prefix, suffix, text = chomp(text)
-        href = markdown_url(el.get("href") or "")
+        href = clean_url(el.get("href") or "")
         if not text:
             return ""
         if not href:
@@ -146,7 +121,7 @@ class _Converter(MarkdownConverter):
 
     def convert_img(self, el, text, parent_tags):  # noqa: ARG002 - markdownify API
         alt = " ".join((el.get("alt") or "").split()).translate(_ALL_ENTITIES)
-        src = markdown_url(el.get("src") or "")
+        src = clean_url(el.get("src") or "")
         if not src:  # the sanitiser took an address that was not allowed
             return alt
         if "_inline" in parent_tags and el.parent.name not in self.options["keep_inline_images_in"]:
@@ -181,17 +156,10 @@ def autop(text: str) -> str:
 
 
 def html_to_markdown(fragment: str, paragraphs_from_blank_lines: bool = False) -> str:
-    """Sanitise HTML to an allow-list, then write it as Markdown."""
+    """Sanitise HTML to the allow-list of imported posts, then write it as Markdown."""
     if paragraphs_from_blank_lines:
         fragment = autop(fragment)
-    clean = nh3.clean(
-        fragment,
-        tags=BODY_TAGS,
-        attributes=BODY_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        strip_comments=True,
-        link_rel=None,
-    )
+    clean = sanitise_imported(fragment)
     # escape_misc: text that only looks like Markdown ([x](javascript:...)) stays text.
     text = _Converter(heading_style="ATX", bullets="-", escape_misc=True).convert(clean)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
@@ -208,6 +176,13 @@ def clean_result(result: Result) -> None:
                 "(no redirect is made from it)"
             )
             item.original_url = ""
+        missing_alt = item.body.count("![](") if item.kind != "thread" else 0
+        if missing_alt:
+            result.warnings.append(
+                f"{result.source}: {item.kind} {item.slug!r}: {missing_alt} image(s) without "
+                "alt text; describe each (![what it shows](...)): `make publish` stops on "
+                "Pelican's warning about them"
+            )
 
 
 def drop_controls(result: Result) -> None:
