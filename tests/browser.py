@@ -26,7 +26,7 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "test-artifacts" / "screenshots"))
 INSTALL_HINT = (
-    "install them with `sudo apt-get install chromium chromium-driver` (Debian/Ubuntu) "
+    "install them with `sudo apt-get install chromium chromium-driver nginx-light` (Debian/Ubuntu) "
     "and `npm ci` in the project folder"
 )
 

@@ -216,29 +216,32 @@ def one_build_at_a_time(versions: Path):
     """Hold the checkout's build lock; a second build waits for the first.
 
     Two builds at once in one checkout would each swap in their own site and
-    the last would win, whichever started first. The lock is an flock on
-    `.site-versions/.lock`: the system releases it when a build dies."""
-    with open(versions / ".lock", "a+", encoding="utf-8") as handle:
+    the last would win, whichever started first. The lock is an flock on the
+    `.site-versions` folder itself: the system releases it when a build dies."""
+    handle = os.open(versions, os.O_RDONLY)
+    try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            # The build holding it is staging into <stamp>-<pid>.partial.
+            staging = (
+                p.name.removesuffix(PARTIAL_SUFFIX) for p in versions.glob(f"*{PARTIAL_SUFFIX}")
+            )
+            pids = sorted(
+                pid
+                for pid in (name.rsplit("-", 1)[-1] for name in staging)
+                if pid.isdigit() and _pid_alive(int(pid))
+            )
             print(
-                f"Another build is running in this checkout ({holder}); waiting for it to "
-                "finish. Press Ctrl-C to stop waiting.",
+                f"Another build is running in this checkout (pid {', '.join(pids) or '?'}); "
+                "waiting for it to finish. Press Ctrl-C to stop waiting.",
                 file=sys.stderr,
                 flush=True,
             )
             fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}, started {time.strftime('%H:%M:%S')}\n")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(handle)  # closing the last descriptor releases the lock
 
 
 def build(settings_file: Path, output: Path, strict: bool, extra: dict, search: bool = True) -> int:
