@@ -166,6 +166,10 @@ PLUGINS = ["parallel", "speedups", "threads", "topics", "indexes", "pelican.plug
 # Worker processes for reading and writing (None: the BUILD_JOBS environment
 # variable, else every core; 1: everything in one process).
 BUILD_JOBS = None
+# The speed layer (plugins/parallel, plugins/speedups, the dev server's one-page
+# rewrite): off by itself, with a warning, on a Pelican version it was not
+# verified on (plugins/compat.py); False builds with plain Pelican, silently.
+SPEED_LAYER = True
 
 # Threads plugin (see plugins/threads/settings.py for every key and default).
 THREADS_PATH = "threads"

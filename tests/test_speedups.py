@@ -8,6 +8,8 @@ import pickle
 import posixpath
 import shutil
 
+import pytest
+import speedups.plugin
 from bs4 import BeautifulSoup
 from pelican.contents import Article
 from pelican.generators import ArticlesGenerator
@@ -23,6 +25,13 @@ from speedups.plugin import (
 )
 
 from tests.sitebuild import CONTENT, PELICANCONF, SITEURL, build, build_local, copy_content
+
+
+@pytest.fixture(autouse=True)
+def speedups_on(monkeypatch):
+    """The unit tests below call the speedups directly: as in a build that runs them
+    (off, each replacement defers to Pelican's own)."""
+    monkeypatch.setattr(speedups.plugin, "_active", True)
 
 
 class Item:

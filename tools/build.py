@@ -29,6 +29,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "plugins") not in sys.path:
+    sys.path.insert(0, str(ROOT / "plugins"))  # compat, as the settings file does
+
 VERSIONS_DIR = ".site-versions"
 PARTIAL_SUFFIX = ".partial"
 KEEP_VERSIONS = 2  # the current site and the one before it, for a quick rollback
@@ -119,27 +123,17 @@ STOPPED = "The build stopped"
 
 
 def forget_stopped_build() -> None:
-    """After a build that stopped, let the next one in this process write a sitemap.
+    """After a build that stopped, let the next one in this process write a sitemap."""
+    import compat
 
-    pelican-sitemap remembers the Pelican object of the run in progress and
-    forgets it when that run sends `finalized`; a run that stopped never does,
-    and every later run in the same process (the dev server, the tests) would
-    then skip the sitemap.
-    """
-    sitemap = sys.modules.get("pelican.plugins.sitemap.sitemap")
-    if sitemap is not None:
-        sitemap.generator._main_pelican = None
-        sitemap.generator.page_queue = []
+    compat.forget_stopped_build()
 
 
 def forget_logged_messages() -> None:
-    """Pelican drops a warning it has logged before in this process; each
-    build (in the tests, in the dev server) must show all of its own."""
-    from pelican.log import LimitFilter
+    """Each build in this process (the tests, the dev server) shows all of its warnings."""
+    import compat
 
-    LimitFilter._ignore.clear()
-    LimitFilter._raised_messages.clear()
-    LimitFilter._group_count.clear()
+    compat.forget_logged_messages()
 
 
 def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:

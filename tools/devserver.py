@@ -38,6 +38,7 @@ import watchfiles
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "plugins")) if p not in sys.path]
 
+import compat  # noqa: E402
 from parallel.forkmap import die_with_parent  # noqa: E402
 from pelican import Pelican, signals  # noqa: E402
 from pelican.contents import Article  # noqa: E402
@@ -236,7 +237,8 @@ def loop(site: Site) -> None:
             site.load_settings()
         else:
             sources = {site.item_source(p) for p in changed}
-            if None not in sources:
+            # The one-page rewrite is part of the speed layer (compat.py).
+            if None not in sources and compat.speed_layer(site.settings):
                 for source in sorted(sources):
                     started = time.monotonic()
                     try:

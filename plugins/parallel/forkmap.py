@@ -61,8 +61,14 @@ class WorkerError(RuntimeError):
 
 
 def default_jobs(settings=None) -> int:
-    """How many processes: the BUILD_JOBS setting when it is set (not None),
-    else the BUILD_JOBS environment variable, else the cores this process may use."""
+    """How many processes: 1 when the speed layer is off (`compat.speed_layer`),
+    else the BUILD_JOBS setting when it is set (not None), else the BUILD_JOBS
+    environment variable, else the cores this process may use."""
+    if settings is not None:
+        import compat  # the speed layer may be off: then one process
+
+        if not compat.speed_layer(settings):
+            return 1
     configured = (settings or {}).get("BUILD_JOBS")
     if configured is not None:
         return max(1, int(configured))

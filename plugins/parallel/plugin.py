@@ -36,12 +36,11 @@ import os
 import traceback
 import zlib
 
+import compat
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator, TemplatePagesGenerator
-from pelican.readers import _filter_discardable_metadata
 from pelican.urlwrappers import URLWrapper
-from pelican.utils import file_suffix, get_relative_path, path_to_url, sanitised_join
-from pelican.writers import Writer
+from pelican.utils import file_suffix
 
 from .forkmap import (
     can_fork,
@@ -74,7 +73,11 @@ def jobs_for(settings) -> int:
 
 
 def _read_all(generator, paths_key: str, excludes_key: str) -> None:
-    """Read the generator's files in worker processes into its reader cache."""
+    """Read the generator's files in worker processes, ahead of Pelican.
+
+    A reader that can (it has `read_ahead` and `keep`, as the threads plugin's
+    does) reads each file in a worker; the main process hands the result to
+    the same reader, whose `read` then returns it when Pelican asks."""
     settings = generator.settings
     jobs = jobs_for(settings)
     if jobs <= 1:
@@ -84,28 +87,31 @@ def _read_all(generator, paths_key: str, excludes_key: str) -> None:
     if jobs_for_items(jobs, len(files)) <= 1:
         return
 
+    def reader_of(path: str):
+        reader = readers.readers.get(file_suffix(path))
+        return reader if hasattr(reader, "read_ahead") else None
+
     def read_one(relative: str):
         path = os.path.abspath(os.path.join(generator.path, relative))
-        reader = readers.readers.get(file_suffix(path))
+        reader = reader_of(path)
         if reader is None:
             return None
         try:
-            content, metadata = reader.read(path)
+            ahead = reader.read_ahead(path)
         except Exception:
-            return None
+            return None  # Pelican reads it again, and reports what went wrong
+        _stamp, (_content, metadata) = ahead
         for value in metadata.values():
             for wrapper in value if isinstance(value, list) else (value,):
                 if isinstance(wrapper, URLWrapper):
                     wrapper.slug  # noqa: B018 - slugified here, not in the main process
-        # What Pelican's Readers.read_file caches, in the form it caches it.
-        stamp = readers._get_file_stamp(path)
-        return path, (stamp, (content, _filter_discardable_metadata(metadata)))
+        return path, ahead
 
     results = fork_map(read_one, files, jobs=jobs, shared=[settings], what="reading content")
     for result in results:
         if result is not None:
-            path, entry = result
-            readers._cache[path] = entry
+            path, ahead = result
+            reader_of(path).keep(path, ahead)
 
 
 def read_articles(generator) -> None:
@@ -117,12 +123,11 @@ def read_pages(generator) -> None:
 
 
 def forget_read(generator) -> None:
-    """Every file is read: drop what the workers read, unless Pelican's own
-    content cache (CACHE_CONTENT) is on and will save it. The cached metadata
-    still holds each thread's raw replies, which nothing needs any more."""
+    """Every file is read: drop anything read ahead that Pelican did not ask for."""
     readers = getattr(generator, "readers", None)  # the dev server sends a stand-in
-    if readers is not None and not readers._cache_data_policy:
-        readers._cache = {}
+    for reader in getattr(readers, "readers", {}).values():
+        if hasattr(reader, "forget_ahead"):
+            reader.forget_ahead()
 
 
 # --- writing -----------------------------------------------------------------
@@ -187,7 +192,7 @@ class ClaimTable:
             return True
 
 
-class PartitionedWriter(Writer):
+class PartitionedWriter(compat.OwningWriter):
     """Pelican's writer, writing only the paths this process owns.
 
     Every `trim_every` files it writes, it hands the C allocator's free pages
@@ -247,7 +252,7 @@ class PartitionedWriter(Writer):
         if self.share[1] > 1 and template is not None:
             if (
                 name
-                and not self._paginates(paginated, template_name, kwargs)
+                and not compat.paginates(self.settings, paginated, template_name, kwargs)
                 and not self.owns(name)
             ):
                 self._skip(name, context, relative_urls, kwargs)
@@ -265,25 +270,12 @@ class PartitionedWriter(Writer):
             **kwargs,
         )
 
-    def _paginates(self, paginated, template_name, kwargs) -> bool:
-        """Whether Pelican's write_file would cut this page into numbered pages."""
-        if paginated is None:
-            paginated = {key: kwargs[key] for key in ("articles", "dates") if key in kwargs}
-        return bool(paginated) and template_name in self.settings["PAGINATED_TEMPLATES"]
-
     def _skip(self, name, context, relative_urls, kwargs) -> None:
         """A single page another process writes: no template, no folder, no
         file; `content_written` still goes out (with the context Pelican's
         writer would give it), for the sitemap and any plugin counting pages."""
         self.asked.add(os.path.normpath(name))
-        localcontext = context.copy()
-        localcontext["localsiteurl"] = localcontext.get("localsiteurl", None)
-        if relative_urls:
-            relative = path_to_url(get_relative_path(name))
-            localcontext["SITEURL"] = localcontext["localsiteurl"] = relative
-        localcontext["output_file"] = name
-        localcontext.update(kwargs)
-        signals.content_written.send(sanitised_join(self.output_path, name), context=localcontext)
+        compat.send_written(self.output_path, name, context, relative_urls, kwargs)
 
     def write_feed(self, elements, context, path=None, *args, **kwargs):
         if path:
@@ -292,15 +284,14 @@ class PartitionedWriter(Writer):
                 return None
         return super().write_feed(elements, context, path, *args, **kwargs)
 
-    def _open_w(self, filename, encoding, override=False):
-        name = os.path.normpath(os.path.relpath(filename, self.output_path))
+    def opened(self, name: str) -> bool:
         self.asked.add(name)
-        if self.owns(name):
-            self.written += 1
-            if self.written % self.trim_every == 0:
-                release_free_memory()
-            return super()._open_w(filename, encoding, override)
-        return open(os.devnull, "w", encoding=encoding)
+        if not self.owns(name):
+            return False
+        self.written += 1
+        if self.written % self.trim_every == 0:
+            release_free_memory()
+        return True
 
 
 class _OwnedTemplate:
@@ -320,8 +311,8 @@ class _OwnedTemplate:
         return getattr(self._template, attribute)
 
 
-def get_writer(pelican):  # noqa: ARG001 - signal API
-    return PartitionedWriter
+def get_writer(pelican):
+    return PartitionedWriter if compat.speed_layer(pelican.settings) else None
 
 
 class _Fork:
@@ -434,8 +425,9 @@ def _owning_all(step, writer: PartitionedWriter):
 
 def add_steps(generators: list) -> None:
     """all_generators_finalized: bracket the output steps with fork and join."""
-    if not generators:
+    if not generators or not compat.speed_layer(generators[0].settings):
         return
+    # O1: Pelican runs the output steps of this very list, in its order.
     state = _State(generators[0].settings, generators)
     generators.insert(0, _Fork(state))
     generators.append(_Join(state))

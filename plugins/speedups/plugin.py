@@ -48,11 +48,10 @@ import string
 from itertools import groupby
 from operator import attrgetter
 
-import pelican.generators
+import compat
 from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.contents import Article, Page
-from pelican.urlwrappers import URLWrapper
 
 
 class Members(list):
@@ -85,6 +84,8 @@ def _members(items: list) -> list:
 
 def fast_membership(generator) -> None:
     """Long tag, author and category item lists as `Members` (article_generator_finalized)."""
+    if not _active:
+        return
     for tag, items in generator.tags.items():
         generator.tags[tag] = _members(items)
     generator.categories = [(cat, _members(items)) for cat, items in generator.categories]
@@ -110,7 +111,10 @@ def _every_item(generators) -> list:
 
 
 def fix_urls(generators) -> None:
-    """Every post's, thread's and page's URL computed once (all_generators_finalized)."""
+    """Every post's, thread's and page's URL computed once (all_generators_finalized;
+    S5: Pelican's `url` returns `override_url` when it is set)."""
+    if not _active:
+        return
     for item in _every_item(generators):
         if not hasattr(item, "override_url"):
             item.override_url = item.url
@@ -128,22 +132,13 @@ class _Summary:
         return self.text
 
 
-def _same_on_every_page(item) -> bool:
-    """Whether Pelican's summary of `item` is the same whatever page shows it:
-    no `Summary:` of its own (already kept as written), no content computed by
-    a plugin, and no link within the site in its text (the only part of the
-    content that changes with the page, under RELATIVE_URLS)."""
-    if "summary" in item.metadata or hasattr(item, "_get_content"):
-        return False
-    text = item._content or ""
-    return not item._get_intrasite_link_regex().search(text)
-
-
 def share_summaries(generators) -> None:
     """Every summary that does not depend on the page, worked out once
     (all_generators_finalized, after `fix_urls`). Pelican's own `get_summary`
     is shadowed on the item by the kept text; other items keep Pelican's."""
-    items = [item for item in _every_item(generators) if _same_on_every_page(item)]
+    if not _active:
+        return
+    items = [item for item in _every_item(generators) if compat.summary_is_static(item)]
     if not items:
         return
     summaries = fork_map(
@@ -165,12 +160,15 @@ def _name_and_slug_only(pattern: str) -> bool:
 
 def _kept_url(key: str, get_page_name: bool = False) -> property:
     """A URLWrapper address property that formats each distinct address once."""
-    pelicans = functools.partial(URLWrapper._from_settings, key=key, get_page_name=get_page_name)
+
+    def pelicans(wrapper) -> str:
+        return compat.wrapper_address(wrapper, key, get_page_name)
+
     kept: dict[tuple, str] = {}
 
     def address(wrapper) -> str:
         pattern = wrapper.settings[f"{type(wrapper).__name__.upper()}_{key}"]
-        if not isinstance(pattern, str) or not _name_and_slug_only(pattern):
+        if not _active or not isinstance(pattern, str) or not _name_and_slug_only(pattern):
             return pelicans(wrapper)  # anything else: Pelican's, every time
         found = kept.get(where := (type(wrapper), pattern, wrapper.name, wrapper.slug))
         if found is None:
@@ -180,19 +178,13 @@ def _kept_url(key: str, get_page_name: bool = False) -> property:
     return property(address)
 
 
-def keep_wrapper_urls() -> None:
-    if not getattr(URLWrapper, "_urls_kept", False):
-        URLWrapper.url = _kept_url("URL")
-        URLWrapper.save_as = _kept_url("SAVE_AS")
-        URLWrapper.page_name = _kept_url("URL", get_page_name=True)
-        URLWrapper._urls_kept = True
-
-
 def _archives_by_identity(build):
     """Pelican's `_build_period_archives`, each archive's posts found by identity."""
 
     @functools.wraps(build)
     def period_archives(self, sorted_articles, articles, settings):
+        if not _active:
+            return build(self, sorted_articles, articles, settings)
         archives = build(self, sorted_articles, [], settings)
         for granularity in archives.values():
             for archive in granularity:
@@ -211,7 +203,7 @@ def _translations_by_group(process):
 
     @functools.wraps(process)
     def process_translations(content_list, translation_id=None):
-        if not translation_id:
+        if not _active or not translation_id:
             return process(content_list, translation_id)
         fields = {translation_id} if isinstance(translation_id, str) else translation_id
         try:
@@ -230,14 +222,8 @@ def _translations_by_group(process):
     return process_translations
 
 
-def find_by_identity() -> None:
-    articles = pelican.generators.ArticlesGenerator
-    build = articles._build_period_archives
-    if not getattr(build, "kept_by_identity", False):
-        articles._build_period_archives = _archives_by_identity(build)
-    process = pelican.generators.process_translations
-    if not getattr(process, "kept_by_identity", False):
-        pelican.generators.process_translations = _translations_by_group(process)
+def keep_wrapper_urls() -> None:
+    compat.replace_wrapper_addresses(_kept_url)
 
 
 # Python runs a full collection after this many collections of the middle
@@ -251,10 +237,25 @@ def fewer_full_collections() -> None:
     gc.set_threshold(young, middle, max(old, FULL_COLLECTION_AFTER))
 
 
+# Whether this build runs the speedups (`compat.speed_layer`), set when each
+# build starts. Pelican's functions are replaced once per process, only when a
+# build with the speed layer on starts; the replacements defer to Pelican's own
+# while it is off.
+_active = False
+
+
+def start(pelican) -> None:
+    """initialized: this build's settings say whether the speedups run."""
+    global _active
+    _active = compat.speed_layer(pelican.settings)
+    if _active:
+        keep_wrapper_urls()
+        compat.replace_archives_and_translations(_archives_by_identity, _translations_by_group)
+        fewer_full_collections()
+
+
 def register() -> None:
-    keep_wrapper_urls()
-    fewer_full_collections()
-    find_by_identity()
+    signals.initialized.connect(start)
     signals.article_generator_finalized.connect(fast_membership)
     signals.all_generators_finalized.connect(fix_urls)
     signals.all_generators_finalized.connect(share_summaries)

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import compat
 from feedgenerator import Atom1Feed, get_tag_uri
 from markdown import Markdown
 from parallel.forkmap import default_jobs, fork_map
@@ -98,7 +99,25 @@ class ThreadAwareMarkdownReader(MarkdownReader):
     instance after the metadata is read, so it is put back before each file.
     """
 
+    # Reading ahead (plugins/parallel): a worker process reads a file with
+    # `read_ahead`, the main process hands the result to `keep`, and `read`
+    # then returns it, unless the file changed in between.
+
+    def read_ahead(self, source_path):
+        return _stamp(source_path), self.read(source_path)
+
+    def keep(self, source_path, ahead) -> None:
+        self.__dict__.setdefault("_ahead", {})[source_path] = ahead
+
+    def forget_ahead(self) -> None:
+        self.__dict__.pop("_ahead", None)
+
     def read(self, source_path):
+        ahead = self.__dict__.get("_ahead")
+        if ahead and source_path in ahead:
+            stamp, result = ahead.pop(source_path)
+            if stamp == _stamp(source_path):
+                return result
         text, problems = read_source(source_path)
         report(problems)
         if text is None:
@@ -140,10 +159,9 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         md, meta = self._reusable
         md.reset()
         if "meta" not in md.preprocessors:
-            md.preprocessors.register(meta, "meta", META_PRIORITY)
-        self._source_path, self._md = source_path, md
+            md.preprocessors.register(meta, "meta", compat.META_PRIORITY)
         content = md.convert(text)
-        metadata = self._parse_metadata(md.Meta)
+        metadata = compat.markdown_metadata(self, md, source_path)
         if "import-key" in metadata:
             # Imported from another platform: its text is not the owner's own
             # writing, whatever the Markdown made of it.
@@ -153,8 +171,9 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         return content, metadata
 
 
-# Where Python-Markdown's meta extension registers its preprocessor.
-META_PRIORITY = 27
+def _stamp(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_mtime_ns, info.st_size
 
 
 def install_reader(readers) -> None:

@@ -1,0 +1,237 @@
+"""Every place the project reaches into Pelican's or pelican-sitemap's internals.
+
+Pelican's public surface (settings, signals, generators' documented attributes,
+`Readers.read_file`, `Writer.write_file` and `write_feed`, content objects'
+documented attributes) is used directly everywhere. Anything else (a private
+name, a method replaced, an assumption on the order Pelican does things in,
+a copy of a piece of Pelican's own logic) is reached only through this module,
+and each one says what it relies on.
+
+The speed layer (`plugins/parallel`, `plugins/speedups`, the dev server's
+one-page rewrite) was verified on the versions in VERIFIED. On any other
+version it switches itself off: one warning names the version, and the site is
+built by plain Pelican in one process (the same site, more slowly), so a
+changed internal can never change the site silently. `SPEED_LAYER = False` in
+the settings builds without it on purpose, and says nothing.
+
+What the speed layer relies on, one line each (the functions below hold them):
+
+reading (threads plugin, any version; a change breaks the build loudly)
+  R1 MarkdownReader._parse_metadata(meta) reads `self._md` and `self._source_path`
+  R2 Python-Markdown's meta preprocessor is registered at priority 27
+writing (parallel)
+  W1 Writer._open_w(filename, encoding, override) opens every file a page or
+     feed is written to (`OwningWriter`)
+  W2 Writer.write_file renders `template.render(context)` with the page's path
+     in `context["output_file"]`, and sends `content_written(path, context=...)`
+     with the context built as in `written_context`
+  W3 Writer.write_file paginates when `paginated` (or `articles`/`dates` given
+     as keywords) is set and the template is in PAGINATED_TEMPLATES (`paginates`)
+order (parallel)
+  O1 `all_generators_finalized` gets the list of generators Pelican then runs
+     `generate_output` on, in that order: inserting into it adds a step
+  O2 every generator's context is complete when `all_generators_finalized` is sent
+speedups
+  S1 URLWrapper.url, .save_as and .page_name are properties that call
+     `URLWrapper._from_settings(key, get_page_name)` (`kept_wrapper_address`)
+  S2 ArticlesGenerator._build_period_archives(sorted_articles, articles,
+     settings) gives {granularity: [{"dates", "articles", ...}]}
+  S3 pelican.generators.process_translations(content_list, translation_id) is
+     looked up as a module global when generators run
+  S4 Content._content is the rendered text, `_get_intrasite_link_regex()` finds
+     links within the site, and `get_summary(siteurl)` is what templates read
+     through `summary`; a plugin that computes content sets `_get_content`
+  S5 Content.override_url, when set, is what `url` returns
+clean-up between builds in one process (dev server, tests)
+  C1 pelican-sitemap keeps `generator._main_pelican` and `page_queue` until
+     the run sends `finalized`
+  C2 pelican.log.LimitFilter keeps `_ignore`, `_raised_messages` and
+     `_group_count` for the whole process
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from importlib import metadata as package_metadata
+
+from pelican import signals
+from pelican.utils import get_relative_path, path_to_url, sanitised_join
+from pelican.writers import Writer
+
+logger = logging.getLogger(__name__)
+
+VERIFIED = {"pelican": "4.12.0", "pelican-sitemap": "1.2.2"}
+# Test hook: "pelican=9.9" makes this module report that version instead of the
+# installed one (a test builds the site as an unverified version would).
+REPORT_VERSIONS_ENV = "COMPAT_REPORT_VERSIONS"
+
+
+def installed_versions() -> dict[str, str]:
+    return dict(_versions(os.environ.get(REPORT_VERSIONS_ENV, "")))
+
+
+@functools.lru_cache(maxsize=8)
+def _versions(reported: str) -> tuple[tuple[str, str], ...]:
+    found = {}
+    for name in VERIFIED:
+        try:
+            found[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    for pair in reported.split(","):
+        name, _, version = pair.partition("=")
+        if name.strip() in VERIFIED and version.strip():
+            found[name.strip()] = version.strip()
+    return tuple(found.items())
+
+
+def unverified() -> list[str]:
+    """The packages whose installed version the speed layer was not verified on."""
+    installed = installed_versions()
+    return [
+        f"{name} {installed[name]} (verified: {version})"
+        for name, version in VERIFIED.items()
+        if installed[name] != version
+    ]
+
+
+def speed_layer(settings) -> bool:
+    """Whether the speed layer runs in this build: on by default, off with
+    `SPEED_LAYER = False`, and off on a version of Pelican or pelican-sitemap it
+    was not verified on, which the first call of each build (each settings
+    dictionary) logs as one warning."""
+    if not (settings or {}).get("SPEED_LAYER", True):
+        return False
+    changed = unverified()
+    if changed:
+        if settings is not None and not settings.get("_SPEED_LAYER_WARNED"):
+            settings["_SPEED_LAYER_WARNED"] = True
+            logger.warning(
+                "The speed layer (plugins/parallel, plugins/speedups) was not verified on %s: "
+                "this build runs without it, in one process (the same site, more slowly). "
+                "Install the versions in requirements.txt, or set SPEED_LAYER = False in the "
+                "settings to build without it and without this warning.",
+                ", ".join(changed),
+            )
+        return False
+    return True
+
+
+# --- R: reading -----------------------------------------------------------------
+
+META_PRIORITY = 27  # R2
+
+
+def markdown_metadata(reader, md, source_path: str) -> dict:
+    """R1: Pelican's MarkdownReader metadata step on an already converted `md`."""
+    reader._source_path, reader._md = source_path, md
+    return reader._parse_metadata(md.Meta)
+
+
+# --- W: writing -----------------------------------------------------------------
+
+
+class OwningWriter(Writer):
+    """W1: Pelican's writer, asking `opened(name)` before each file is opened
+    (name relative to the output folder); False writes it to nowhere."""
+
+    def opened(self, name: str) -> bool:  # noqa: ARG002 - for subclasses
+        return True
+
+    def _open_w(self, filename, encoding, override=False):
+        name = os.path.normpath(os.path.relpath(filename, self.output_path))
+        if self.opened(name):
+            return super()._open_w(filename, encoding, override)
+        return open(os.devnull, "w", encoding=encoding)
+
+
+def send_written(output_path: str, name: str, context: dict, relative_urls, kwargs) -> None:
+    """W2: `content_written` for a page this process does not write, with the
+    context Pelican's `write_file` would have sent it with."""
+    local = context.copy()
+    local["localsiteurl"] = local.get("localsiteurl", None)
+    if relative_urls:
+        relative = path_to_url(get_relative_path(name))
+        local["SITEURL"] = local["localsiteurl"] = relative
+    local["output_file"] = name
+    local.update(kwargs)
+    signals.content_written.send(sanitised_join(output_path, name), context=local)
+
+
+def paginates(settings, paginated, template_name, kwargs) -> bool:
+    """W3: whether Pelican's write_file would cut this page into numbered pages."""
+    if paginated is None:
+        paginated = {key: kwargs[key] for key in ("articles", "dates") if key in kwargs}
+    return bool(paginated) and template_name in settings["PAGINATED_TEMPLATES"]
+
+
+# --- S: speedups ----------------------------------------------------------------
+
+
+def wrapper_address(wrapper, key: str, get_page_name: bool = False) -> str:
+    """S1: what Pelican's URLWrapper property computes."""
+    from pelican.urlwrappers import URLWrapper
+
+    return URLWrapper._from_settings(wrapper, key, get_page_name=get_page_name)
+
+
+def replace_wrapper_addresses(make_property) -> None:
+    """S1: URLWrapper's url, save_as and page_name, each replaced by
+    `make_property(key, get_page_name)`; once per process."""
+    from pelican.urlwrappers import URLWrapper
+
+    if getattr(URLWrapper, "_urls_kept", False):
+        return
+    URLWrapper.url = make_property("URL")
+    URLWrapper.save_as = make_property("SAVE_AS")
+    URLWrapper.page_name = make_property("URL", get_page_name=True)
+    URLWrapper._urls_kept = True
+
+
+def replace_archives_and_translations(archives, translations) -> None:
+    """S2, S3: ArticlesGenerator._build_period_archives and
+    pelican.generators.process_translations wrapped (`archives(build)`,
+    `translations(process)`); once per process."""
+    import pelican.generators
+
+    articles = pelican.generators.ArticlesGenerator
+    if not getattr(articles._build_period_archives, "kept_by_identity", False):
+        articles._build_period_archives = archives(articles._build_period_archives)
+    process = pelican.generators.process_translations
+    if not getattr(process, "kept_by_identity", False):
+        pelican.generators.process_translations = translations(process)
+
+
+def summary_is_static(item) -> bool:
+    """S4: whether Pelican's summary of `item` is the same on every page: no
+    `Summary:` of its own, no content computed by a plugin, no link within the
+    site in its text (the one part that changes with the page)."""
+    if "summary" in item.metadata or hasattr(item, "_get_content"):
+        return False
+    return not item._get_intrasite_link_regex().search(item._content or "")
+
+
+# --- C: between builds in one process -----------------------------------------
+
+
+def forget_stopped_build() -> None:
+    """C1: after a build that stopped, let the next one in this process write a
+    sitemap (pelican-sitemap would skip it, waiting for the stopped run)."""
+    import sys
+
+    sitemap = sys.modules.get("pelican.plugins.sitemap.sitemap")
+    if sitemap is not None:
+        sitemap.generator._main_pelican = None
+        sitemap.generator.page_queue = []
+
+
+def forget_logged_messages() -> None:
+    """C2: Pelican drops a warning it has logged before in this process; each
+    build (in the tests, in the dev server) must show all of its own."""
+    from pelican.log import LimitFilter
+
+    LimitFilter._ignore.clear()
+    LimitFilter._raised_messages.clear()
+    LimitFilter._group_count.clear()

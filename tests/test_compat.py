@@ -1,0 +1,105 @@
+"""The compatibility module (plugins/compat.py): on a Pelican or pelican-sitemap version the
+speed layer was not verified on, one warning names it and plain Pelican builds the same site."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+
+import compat
+import pytest
+from parallel import plugin as parallel
+from parallel.forkmap import default_jobs
+from pelican.writers import Writer
+
+from tests.sitebuild import PELICANCONF, ROOT, SITEURL
+from tests.test_parallel import _site_files
+from tools.bench import generate
+
+UNVERIFIED = "pelican=4.99.0"
+
+
+def test_the_installed_versions_are_the_verified_ones():
+    # requirements.txt pins what compat.VERIFIED names: the speed layer runs.
+    assert compat.unverified() == []
+    assert compat.speed_layer({}) is True
+
+
+def test_an_unverified_version_turns_the_speed_layer_off_with_one_warning(monkeypatch, caplog):
+    monkeypatch.setenv(compat.REPORT_VERSIONS_ENV, UNVERIFIED)
+    assert compat.unverified() == ["pelican 4.99.0 (verified: 4.12.0)"]
+    settings = {"BUILD_JOBS": 4}
+    with caplog.at_level(logging.WARNING):
+        assert compat.speed_layer(settings) is False
+        assert default_jobs(settings) == 1  # one process, whatever BUILD_JOBS says
+        assert parallel.get_writer(type("P", (), {"settings": settings})) is None
+    said = [r.getMessage() for r in caplog.records if "not verified on" in r.getMessage()]
+    assert len(said) == 1 and "pelican 4.99.0 (verified: 4.12.0)" in said[0]
+    assert "SPEED_LAYER = False" in said[0]
+
+
+def test_speed_layer_false_builds_without_it_and_says_nothing(caplog):
+    settings = {"SPEED_LAYER": False, "BUILD_JOBS": 4}
+    with caplog.at_level(logging.WARNING):
+        assert compat.speed_layer(settings) is False and default_jobs(settings) == 1
+    assert caplog.records == []
+    assert compat.speed_layer({"BUILD_JOBS": 4}) and default_jobs({"BUILD_JOBS": 4}) == 4
+
+
+def test_the_owning_writer_opens_only_what_it_owns(tmp_path):
+    class Odd(compat.OwningWriter):
+        def opened(self, name):
+            return name.endswith("keep.html")
+
+    writer = Odd(str(tmp_path), settings={"OUTPUT_PATH": str(tmp_path)})
+    assert isinstance(writer, Writer)
+    for name in ("keep.html", "drop.html"):
+        with writer._open_w(str(tmp_path / name), "utf-8") as handle:
+            handle.write("x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.html"]
+
+
+def _build(content, output, env: dict) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        str(ROOT / "tools" / "build.py"),
+        "--settings",
+        str(PELICANCONF),
+        "--output",
+        str(output),
+        "--content",
+        str(content),
+        "--siteurl",
+        SITEURL,
+        "--no-search",
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, **env}
+    )
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Enough items that every step of the speed layer forks (120 posts and threads)."""
+    folder = tmp_path_factory.mktemp("compat-corpus")
+    generate(folder, 120, seed=11)
+    return folder / "project"
+
+
+def test_a_build_on_an_unverified_version_is_the_same_site(corpus, tmp_path):
+    fast = _build(corpus, tmp_path / "fast", {"BUILD_JOBS": "2"})
+    assert fast.returncode == 0, fast.stderr
+    assert "not verified on" not in fast.stderr
+    plain = _build(
+        corpus, tmp_path / "plain", {"BUILD_JOBS": "2", "COMPAT_REPORT_VERSIONS": UNVERIFIED}
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stderr.count("not verified on pelican 4.99.0 (verified: 4.12.0)") == 1
+    one, other = (
+        _site_files((tmp_path / "fast").resolve()),
+        _site_files((tmp_path / "plain").resolve()),
+    )
+    assert len(one) > 300 and sorted(other) == sorted(one)
+    assert [name for name in one if other[name] != one[name]] == []
