@@ -162,7 +162,11 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
         settings = read_settings(str(settings_file), override=override)
         Pelican(settings).run()
     except Exception as exc:  # report it with the rest and fail the build
-        logger.error("%s: %s: %s", STOPPED, type(exc).__name__, exc, exc_info=exc)
+        # A mistake in the settings says what to do; anything else shows where it happened.
+        known = type(exc).__name__ in ("PluginOrderError",)
+        logger.error(
+            "%s: %s: %s", STOPPED, type(exc).__name__, exc, exc_info=None if known else exc
+        )
         forget_stopped_build()
     finally:
         logging.getLogger().removeHandler(collector)

@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import contract
 from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
@@ -57,6 +58,7 @@ DEFAULTS = {
 
 def set_defaults(pelican) -> None:
     settings = pelican.settings
+    contract.check_order(settings)
     for key, value in DEFAULTS.items():
         settings.setdefault(key, value)
     paginated = dict(settings.get("PAGINATED_TEMPLATES", {}))

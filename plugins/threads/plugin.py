@@ -19,6 +19,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import compat
+import contract
 from feedgenerator import Atom1Feed, get_tag_uri
 from markdown import Markdown
 from parallel.forkmap import default_jobs, fork_map
@@ -68,6 +69,7 @@ DEFAULTS = {
 
 def set_defaults(pelican) -> None:
     settings = pelican.settings
+    contract.check_order(settings)
     for key, value in DEFAULTS.items():
         settings.setdefault(key, value)
     depth = settings["THREADS_MAX_DEPTH"]

@@ -15,6 +15,7 @@ import logging
 import os
 from pathlib import Path
 
+import contract
 from markupsafe import Markup
 from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
@@ -47,6 +48,7 @@ class Topic(URLWrapper):
 
 def set_defaults(pelican) -> None:
     settings = pelican.settings
+    contract.check_order(settings)
     for key, value in DEFAULTS.items():
         settings.setdefault(key, value)
     paginated = dict(settings.get("PAGINATED_TEMPLATES", {}))
