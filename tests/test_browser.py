@@ -78,8 +78,12 @@ def load(browser, served, path: str) -> None:
 def test_page_loads_cleanly_and_passes_axe(browser, served, name):
     path = PAGES[name]
     load(browser, served, path)
-    if name == "search":  # let Pagefind's script load its assets
-        time.sleep(1)
+    if name == "search":  # let Pagefind's script load its assets and draw its form
+        wait_for(
+            lambda: browser.execute_script(
+                "return document.querySelector('.pagefind-ui__search-input') !== null"
+            )
+        )
     assert browser.find_element("css selector", "h1").text.strip()
     violations = [v for v in run_axe(browser) if v["impact"] in ("serious", "critical")]
     assert violations == [], [

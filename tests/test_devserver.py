@@ -22,6 +22,10 @@ class DevServer:
 
     def __init__(self, content: Path, output: Path) -> None:
         self.output = output
+        # After each one-page rewrite the server waits for `resume()` before it
+        # rebuilds the rest: what the test reads in between cannot race it.
+        self.paused = output.parent / "paused-rebuild"
+        self.resume_file = output.parent / "resume-rebuild"
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -38,7 +42,13 @@ class DevServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "COLUMNS": "300"},
+            env={
+                **os.environ,
+                "COLUMNS": "300",
+                "SITE_BUILD_PAUSE_AT": "rebuild",
+                "SITE_BUILD_PAUSE_FILE": str(self.paused),
+                "SITE_BUILD_RESUME_FILE": str(self.resume_file),
+            },
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -49,7 +59,8 @@ class DevServer:
             self.lines.put(line.rstrip("\n"))
 
     def wait_for(self, text: str, timeout: float = 120) -> list[str]:
-        """Lines up to and including the first new one containing `text`."""
+        """Lines up to and including the first new one containing `text`. Waiting
+        for "Rewrote", the server is left paused before its full rebuild."""
         deadline = time.monotonic() + timeout
         got = []
         while time.monotonic() < deadline:
@@ -63,7 +74,14 @@ class DevServer:
             self.seen.append(line)
             if text in line:
                 return got
+            if "Rewrote" in line:
+                self.resume()  # the caller is not looking between the two steps
         pytest.fail(f"the dev server never said {text!r}; it said:\n" + "\n".join(self.seen))
+
+    def resume(self) -> None:
+        """Let a server paused after a one-page rewrite rebuild the rest."""
+        self.paused.unlink(missing_ok=True)
+        self.resume_file.touch()
 
     def page(self, relative: str) -> BeautifulSoup:
         return BeautifulSoup((self.output / relative).read_text(encoding="utf-8"), "html.parser")
@@ -108,6 +126,7 @@ def test_an_edited_thread_is_rewritten_first_then_the_listings(devserver):
     listing = server.page("questions/index.html").get_text()
     assert "Deanfell" not in listing  # not yet: the full build has not run
 
+    server.resume()
     server.wait_for("Site rebuilt")
     assert "Deanfell" in server.page("questions/index.html").get_text()
     assert server.page(page).find(id="reply-devserver-added") is not None
@@ -125,6 +144,7 @@ def test_a_changed_comment_rewrites_its_post_first(devserver):
     assert not any("Site rebuilt" in line for line in said)
     page = _thread_page(server.output, folder.name)
     assert server.page(page).find(id="reply-devserver-comment") is not None
+    server.resume()
     server.wait_for("Site rebuilt")
 
 

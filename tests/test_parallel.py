@@ -4,6 +4,7 @@ messages, and failures that stop the build instead of vanishing."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ import jinja2
 import pytest
 from parallel import plugin
 from parallel.forkmap import WorkerError, default_jobs, fork_map
+from pelican import signals
 from pelican.settings import DEFAULT_CONFIG
 
 import pelicanconf
@@ -23,13 +25,37 @@ from tools.bench import generate
 logger = logging.getLogger("tests.parallel")
 
 
-def _square_with_pid(n: int) -> tuple[int, int]:
-    time.sleep(0.002)  # work enough that no process takes every chunk alone
-    return n * n, os.getpid()
+def wait_for_file(path: Path, timeout: float = 120) -> None:
+    """Wait until another process makes `path` (a failure to, after `timeout`,
+    shows up in what the test then asserts)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+class EveryProcess:
+    """Each process's first item waits until `parties` processes have each begun
+    one: then every process takes part in a fork_map, however the machine
+    schedules them (no test depends on one process being faster than another)."""
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = multiprocessing.Barrier(parties)
+        self.waited: set[int] = set()  # in each process, its own copy
+
+    def wait(self) -> None:
+        if os.getpid() not in self.waited:
+            self.waited.add(os.getpid())
+            self.barrier.wait(timeout=120)
 
 
 def test_fork_map_gives_the_results_of_a_plain_loop_from_several_processes():
-    results = fork_map(_square_with_pid, range(200), jobs=3)
+    everyone = EveryProcess(3)
+
+    def square_with_pid(n: int) -> tuple[int, int]:
+        everyone.wait()
+        return n * n, os.getpid()
+
+    results = fork_map(square_with_pid, range(200), jobs=3)
     assert [value for value, _pid in results] == [n * n for n in range(200)]
     pids = {pid for _value, pid in results}
     assert len(pids) == 3 and os.getpid() in pids
@@ -47,8 +73,17 @@ def test_fork_map_hands_out_work_to_whichever_process_is_free():
 
 
 def test_few_items_make_few_workers_or_none():
-    assert {pid for _v, pid in fork_map(_square_with_pid, range(20), jobs=8)} == {os.getpid()}
-    assert len({pid for _v, pid in fork_map(_square_with_pid, range(40), jobs=8)}) == 2
+    def pid(_n: int) -> int:
+        return os.getpid()
+
+    assert set(fork_map(pid, range(20), jobs=8)) == {os.getpid()}
+    everyone = EveryProcess(2)
+
+    def pid_of_two(_n: int) -> int:
+        everyone.wait()
+        return os.getpid()
+
+    assert len(set(fork_map(pid_of_two, range(40), jobs=8))) == 2
 
 
 def test_a_small_site_forks_nothing_however_many_jobs(tmp_path, monkeypatch):
@@ -74,10 +109,11 @@ def test_fork_map_logs_what_the_workers_logged_once_each(caplog):
 
 def test_a_failing_worker_raises_with_its_traceback():
     parent = os.getpid()
+    everyone = EveryProcess(2)
 
     def fail_in_a_worker(n: int) -> int:
-        time.sleep(0.002)  # slow enough that the worker takes some items
-        if os.getpid() != parent and n % 7 == 3:
+        everyone.wait()  # the worker takes an item
+        if os.getpid() != parent:
             raise ZeroDivisionError(f"cannot do item {n}")
         return n
 
@@ -90,9 +126,10 @@ def test_a_failing_worker_raises_with_its_traceback():
 
 def test_a_killed_worker_is_reported():
     parent = os.getpid()
+    everyone = EveryProcess(2)
 
     def die(n: int) -> int:
-        time.sleep(0.002)
+        everyone.wait()
         if os.getpid() != parent:
             os.kill(os.getpid(), signal.SIGKILL)
         return n
@@ -103,9 +140,10 @@ def test_a_killed_worker_is_reported():
 
 def test_a_failure_in_the_main_process_leaves_no_worker_behind():
     parent = os.getpid()
+    everyone = EveryProcess(3)
 
     def fail_here(n: int) -> int:
-        time.sleep(0.002)
+        everyone.wait()  # both workers are at work when the main process fails
         if os.getpid() == parent:
             raise KeyError("in the main process")
         return n
@@ -189,29 +227,50 @@ def test_every_message_is_reported_once_whatever_the_number_of_processes(builds)
 
 
 def test_a_slower_process_writes_fewer_files_and_the_site_is_the_same(corpus, builds, tmp_path):
-    # Every page the worker renders is slowed down, as on a busy core: the
-    # main process comes to most paths first and claims them.
+    # The worker is held at its first page until the main process has rendered
+    # two thirds of the site's pages, as a process on a busy core would lag.
+    # The first process to come to a path claims it, so the main process goes
+    # on to claim what the worker would have: it ends with at least twice as
+    # many. (With a fixed half of the paths each, the main process would stop
+    # at half, and the worker, waiting, would give up after two minutes.)
     parent = os.getpid()
     calls = tmp_path / "calls"
     time_tag = pelicanconf.JINJA_FILTERS["time_tag"]
 
     @jinja2.pass_context
-    def slow_in_the_worker(context, when, fmt=None):
-        if os.getpid() != parent:
-            time.sleep(0.01)
+    def counted(context, when, fmt=None):
         with calls.open("a", encoding="ascii") as handle:
             handle.write("main\n" if os.getpid() == parent else "worker\n")
         return time_tag(context, when, fmt)
+
+    filters = {**pelicanconf.JINJA_FILTERS, "time_tag": counted}
+    build_local(tmp_path / "one", corpus, BUILD_JOBS=1, JINJA_FILTERS=filters)
+    total = len(calls.read_text(encoding="ascii").split())
+    calls.unlink()
+    waited = []
+
+    @jinja2.pass_context
+    def lagging(context, when, fmt=None):
+        if os.getpid() != parent and not waited:
+            waited.append(1)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                done = calls.read_text(encoding="ascii").split() if calls.exists() else []
+                if done.count("main") >= 2 * total // 3:
+                    break
+                time.sleep(0.01)
+        return counted(context, when, fmt)
 
     site = build_local(
         tmp_path / "out",
         corpus,
         BUILD_JOBS=2,
-        JINJA_FILTERS={**pelicanconf.JINJA_FILTERS, "time_tag": slow_in_the_worker},
+        JINJA_FILTERS={**pelicanconf.JINJA_FILTERS, "time_tag": lagging},
     )
     made = calls.read_text(encoding="ascii").split()
     assert made.count("worker") > 0  # the worker did take part
-    assert made.count("main") > 3 * made.count("worker")
+    assert made.count("main") >= 2 * total // 3
+    assert made.count("main") >= 2 * (made.count("worker") - 1)
     assert _site_files(site.output) == _site_files(builds[1].output)
 
 
@@ -251,10 +310,15 @@ def test_a_full_claim_table_falls_back_to_a_fixed_share_of_the_paths(tmp_path):
 
 def test_a_worker_that_fails_while_writing_stops_the_build(corpus, tmp_path):
     parent = os.getpid()
+    failed = tmp_path / "worker-failed"
 
     def time_tag(when, fmt=None):  # noqa: ARG001 - a filter's signature
         if os.getpid() != parent:
+            failed.touch()
             raise RuntimeError("a template failed in a worker")
+        # The main process waits for the worker to come to a page of its own
+        # (while it waits, it claims nothing more).
+        wait_for_file(failed)
         return str(when)
 
     site = build_local(
@@ -292,8 +356,10 @@ def test_a_message_logged_in_two_processes_is_reported_once(caplog):
     LimitFilter._raised_messages.clear()
     log = logging.getLogger("pelican.tests.repeated")
 
+    everyone = EveryProcess(2)
+
     def warn(n):
-        time.sleep(0.002)  # enough work for the worker to take a share
+        everyone.wait()  # the worker takes a share
         log.warning("the same warning from every item")
         return n
 
@@ -309,12 +375,14 @@ def test_the_writer_hands_free_memory_back_every_so_many_files(tmp_path, monkeyp
     writer = plugin.PartitionedWriter(str(tmp_path), settings=dict(DEFAULT_CONFIG))
     writer.trim_every = 3
     template = jinja2.Template("<p>{{ output_file }}</p>")
-    for n in range(7):
-        writer.write_file(f"page-{n}/index.html", template, {})
-    assert len(trims) == 2
-    assert (tmp_path / "page-6" / "index.html").read_text() == "<p>page-6/index.html</p>"
-    writer.share = (1, 2)  # files another process owns are neither written nor counted
-    for n in range(7, 40):
-        writer.write_file(f"page-{n}/index.html", template, {})
+    # Not a build: nothing listening to content_written (the sitemap) may count these.
+    with signals.content_written.muted():
+        for n in range(7):
+            writer.write_file(f"page-{n}/index.html", template, {})
+        assert len(trims) == 2
+        assert (tmp_path / "page-6" / "index.html").read_text() == "<p>page-6/index.html</p>"
+        writer.share = (1, 2)  # files another process owns are neither written nor counted
+        for n in range(7, 40):
+            writer.write_file(f"page-{n}/index.html", template, {})
     assert writer.written == 7 + sum(writer.owns(f"page-{n}/index.html") for n in range(7, 40))
     assert len(trims) == writer.written // 3

@@ -44,3 +44,20 @@ def test_ten_thousand_items_cost_near_linear_work():
     # terms here): a bound linear in n. All pairs would be n*n = 100,000,000.
     assert stats.accumulations <= n * 7 * 101
     assert stats.accumulations < n * n / 10  # 3.4% of all pairs with these figures
+
+
+def test_a_term_many_items_share_scores_only_the_nearest_in_time():
+    # 1,000 items share one term; with a window of 5, item 500 is scored against
+    # the 5 before and the 5 after it in time, and no other.
+    n, window = 1_000, 5
+    terms = [{"topic:salary": 2.0} for _ in range(n)]
+    dates = [float(i) for i in range(n)]
+    stats = Stats()
+    ranked = rank_related(terms, dates, limit=20, window=window, stats=stats)
+    assert sorted(ranked[500]) == [495, 496, 497, 498, 499, 501, 502, 503, 504, 505]
+    assert sorted(ranked[0]) == [1, 2, 3, 4, 5]  # at the edge, what there is on one side
+    assert stats.accumulations == sum(len(r) for r in ranked) < n * (2 * window)
+    # Without the window every item would be scored against all 999 others.
+    wide = Stats()
+    rank_related(terms, dates, limit=20, window=n, stats=wide)
+    assert wide.accumulations == n * (n - 1)

@@ -40,7 +40,7 @@ KEEP_VERSIONS = 2  # the current site and the one before it, for a quick rollbac
 # Test hook: the tests that kill a publish half-way set SITE_BUILD_PAUSE_AT to
 # one of these names; the build stops there, touches SITE_BUILD_PAUSE_FILE and
 # waits to be killed.
-CHECKPOINTS = ("build", "staged", "swap")
+CHECKPOINTS = ("build", "staged", "swap", "rebuild")  # rebuild: the dev server
 
 logger = logging.getLogger("tools.build")
 
@@ -57,13 +57,20 @@ class Collector(logging.Handler):
 
 
 def checkpoint(name: str) -> None:
-    """Pause here when a test asked for it (see CHECKPOINTS)."""
-    if os.environ.get("SITE_BUILD_PAUSE_AT") != name:
+    """Pause here when a test asked for it (see CHECKPOINTS): until the test
+    makes SITE_BUILD_RESUME_FILE, if it named one, else until it is killed."""
+    if name not in os.environ.get("SITE_BUILD_PAUSE_AT", "").split(","):
         return
     marker = os.environ.get("SITE_BUILD_PAUSE_FILE")
     if marker:
         Path(marker).write_text(name, encoding="utf-8")
-    time.sleep(3600)
+    resume = os.environ.get("SITE_BUILD_RESUME_FILE")
+    deadline = time.monotonic() + 3600
+    while time.monotonic() < deadline:
+        if resume and os.path.exists(resume):
+            os.remove(resume)
+            return
+        time.sleep(0.02)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -144,6 +151,7 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
 
     init_logging(level=logging.WARNING)
     forget_logged_messages()
+    forget_stopped_build()  # whatever ran in this process before, the sitemap starts empty
     collector = Collector()
     logging.getLogger().addHandler(collector)
 
@@ -181,27 +189,28 @@ def build_search_index(site: Path) -> tuple[str | None, str]:
     Returns (an error or None, a line saying what it cost).
     """
     started = time.monotonic()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pagefind",
-            "--site",
-            str(site),
-            "--output-subdir",
-            "pagefind",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "pagefind",
+        "--site",
+        str(site),
+        "--output-subdir",
+        "pagefind",
+        "--quiet",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said = process.stdout.read()
+    process.stdout.close()
+    # Its own peak (and its children's), not that of every child this process reaped.
+    _pid, status, usage = os.wait4(process.pid, 0)
+    returncode = os.waitstatus_to_exitcode(status)
+    process.returncode = returncode
     elapsed = time.monotonic() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    cost = f"Search index (Pagefind) in {elapsed:.1f} s, peak {peak_mib:.0f} MiB"
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-        return f"Pagefind failed (exit {done.returncode}): {' | '.join(detail)}", cost
+    cost = f"Search index (Pagefind) in {elapsed:.1f} s, peak {usage.ru_maxrss / 1024:.0f} MiB"
+    if returncode != 0:
+        detail = said.strip().splitlines()[-5:]
+        return f"Pagefind failed (exit {returncode}): {' | '.join(detail)}", cost
     return None, cost
 
 
@@ -262,6 +271,11 @@ def _build(settings_file: Path, output: Path, strict: bool, extra: dict, search:
     started = time.monotonic()
     collector = run_pelican(settings_file, staging, extra)
     elapsed = time.monotonic() - started
+    # This process's peak, and the largest of the workers it forked (reaped by now).
+    peaks = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    )
     if search and not (strict and collector.records):
         error, cost = build_search_index(staging)
         print(cost)
@@ -299,7 +313,8 @@ def _build(settings_file: Path, output: Path, strict: bool, extra: dict, search:
     swap_in(output, final)
     prune(versions, final)
     print(
-        f"Built {output}/ -> {VERSIONS_DIR}/{name} in {elapsed:.1f} s"
+        f"Built {output}/ -> {VERSIONS_DIR}/{name} in {elapsed:.1f} s, peak "
+        f"{peaks[0]:.0f} MiB (largest worker {peaks[1]:.0f} MiB)"
         + (" (with the problems listed above)" if problems else "")
     )
     return 0

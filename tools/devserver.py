@@ -49,7 +49,7 @@ from pelican.utils import FileChangeFilter  # noqa: E402
 from pelican.writers import Writer  # noqa: E402
 from threads.plugin import ARTICLE_LISTS as ITEM_LISTS  # noqa: E402
 
-from tools.build import forget_logged_messages, forget_stopped_build  # noqa: E402
+from tools.build import checkpoint, forget_logged_messages, forget_stopped_build  # noqa: E402
 
 logger = logging.getLogger("tools.devserver")
 
@@ -253,6 +253,7 @@ def loop(site: Site) -> None:
                             f"Rewrote {written[0]} (+{len(written) - 1} more) in "
                             f"{time.monotonic() - started:.2f} s; rebuilding the rest"
                         )
+                        checkpoint("rebuild")
         site.build()
 
 

@@ -47,6 +47,7 @@ def rank_related(
     def rank(i: int) -> list[int]:
         own = terms[i]
         scores: dict[int, float] = defaultdict(float)
+        added = 0
         for term, weight in own.items():
             posting = postings[term]
             if len(posting) <= 2 * window + 1:
@@ -57,9 +58,10 @@ def rank_related(
             for j in nearby:
                 if j != i:
                     scores[j] += weight
+                    added += 1
         if stats is not None:
             stats.items += 1
-            stats.accumulations += sum(min(len(postings[t]), 2 * window + 1) for t in own)
+            stats.accumulations += added  # the additions made, counted as they were made
         return sorted(scores, key=lambda j: (-scores[j], -dates[j], j))[:limit]
 
     if map_items is None or stats is not None:
