@@ -5,16 +5,16 @@ order of steps and its output, and does the costly parts in `BUILD_JOBS`
 processes (default: every core this process may use; 1 turns it off):
 
 * reading: when a generator is made, the files it will read are dealt out to
-  worker processes (`forkmap.fork_map`); each runs Pelican's own reader on its
-  share and sends back what the reader returned, which goes into the
-  generator's reader cache. The generator then reads as usual and finds every
-  file read already. Messages the readers log come back with the results.
+  worker processes (`forkmap.fork_map`); each reads its share ahead with the
+  project's reader (`read_ahead`) and sends back what it returned, which the
+  main process hands to the same reader (`keep`). The generator then reads as
+  usual, and the reader gives it what was read ahead. Messages the readers log
+  come back with the results.
 * writing: once every generator has its context, the build forks. Every
   process runs the generators' output steps, but a page or feed is rendered and
-  written only by the process that owns its path (`PartitionedWriter.owns`):
-  the first process to come to a path claims it (`ClaimTable`, in memory the
-  processes share), so a process that runs slower (a busy core) simply writes
-  fewer files. The others skip the template and the file, and still send
+  written only by the process that owns its path (`PartitionedWriter.owns`, a
+  fixed share of the paths by a hash). The others skip the template and the
+  file, and still send
   `content_written`, so the sitemap, which listens to it, sees every page.
   Output steps that do not go through the writer (copying static files, and
   any generator not marked `parallel_output = True`) run in the main process
@@ -28,10 +28,7 @@ traceback; a worker dies with the main process.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import mmap
-import multiprocessing
 import os
 import traceback
 import zlib
@@ -133,65 +130,6 @@ def forget_read(generator) -> None:
 # --- writing -----------------------------------------------------------------
 
 
-class ClaimTable:
-    """Which paths some process of the build has claimed, in memory shared by
-    the processes forked after it is made.
-
-    An open-addressing hash table of 16-byte BLAKE2 digests of the paths,
-    behind one lock. `claim(path)` is True for the first process to ask and
-    False for every other; once the table is three quarters full it claims no
-    more, and says None for a path it does not hold (then every process falls
-    back to the same fixed share, see `PartitionedWriter.owns`).
-    """
-
-    KEY = 16  # bytes of digest per slot
-    EMPTY = bytes(KEY)  # a slot no path has claimed
-    HEADER = 8  # the number of paths claimed
-
-    def __init__(self, slots: int) -> None:
-        self.slots = 1 << max(12, (slots - 1).bit_length())  # a power of two
-        self.limit = self.slots * 3 // 4
-        self.memory = mmap.mmap(-1, self.HEADER + self.slots * self.KEY)  # shared, zeroed
-        self.lock = multiprocessing.Lock()
-
-    @classmethod
-    def for_items(cls, items: int) -> ClaimTable | None:
-        """A table with room for a site of `items` items (pages, listings and
-        feeds come to about two files per item: 21,000 at 10,000 items, in a
-        table of 131,072 slots, 2 MiB); None where there are no shared locks."""
-        try:
-            return cls(8 * items)
-        except (OSError, ImportError):  # no /dev/shm, say
-            return None
-
-    def _digest(self, path: str) -> bytes:
-        digest = bytearray(
-            hashlib.blake2b(path.encode("utf-8", "surrogateescape"), digest_size=self.KEY).digest()
-        )
-        digest[0] |= 1  # never EMPTY
-        return bytes(digest)
-
-    def claim(self, path: str) -> bool | None:
-        key = self._digest(path)
-        memory, mask = self.memory, self.slots - 1
-        slot = int.from_bytes(key[8:], "little") & mask
-        with self.lock:
-            while True:
-                at = self.HEADER + slot * self.KEY
-                held = memory[at : at + self.KEY]
-                if held == key:
-                    return False
-                if held == self.EMPTY:
-                    break
-                slot = (slot + 1) & mask
-            count = int.from_bytes(memory[: self.HEADER], "little")
-            if count >= self.limit:
-                return None
-            memory[at : at + self.KEY] = key
-            memory[: self.HEADER] = (count + 1).to_bytes(self.HEADER, "little")
-            return True
-
-
 class PartitionedWriter(compat.OwningWriter):
     """Pelican's writer, writing only the paths this process owns.
 
@@ -209,7 +147,6 @@ class PartitionedWriter(compat.OwningWriter):
         super().__init__(output_path, settings=settings)
         self.asked: set[str] = set()  # every path any process writes, by name
         self.written = 0  # files this process has written
-        self.claims: ClaimTable | None = None  # made before the processes fork
         self._owned: dict[str, bool] = {}  # this process's answers, by path
 
     @property
@@ -219,17 +156,16 @@ class PartitionedWriter(compat.OwningWriter):
 
     def owns(self, name: str) -> bool:
         """Whether this process writes `name` (a path under the output folder):
-        the first process to ask claims it. Without a claim table (or once it
-        is full) each process owns a fixed share of the paths, by a hash."""
+        each process owns a fixed share of the paths, by a hash of the path.
+        (A table in shared memory where the first process to come to a path
+        claimed it was tried, and measured no faster: bench/results.md.)"""
         index, jobs = self.share
         if jobs == 1:
             return True
         path = os.path.normpath(name)
         owned = self._owned.get(path)
         if owned is None:
-            owned = self.claims.claim(path) if self.claims is not None else None
-            if owned is None:
-                owned = zlib.crc32(path.encode("utf-8", "surrogateescape")) % jobs == index
+            owned = zlib.crc32(path.encode("utf-8", "surrogateescape")) % jobs == index
             self._owned[path] = owned
         return owned
 
@@ -329,7 +265,6 @@ class _Fork:
         jobs = jobs_for_items(jobs_for(state.settings), items)
         if jobs <= 1 or not isinstance(writer, PartitionedWriter):
             return
-        writer.claims = ClaimTable.for_items(items)
         index, pipe, state.children = start_workers(jobs)
         writer.share = (index, jobs)
         if index:
