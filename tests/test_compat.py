@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import compat
 import pytest
@@ -103,3 +104,50 @@ def test_a_build_on_an_unverified_version_is_the_same_site(corpus, tmp_path):
     )
     assert len(one) > 300 and sorted(other) == sorted(one)
     assert [name for name in one if other[name] != one[name]] == []
+
+
+PELICAN_TESTS = ("--pyargs", "pelican.tests", "-W", "ignore")
+
+
+def _pelicans_own_tests(*extra: str) -> tuple[set[str], str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra, *PELICAN_TESTS],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}"},
+    )
+    failed = {
+        line.split(" - ")[0] for line in done.stdout.splitlines() if line.startswith("FAILED")
+    }
+    return failed, done.stdout.strip().splitlines()[-1]
+
+
+def test_pelicans_own_tests_give_the_same_results_with_the_speedups_in_place():
+    plain, plain_summary = _pelicans_own_tests()
+    fast, fast_summary = _pelicans_own_tests("-p", "tests.pelican_speedups_active")
+    assert " passed" in fast_summary and " passed" in plain_summary
+    # Some of Pelican's tests fail on any machine without its optional extras
+    # (typogrify, its sample output); the speedups must change none of them.
+    assert fast == plain, (fast ^ plain, fast_summary, plain_summary)
+    assert fast_summary.split(" in ")[0] == plain_summary.split(" in ")[0]
+
+
+@pytest.mark.parametrize("patch", sorted((ROOT / "docs" / "upstream").glob("*.patch")))
+def test_each_upstream_candidate_applies_to_the_installed_pelican(patch, tmp_path):
+    import shutil
+
+    import pelican
+
+    require_patch = shutil.which("patch")
+    if require_patch is None:
+        pytest.skip("the `patch` command is not installed")
+    shutil.copytree(Path(pelican.__file__).parent, tmp_path / "pelican")
+    done = subprocess.run(
+        ["patch", "-p1", "--dry-run", "-i", str(patch)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

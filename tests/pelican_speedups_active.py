@@ -1,0 +1,11 @@
+"""A pytest plugin for Pelican's own test suite: Pelican's functions as the speedups plugin
+replaces them in a build (`pytest -p tests.pelican_speedups_active --pyargs pelican.tests`)."""
+
+import compat
+import speedups.plugin as speedups
+
+speedups._active = True
+speedups.keep_wrapper_urls()
+compat.replace_archives_and_translations(
+    speedups._archives_by_identity, speedups._translations_by_group
+)
