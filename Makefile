@@ -82,8 +82,8 @@ clean: ## Remove output/, old builds and caches (keeps .venv)
 regenerate: venv ## Rebuild into output/ whenever content changes: the edited page first, then the rest
 	$(PYTHON) tools/devserver.py --no-serve -o $(OUTPUTDIR) -s $(CONFFILE)
 
-serve: venv ## Serve output/ at http://127.0.0.1:8000/ (PORT=..., BIND=...)
-	$(PELICAN) -l $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) -p $(PORT) -b $(BIND) $(PELICANOPTS)
+serve: venv ## Serve output/ (the last make publish or make html) at http://127.0.0.1:8000/, working locally
+	$(PYTHON) tools/serve.py -o $(OUTPUTDIR) -p $(PORT) -b $(BIND)
 
 devserver: venv ## Serve, and rebuild on every save: the edited page first, then the rest (PORT=8000)
 	$(PYTHON) tools/devserver.py -o $(OUTPUTDIR) -s $(CONFFILE) -p $(PORT) -b $(BIND)

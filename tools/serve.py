@@ -1,0 +1,136 @@
+"""Serve the built site on this machine, working as it will online: `make serve`.
+
+    python tools/serve.py [--output output] [--port 8000] [--bind 127.0.0.1]
+
+`make publish` builds the site for the address it will be served at (SITEURL,
+a placeholder until it is set), so its stylesheets, links, feeds and search
+all point there. Served as it is, nothing would load locally. This server
+shows exactly the files in `output/` (whichever build is there: `make publish`
+or `make html`), and in pages, feeds, sitemaps and scripts it writes the site's
+address as the local one, so every link stays on this machine. An unknown
+address gets the site's own 404 page, with status 404. Files are read from
+disk on every request: a new build shows on the next reload. Stop with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import re
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+# Files whose text may carry the site's address.
+TEXT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".map": "text/plain; charset=utf-8",
+}
+CANONICAL = re.compile(rb'<link rel="canonical" href="(https?://[^"]+?)/?"')
+
+
+def site_address(root: Path) -> str | None:
+    """The address the build was made for (from its home page's canonical
+    link), or None for a build with relative addresses (`make html`)."""
+    home = root / "index.html"
+    if not home.is_file():
+        return None
+    found = CANONICAL.search(home.read_bytes()[:20000])
+    return found.group(1).decode() if found else None
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    site: str | None = None  # the build's own address
+    local: str = ""  # this server's address
+
+    def log_message(self, format, *args):
+        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+    def do_GET(self):
+        self._answer(body=True)
+
+    def do_HEAD(self):
+        self._answer(body=False)
+
+    def _file(self) -> tuple[Path | None, int]:
+        root = Path(self.directory).resolve()
+        relative = unquote(urlsplit(self.path).path).lstrip("/")
+        path = (root / relative).resolve()
+        if root != path and root not in path.parents:
+            return None, 404
+        if path.is_dir():
+            if not self.path.split("?", 1)[0].endswith("/"):
+                return path, 301
+            path = path / "index.html"
+        if path.is_file():
+            return path, 200
+        missing = root / "404.html"
+        return (missing if missing.is_file() else None), 404
+
+    def _answer(self, body: bool) -> None:
+        path, status = self._file()
+        if status == 301:
+            self.send_response(301)
+            self.send_header("Location", urlsplit(self.path).path + "/")
+            self.end_headers()
+            return
+        if path is None:
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        kind = TEXT_TYPES.get(path.suffix) or self.guess_type(str(path))
+        if self.site and path.suffix in TEXT_TYPES:
+            data = data.replace(self.site.encode(), self.local.encode())
+            escaped = self.site.replace("/", "\\/")  # as JSON may write it
+            data = data.replace(escaped.encode(), self.local.replace("/", "\\/").encode())
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", type=Path, default=Path("output"))
+    parser.add_argument("-p", "--port", type=int, default=8000)
+    parser.add_argument("-b", "--bind", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    root = args.output.resolve()
+    if not (root / "index.html").is_file():
+        print(
+            f"{args.output}/ holds no built site yet: run `make publish` (or `make html`) first.",
+            file=sys.stderr,
+        )
+        return 2
+    site = site_address(root)
+    server = http.server.ThreadingHTTPServer(
+        (args.bind, args.port), functools.partial(Handler, directory=str(root))
+    )
+    port = server.server_address[1]
+    Handler.site, Handler.local = site, f"http://{args.bind}:{port}"
+    made = (
+        f"the build made for {site}, its addresses shown as local ones"
+        if site
+        else "a build with relative addresses (make html)"
+    )
+    print(f"Serving {args.output}/ ({made}) at http://{args.bind}:{port}/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("Stopped")
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
