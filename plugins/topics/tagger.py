@@ -228,6 +228,11 @@ class Hit(NamedTuple):
 
 def find(index: Index, field_name: str, text: str) -> list[Hit]:
     """Every phrase occurrence in one field; `against` hits cancel what they overlap."""
+    return find_counted(index, field_name, text)[0]
+
+
+def find_counted(index: Index, field_name: str, text: str) -> tuple[list[Hit], int]:
+    """`find`, and the number of words in the field (for density and the opening)."""
     words = words_of(text)
     stems = list(map(stem, words))
     hits: list[Hit] = []
@@ -249,7 +254,7 @@ def find(index: Index, field_name: str, text: str) -> list[Hit]:
             if end is not None:
                 shown = " ".join(words[position:end])
                 hits.append(Hit(phrase, field_name, position, end, shown, weight))
-    return _cancel(_outermost(hits))
+    return _cancel(_outermost(hits)), len(stems)
 
 
 def _outermost(hits: list[Hit]) -> list[Hit]:
@@ -287,6 +292,32 @@ def _cancel(hits: list[Hit]) -> list[Hit]:
 
 
 @dataclass
+class Scoring:
+    """How hits add up to a topic's score (the [tagger] table of the vocabulary).
+
+    * Within a field, a phrase counts fully once and each repeat adds
+      `repeat_weight` of it, so one word said twenty times does not drown the rest.
+    * `caps` bound what one field (e.g. replies) adds to a topic.
+    * Aboutness: the first `lead_words` words of a long field (the opening, where
+      a writer says what the text is about) count `lead_weight` times; past
+      `length_words` words a field's hits are scaled by sqrt(length_words / n),
+      so a passing mention in a long text weighs less than in a short one.
+    * A topic needs `min_distinct` different phrases, or one hit adding at least
+      `strong` on its own (a heavy phrase, or one in the title or opening): one
+      word said in passing is a mention, not a subject.
+    """
+
+    repeat_weight: float = 0.25
+    caps: dict[str, float] = field(default_factory=dict)
+    lead_words: int = 40
+    lead_weight: float = 1.5
+    length_words: int = 250
+    lead_fields: tuple[str, ...] = ("body",)
+    min_distinct: int = 2
+    strong: float = 3.0
+
+
+@dataclass
 class Evidence:
     """Why a topic scored: its first EVIDENCE_KEPT hits (and against cues), and counts.
 
@@ -298,6 +329,9 @@ class Evidence:
     hits: list[dict] = field(default_factory=list)
     against: list[dict] = field(default_factory=list)
     hit_count: int = 0
+    templates: set[str] = field(default_factory=set)  # the distinct phrases that fired
+    strongest: float = 0.0  # the most one hit added (its weight in its field and place)
+    strong: bool = True  # enough distinct cues, or one strong one
 
     def add(self, hit: Hit) -> None:
         kept = self.against if hit.phrase.against else self.hits
@@ -310,39 +344,48 @@ class Evidence:
 def score(
     fields: list[tuple[str, str, float]],
     index: Index,
-    repeat_weight: float = 0.25,
-    field_caps: dict[str, float] | None = None,
+    scoring: Scoring | None = None,
 ) -> dict[str, Evidence]:
-    """Score every topic over (field name, text, field weight) triples.
-
-    Within a field, a phrase counts fully once and each repeat adds
-    `repeat_weight` of it, so one word said twenty times does not drown the
-    rest. `field_caps` bounds what one field (e.g. replies) adds to a topic.
-    """
-    field_caps = field_caps or {}
+    """Score every topic over (field name, text, field weight) triples (see Scoring)."""
+    scoring = scoring or Scoring()
     results: dict[str, Evidence] = defaultdict(Evidence)
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for field_name, text, weight in fields:
-        for hit in find(index, field_name, text):
+        found_hits, length = find_counted(index, field_name, text)
+        if length > scoring.length_words:
+            weight *= (scoring.length_words / length) ** 0.5
+        lead = scoring.lead_words if field_name in scoring.lead_fields else 0
+        for hit in found_hits:
             phrase = hit.phrase
             results[phrase.topic].add(hit)
             if not phrase.against:
-                values[(phrase.topic, field_name, phrase.template)].append(hit.weight * weight)
+                boost = scoring.lead_weight if hit.start < lead else 1.0
+                value = hit.weight * weight * boost
+                values[(phrase.topic, field_name, phrase.template)].append(value)
+                evidence = results[phrase.topic]
+                evidence.templates.add(phrase.template)
+                evidence.strongest = max(evidence.strongest, value)
     per_field: dict[tuple[str, str], float] = defaultdict(float)
     for (topic, field_name, _template), found in values.items():
         top = max(found)
-        per_field[(topic, field_name)] += top + repeat_weight * (sum(found) - top)
+        per_field[(topic, field_name)] += top + scoring.repeat_weight * (sum(found) - top)
     for (topic, field_name), total in per_field.items():
-        cap = field_caps.get(field_name)
+        cap = scoring.caps.get(field_name)
         results[topic].score += total if cap is None else min(total, cap)
+    for evidence in results.values():
+        evidence.strong = (
+            len(evidence.templates) >= scoring.min_distinct or evidence.strongest >= scoring.strong
+        )
     return dict(results)
 
 
 def choose(
     evidence: dict[str, Evidence], thresholds: dict[str, float], relative: float
 ) -> list[str]:
-    """Topics at or over their threshold and within `relative` of the best one."""
-    passing = {t: e.score for t, e in evidence.items() if e.score >= thresholds[t]}
+    """Topics over their threshold, with enough distinct cues, near the best one's score."""
+    passing = {
+        t: e.score for t, e in evidence.items() if e.score >= thresholds[t] and e.strong
+    }
     if not passing:
         return []
     top = max(passing.values())
