@@ -380,14 +380,19 @@ def score(
 
 
 def choose(
-    evidence: dict[str, Evidence], thresholds: dict[str, float], relative: float
+    evidence: dict[str, Evidence],
+    thresholds: dict[str, float],
+    relative: float,
+    confident: float = float("inf"),
 ) -> list[str]:
-    """Topics over their threshold, with enough distinct cues, near the best one's score."""
-    passing = {
-        t: e.score for t, e in evidence.items() if e.score >= thresholds[t] and e.strong
-    }
+    """Topics over their threshold, with enough distinct cues, and either near the
+    best one's score (a passing mention beside the subject is not a topic) or
+    sure on their own (at least `confident` times their threshold)."""
+    passing = {t: e.score for t, e in evidence.items() if e.score >= thresholds[t] and e.strong}
     if not passing:
         return []
     top = max(passing.values())
-    chosen = [t for t, s in passing.items() if s >= top * relative]
+    chosen = [
+        t for t, s in passing.items() if s >= top * relative or s >= thresholds[t] * confident
+    ]
     return sorted(chosen, key=lambda t: (-passing[t], t))

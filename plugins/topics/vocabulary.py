@@ -11,6 +11,7 @@ from .tagger import Evidence, Index, Scoring, TemplateError, choose, compile_tem
 TAGGER_DEFAULTS = {
     "threshold": 2.0,  # score a topic needs, unless the topic sets its own
     "relative": 0.25,  # ...and at least this share of the best topic's score
+    "confident": 1000.0,  # ...unless it scores this many times its threshold
     "repeat_weight": 0.25,  # what each repeat of a phrase in one field adds
     "lead_words": 40,  # the opening of the body: its first this many words...
     "lead_weight": 1.5,  # ...count this many times
@@ -44,6 +45,7 @@ class Vocabulary:
     index: Index
     threshold: dict[str, float]
     relative: float
+    confident: float
     repeat_weight: float
     field_weights: dict[str, float]
     caps: dict[str, float]
@@ -65,7 +67,7 @@ class Vocabulary:
         if decoy is not None and self.decoy_threshold and decoy.score >= self.decoy_threshold:
             # A job ad, a staff bio, programme news: its trap words are not its subject.
             thresholds = {t: v * self.decoy_factor for t, v in thresholds.items()}
-        chosen = choose(evidence, thresholds, self.relative)
+        chosen = choose(evidence, thresholds, self.relative, self.confident)
         if decoy is not None:
             evidence[DECOY] = decoy
         return chosen, evidence
@@ -162,7 +164,9 @@ def load(path: str | Path) -> Vocabulary:
         try:
             index.add(compile_template(str(template), DECOY))
         except TemplateError as exc:
-            raise _fail(path, text, f'"{template}"', f"[decoy]: phrase {template!r}: {exc}") from exc
+            raise _fail(
+                path, text, f'"{template}"', f"[decoy]: phrase {template!r}: {exc}"
+            ) from exc
     decoy_numbers = {"threshold": 0.0, "factor": 1.0}
     for key in decoy_numbers:
         value = decoy.get(key, decoy_numbers[key])
@@ -184,6 +188,7 @@ def load(path: str | Path) -> Vocabulary:
         index=index,
         threshold={s: t.threshold for s, t in topics.items()},
         relative=float(tagger["relative"]),
+        confident=float(tagger["confident"]),
         repeat_weight=float(tagger["repeat_weight"]),
         field_weights=fields,
         caps=caps,
