@@ -173,12 +173,17 @@ class Index:
     """First stem -> the phrase variants that start with it.
 
     One-word variants (most of a vocabulary) are kept apart: a lookup is the
-    whole match, no matcher needs to run. Entries carry what matching needs
-    (a variant's weight; a longer one's second word, None for a gap).
+    whole match, no matcher needs to run. Longer variants are found by their
+    first two stems (`by_pair`), so a common first word ("the", "my") with many
+    phrases costs one dictionary read, not one check per phrase; those with a
+    gap second (`offer ... position`) are tried in full (`by_first`).
     """
 
-    by_first: dict[str, list[tuple[Phrase, tuple[Element, ...], frozenset | None, float]]] = field(
+    by_first: dict[str, list[tuple[Phrase, tuple[Element, ...], float]]] = field(
         default_factory=lambda: defaultdict(list)
+    )
+    by_pair: dict[str, dict[str, list[tuple[Phrase, tuple[Element, ...], float]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
     single: dict[str, list[tuple[Phrase, float]]] = field(default_factory=lambda: defaultdict(list))
     # Every stem a phrase can start with: most words of a text are not one.
@@ -190,9 +195,11 @@ class Index:
             for first in variant[0]:
                 if len(variant) == 1:
                     self.single[first].append((phrase, weight))
+                elif isinstance(variant[1], Gap):
+                    self.by_first[first].append((phrase, variant, weight))
                 else:
-                    second = None if isinstance(variant[1], Gap) else variant[1]
-                    self.by_first[first].append((phrase, variant, second, weight))
+                    for second in variant[1]:
+                        self.by_pair[first][second].append((phrase, variant, weight))
                 self.starts.add(first)
 
 
@@ -236,20 +243,21 @@ def find_counted(index: Index, field_name: str, text: str) -> tuple[list[Hit], i
     words = words_of(text)
     stems = list(map(stem, words))
     hits: list[Hit] = []
-    single, by_first, starts = index.single, index.by_first, index.starts
+    single, by_first, by_pair, starts = index.single, index.by_first, index.by_pair, index.starts
     last = len(stems) - 1
     for position in compress(count(), map(starts.__contains__, stems)):
         first = stems[position]
         for phrase, weight in single.get(first, ()):
             hits.append(Hit(phrase, field_name, position, position + 1, words[position], weight))
-        candidates = by_first.get(first)
-        if not candidates:
-            continue
-        following = stems[position + 1] if position < last else None
-        for phrase, variant, second, weight in candidates:
-            # Most candidates fail on their second word: check it before the matcher.
-            if second is not None and following not in second:
-                continue
+        pairs = by_pair.get(first)
+        if pairs and position < last:
+            for phrase, variant, weight in pairs.get(stems[position + 1], ()):
+                # Its first two words matched: a two-word phrase is found.
+                end = position + 2 if len(variant) == 2 else _match_at(stems, position, variant)
+                if end is not None:
+                    shown = " ".join(words[position:end])
+                    hits.append(Hit(phrase, field_name, position, end, shown, weight))
+        for phrase, variant, weight in by_first.get(first, ()):
             end = _match_at(stems, position, variant)
             if end is not None:
                 shown = " ".join(words[position:end])
