@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from topics.tagger import Index, TemplateError, compile_template, find, tokens
+from topics.tagger import (
+    Index,
+    TemplateError,
+    _match_at,
+    compile_template,
+    find,
+    stem,
+    tokens,
+    words_of,
+)
 from topics.vocabulary import VocabularyError, load
 
 from tests.sitebuild import CONTENT
@@ -48,6 +57,54 @@ def test_template_alternatives_optional_words_and_gaps():
 def test_a_phrase_counts_once_where_words_overlap():
     assert hits(["pay", "pay scale"], "the pay scale") == ["pay scale"]
     assert hits(["manager", "managing", "management"], "a manager") == ["manager"]
+
+
+def test_the_index_finds_what_trying_every_phrase_at_every_word_finds():
+    # Phrases starting with common words are looked up by a later word, and filed
+    # by their neighbours: the index must not lose a match by it.
+    templates = [
+        "the offer",
+        "an offer ^3",
+        "the offer letter",
+        "not ... move forward",
+        "i|we turned down",
+        "ask|asked for (a|an) higher|better",
+        "offer ... position",
+        "my staff",
+        "who you know",
+        "(the) job|position went to",
+        "on the table",
+        "of the",
+        "is it over",
+        "second interview",
+        "not|never ... second interview",
+        "go in (a|another) (different) direction",
+        "pay",
+    ]
+    text = (
+        "I asked for a higher step. The offer letter came; the offer for the open position "
+        "did not move forward. We turned down an offer. Is it over? The job went to the other "
+        "finalist and I never got a second interview. They did not, sadly, call for a second "
+        "interview. It's who you know. Everything on the table, they said, going in another "
+        "direction with my staff. Pay. The the the offer offer of the of the."
+    )
+    phrases = [compile_template(t, str(n)) for n, t in enumerate(templates)]
+    index = Index()
+    for phrase in phrases:
+        index.add(phrase)
+    stems = [stem(w) for w in words_of(text)]
+    expected = set()
+    for phrase in phrases:
+        for variant in phrase.variants:
+            for start in range(len(stems)):
+                end = _match_at(stems, start, variant)
+                if end is not None:
+                    expected.add((phrase.template, start, end))
+    found = {(h.phrase.template, h.start, h.end) for h in find(index, "body", text)}
+    # find keeps only the outermost hit of each place per topic: every phrase is its own topic.
+    assert found and found <= expected
+    for template, start, end in expected - found:
+        assert any(t == template and s <= start and end <= e for t, s, e in found)
 
 
 def test_against_cues_cancel_what_they_overlap_only():
