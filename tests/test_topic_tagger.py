@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from topics.tagger import Index, TemplateError, compile_template, find, tokens
+from topics.tagger import (
+    Index,
+    TemplateError,
+    _match_at,
+    compile_template,
+    find,
+    stem,
+    tokens,
+    words_of,
+)
 from topics.vocabulary import VocabularyError, load
 
 from tests.sitebuild import CONTENT
@@ -48,6 +57,54 @@ def test_template_alternatives_optional_words_and_gaps():
 def test_a_phrase_counts_once_where_words_overlap():
     assert hits(["pay", "pay scale"], "the pay scale") == ["pay scale"]
     assert hits(["manager", "managing", "management"], "a manager") == ["manager"]
+
+
+def test_the_index_finds_what_trying_every_phrase_at_every_word_finds():
+    # Phrases starting with common words are looked up by a later word, and filed
+    # by their neighbours: the index must not lose a match by it.
+    templates = [
+        "the offer",
+        "an offer ^3",
+        "the offer letter",
+        "not ... move forward",
+        "i|we turned down",
+        "ask|asked for (a|an) higher|better",
+        "offer ... position",
+        "my staff",
+        "who you know",
+        "(the) job|position went to",
+        "on the table",
+        "of the",
+        "is it over",
+        "second interview",
+        "not|never ... second interview",
+        "go in (a|another) (different) direction",
+        "pay",
+    ]
+    text = (
+        "I asked for a higher step. The offer letter came; the offer for the open position "
+        "did not move forward. We turned down an offer. Is it over? The job went to the other "
+        "finalist and I never got a second interview. They did not, sadly, call for a second "
+        "interview. It's who you know. Everything on the table, they said, going in another "
+        "direction with my staff. Pay. The the the offer offer of the of the."
+    )
+    phrases = [compile_template(t, str(n)) for n, t in enumerate(templates)]
+    index = Index()
+    for phrase in phrases:
+        index.add(phrase)
+    stems = [stem(w) for w in words_of(text)]
+    expected = set()
+    for phrase in phrases:
+        for variant in phrase.variants:
+            for start in range(len(stems)):
+                end = _match_at(stems, start, variant)
+                if end is not None:
+                    expected.add((phrase.template, start, end))
+    found = {(h.phrase.template, h.start, h.end) for h in find(index, "body", text)}
+    # find keeps only the outermost hit of each place per topic: every phrase is its own topic.
+    assert found and found <= expected
+    for template, start, end in expected - found:
+        assert any(t == template and s <= start and end <= e for t, s, e in found)
 
 
 def test_against_cues_cancel_what_they_overlap_only():
@@ -106,13 +163,114 @@ def test_common_traps_and_plain_cases(title, body, expected):
     assert sorted(topics_of(title, body)) == sorted(expected)
 
 
+@pytest.mark.parametrize(
+    ("title", "body", "expected"),
+    [
+        # Rejection rarely says "rejected".
+        (
+            "well, that's that",
+            "The second interview never came. Today HR wrote that they have decided to go in "
+            "another direction and wished me luck.",
+            ["rejection"],
+        ),
+        (
+            "Update on the archives job",
+            "Got a form email this morning thanking me for my interest. They chose the other "
+            "finalist. I'm trying not to take it personally.",
+            ["rejection"],
+        ),
+        # Negotiation is leverage, bargaining, pushing back on the number.
+        (
+            "Would telling her hurt me?",
+            "If I admit I have no other option, does that weaken my bargaining position? "
+            "I'd like to keep some leverage when we talk pay.",
+            ["negotiation"],
+        ),
+        (
+            "They came in low",
+            "How do I push back on the number without sounding ungrateful? I was hoping they "
+            "would meet me halfway.",
+            ["negotiation"],
+        ),
+        # A move told as a story, without the word "relocate".
+        (
+            "A year in a town of three thousand",
+            "We packed a U-Haul and drove nineteen hours so my partner could take a job in a "
+            "new state. Here is what a small town is like for the new librarian.",
+            ["relocation"],
+        ),
+        # Direction: the asker turning an offer down is no rejection.
+        (
+            "I said no to them and feel weird",
+            "They made me an offer on Friday and I turned it down this morning: the commute was "
+            "too long. I emailed the director to decline the offer.",
+            ["offers"],
+        ),
+    ],
+)
+def test_indirect_phrasing_and_direction(title, body, expected):
+    assert sorted(topics_of(title, body)) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        # A mention is not aboutness: a degree named in a bio, a job ad's trap words.
+        (
+            "About me",
+            "I'm a reference librarian in Ohio. I got my MLIS in 2015 and I write here about "
+            "knitting, cataloguing and mystery novels.",
+        ),
+        (
+            "Job ad: Reference Librarian",
+            "The county seeks a Reference Librarian. Required qualifications: MLS from an "
+            "accredited program. Salary $54,000 to $61,000 plus benefits. To apply, submit a "
+            "cover letter and resume through the online portal. Equal opportunity employer.",
+        ),
+        (
+            "Please welcome our new teen librarian",
+            "Please join us in welcoming Dana, who earned her MLIS last spring and is excited to "
+            "offer new gaming clubs. The board rejected a proposal to cut Sunday hours.",
+        ),
+    ],
+)
+def test_mentions_and_decoys_get_no_topic(title, body):
+    assert topics_of(title, body) == []
+
+
+def test_one_weak_cue_is_a_mention_two_distinct_cues_or_one_strong_one_a_subject():
+    weak = VOCABULARY.tag({"title": "Saturday", "body": "I was so nervous at the desk."})
+    assert weak[0] == [] and not weak[1]["wellbeing"].strong
+    two = VOCABULARY.tag(
+        {"title": "Saturday", "body": "I was so nervous at the desk, and I cried in the car."}
+    )
+    assert two[0] == ["wellbeing"] and two[1]["wellbeing"].templates >= {"nervous ^1.5"}
+    strong = VOCABULARY.tag({"title": "Saturday", "body": "Honestly, I think it is burnout."})
+    assert strong[0] == ["wellbeing"]
+
+
+def test_the_opening_counts_more_than_the_same_words_later():
+    filler = "We talked about the weather and the new carpet in the lobby. " * 8
+    early = VOCABULARY.tag({"title": "A note", "body": "They rescinded it. " + filler})
+    late = VOCABULARY.tag({"title": "A note", "body": filler + "They rescinded it."})
+    assert early[1]["offers"].score == pytest.approx(late[1]["offers"].score * 1.5)
+
+
+def test_a_passing_mention_weighs_less_in_a_long_text():
+    short = VOCABULARY.tag({"title": "x", "body": "A word about the cover letter. " * 3})
+    filler = " ".join(["the shelves were dusty"] * 400)  # 1,600 words
+    long = VOCABULARY.tag({"title": "x", "body": filler + " A word about the cover letter."})
+    assert long[1]["applications"].score < short[1]["applications"].score / 2
+    assert long[0] == []
+
+
 def test_the_question_counts_more_than_the_replies_and_replies_still_count():
-    question_only = VOCABULARY.tag({"title": "Thoughts?", "body": "Should I negotiate?"})
+    question_only = VOCABULARY.tag({"title": "Thoughts?", "body": "The number seems low."})
     assert question_only[0] == []
     with_replies = VOCABULARY.tag(
         {
             "title": "Thoughts?",
-            "body": "Should I negotiate?",
+            "body": "The number seems low.",
             "replies": "Yes, negotiate the salary. Ask for a higher step. Counter the offer.",
         }
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+
 import feedparser
 from topics.vocabulary import load
 
 from tests.content_index import sources
-from tests.sitebuild import CONTENT, SITEURL, build, copy_content
+from tests.sitebuild import CONTENT, ROOT, SITEURL, build, copy_content
+
+SEED_THREAD = ROOT / "tests" / "topics" / "threads" / "long-shot-fell-through.md"
 
 VOCABULARY = load(CONTENT / "topics.toml")
 ARTICLES = [s for s in sources() if s.kind != "page"]
@@ -52,11 +56,46 @@ def test_topic_pages_list_newest_first_with_thread_state(site):
     assert thread[0].select_one(".state-solved")
 
 
-def test_manual_topics_and_exclusions_win(site):
+def test_the_demo_thread_on_the_seed_story_gets_its_topics_from_the_tagger(site):
+    # The asker learns she is out of the running for one job and asks whether saying
+    # so weakens her position for the other. Only `offers` (the offer comes in the
+    # last reply) is set by hand; rejection and negotiation are the tagger's.
+    source = (CONTENT / "threads" / "other-offer-fell-through.md").read_text(encoding="utf-8")
+    assert "\nTopics: offers\n" in source and "\nTopics-Exclude:" not in source
     soup = site.soup("/2026/other-offer-fell-through/")
     links = topic_links(soup.select_one("article.entry"))
+    assert f"{SITEURL}/topics/negotiation/" in links and f"{SITEURL}/topics/rejection/" in links
+    for wrong in ("interviews", "management", "wellbeing", "education", "relocation"):
+        assert f"{SITEURL}/topics/{wrong}/" not in links
+
+
+def test_the_first_seed_thread_gets_rejection_and_negotiation_and_nothing_else(tmp_path):
+    """The forum thread the site was modelled on, in our own words and the thread format,
+    with no `Topics:` line. Its replies digress (supervising, being unhappy where she
+    lives): the question says what it is about."""
+    assert "\nTopics" not in SEED_THREAD.read_text(encoding="utf-8")
+    content = copy_content(tmp_path / "content")
+    shutil.copy(SEED_THREAD, content / "threads" / SEED_THREAD.name)
+    site = build(tmp_path / "out", content=content)
+    assert site.messages == []
+    soup = site.soup("/2026/long-shot-fell-through/")
+    assert len(soup.select("li.reply")) == 7  # the replies were read as replies
+    assert sorted(topic_links(soup.select_one("article.entry"))) == [
+        f"{SITEURL}/topics/negotiation/",
+        f"{SITEURL}/topics/rejection/",
+    ]
+    for slug in ("negotiation", "rejection"):
+        listed = {a["href"] for a in site.soup(f"/topics/{slug}/").select("li.item h2 a")}
+        assert f"{SITEURL}/2026/long-shot-fell-through/" in listed
+
+
+def test_manual_topics_and_exclusions_win(tmp_path):
+    site, links = build_with_metadata(
+        tmp_path, "Topics: offers, Negotiation\nTopics-Exclude: interviews"
+    )
+    assert site.messages == []
     assert f"{SITEURL}/topics/offers/" in links and f"{SITEURL}/topics/negotiation/" in links
-    assert f"{SITEURL}/topics/rejection/" not in links
+    assert f"{SITEURL}/topics/interviews/" not in links
 
 
 def test_topic_feeds_parse_and_are_linked(site):
@@ -69,9 +108,9 @@ def test_topic_feeds_parse_and_are_linked(site):
 
 
 def test_topic_pages_paginate(tmp_path):
-    site = build(tmp_path / "out", DEFAULT_PAGINATION=2)
+    site = build(tmp_path / "out", DEFAULT_PAGINATION=1)
     soup = site.soup("/topics/salary/")
-    assert len(soup.select("li.item")) == 2
+    assert len(soup.select("li.item")) == 1
     nxt = soup.select_one('a[rel="next"]')
     assert nxt and site.path(nxt["href"]).is_file()
 

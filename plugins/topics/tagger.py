@@ -32,6 +32,15 @@ import snowballstemmer
 
 GAP_WORDS = 3
 EVIDENCE_KEPT = 20
+# Words too common to look phrases up by: a phrase starting with one ("the
+# offer", "my staff") is looked up by a later word of it instead (see Index).
+COMMON_WORDS = (  # noqa: SIM905 - a word list reads better as text
+    "a an the and or but so of to in on at for with by from as into about than then "
+    "i im ive me my we were us our you your youre he him his she her it its they them their "
+    "this that these those there here who what when where why how which "
+    "is are was be been being am do does did have has had will would can could should may "
+    "not no yes if just very all any some one two more most up out over off back"
+).split()
 MONEY = "#money"
 _STEMMER = snowballstemmer.stemmer("english")
 _MONEY_RE = re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?\s?k?\b|\b\d+(?:\.\d+)?k\b", re.IGNORECASE)
@@ -55,6 +64,7 @@ class _Stems(dict):
 
 # stem(word): a bound dictionary read, so `map(stem, words)` runs in C.
 stem = _Stems().__getitem__
+COMMON_STEMS = frozenset(map(stem, COMMON_WORDS))
 
 
 def fold(text: str) -> str:
@@ -168,38 +178,69 @@ def compile_template(template: str, topic: str, against: bool = False) -> Phrase
     return Phrase(template, topic, weight, against, tuple(sorted(cleaned, key=repr)))
 
 
+# (phrase, variant, weight, the anchor's place in it, what must follow a gap right after it)
+Candidate = tuple["Phrase", tuple[Element, ...], float, int, frozenset | None]
+
+
 @dataclass
 class Index:
-    """First stem -> the phrase variants that start with it.
+    """Stem -> the phrase variants to try where it occurs, read once per word.
 
-    One-word variants (most of a vocabulary) are kept apart: a lookup is the
-    whole match, no matcher needs to run. Entries carry what matching needs
-    (a variant's weight; a longer one's second word, None for a gap).
+    One-word variants (most of a vocabulary) are looked up by their word: the
+    lookup is the whole match. A longer variant is looked up by its anchor: the
+    first word of its fixed opening (before any `...`) that is not a common
+    word, so "the offer" and "my staff" are tried where "offer" and "staff"
+    occur, not at every "the" and "my". Under its anchor it is filed by the
+    word that must follow the anchor (or, failing that, precede it), so one
+    more dictionary read rules out nearly every phrase that cannot match.
     """
 
-    by_first: dict[str, list[tuple[Phrase, tuple[Element, ...], frozenset | None, float]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    single: dict[str, list[tuple[Phrase, float]]] = field(default_factory=lambda: defaultdict(list))
-    # Every stem a phrase can start with: most words of a text are not one.
+    single: dict[str, list[tuple[Phrase, float]]] = field(default_factory=dict)
+    # anchor stem -> (by the next stem, by the previous stem, the rest)
+    anchored: dict[
+        str, tuple[dict[str, list[Candidate]], dict[str, list[Candidate]], list[Candidate]]
+    ] = field(default_factory=dict)
+    # Every stem at which a phrase is looked up: most words of a text are not one.
     starts: set[str] = field(default_factory=set)
 
     def add(self, phrase: Phrase) -> None:
         for variant in phrase.variants:
             weight = phrase.weight_of(variant)
-            for first in variant[0]:
-                if len(variant) == 1:
-                    self.single[first].append((phrase, weight))
+            if len(variant) == 1:
+                for word in variant[0]:
+                    self.single.setdefault(word, []).append((phrase, weight))
+                self.starts.update(variant[0])
+                continue
+            opening = 0  # the elements before the first gap
+            while opening < len(variant) and not isinstance(variant[opening], Gap):
+                opening += 1
+            anchor = next((k for k in range(opening) if variant[k].isdisjoint(COMMON_STEMS)), 0)
+            after = None
+            if anchor + 1 == opening < len(variant) - 1:  # a gap right after the anchor
+                following = variant[opening + 1]
+                after = following if not isinstance(following, Gap) else None
+            entry = (phrase, variant, weight, anchor, after)
+            for word in variant[anchor]:
+                nexts, prevs, rest = self.anchored.setdefault(word, ({}, {}, []))
+                if anchor + 1 < opening:
+                    for following in variant[anchor + 1]:
+                        nexts.setdefault(following, []).append(entry)
+                elif anchor > 0:
+                    for before in variant[anchor - 1]:
+                        prevs.setdefault(before, []).append(entry)
                 else:
-                    second = None if isinstance(variant[1], Gap) else variant[1]
-                    self.by_first[first].append((phrase, variant, second, weight))
-                self.starts.add(first)
+                    rest.append(entry)
+            self.starts.update(variant[anchor])
 
 
-def _match_at(stems: list[str], start: int, variant: tuple[Element, ...]) -> int | None:
-    """End (exclusive) of the shortest match of variant at start, or None."""
+def _match_at(
+    stems: list[str], start: int, variant: tuple[Element, ...], done: int = 0
+) -> int | None:
+    """End (exclusive) of the shortest match of variant at start, or None.
+
+    `done`: how many of its first elements are known to match already."""
     # Small explicit search: gaps give at most (GAP_WORDS + 1) choices each.
-    stack = [(start, 0)]
+    stack = [(start + done, done)]
     while stack:
         position, element_index = stack.pop()
         if element_index == len(variant):
@@ -228,28 +269,46 @@ class Hit(NamedTuple):
 
 def find(index: Index, field_name: str, text: str) -> list[Hit]:
     """Every phrase occurrence in one field; `against` hits cancel what they overlap."""
+    return find_counted(index, field_name, text)[0]
+
+
+def find_counted(index: Index, field_name: str, text: str) -> tuple[list[Hit], int]:
+    """`find`, and the number of words in the field (for density and the opening)."""
     words = words_of(text)
     stems = list(map(stem, words))
     hits: list[Hit] = []
-    single, by_first, starts = index.single, index.by_first, index.starts
+    single, anchored, starts = index.single, index.anchored, index.starts
     last = len(stems) - 1
     for position in compress(count(), map(starts.__contains__, stems)):
-        first = stems[position]
-        for phrase, weight in single.get(first, ()):
+        here = stems[position]
+        for phrase, weight in single.get(here, ()):
             hits.append(Hit(phrase, field_name, position, position + 1, words[position], weight))
-        candidates = by_first.get(first)
-        if not candidates:
+        entry = anchored.get(here)
+        if entry is None:
             continue
-        following = stems[position + 1] if position < last else None
-        for phrase, variant, second, weight in candidates:
-            # Most candidates fail on their second word: check it before the matcher.
-            if second is not None and following not in second:
-                continue
-            end = _match_at(stems, position, variant)
-            if end is not None:
-                shown = " ".join(words[position:end])
-                hits.append(Hit(phrase, field_name, position, end, shown, weight))
-    return _cancel(_outermost(hits))
+        nexts, prevs, rest = entry
+        if rest:  # gapped phrases: try only those whose next words are within reach
+            reach = set(stems[position + 1 : position + 2 + GAP_WORDS])
+            rest = [c for c in rest if c[4] is None or not c[4].isdisjoint(reach)]
+        for group in (
+            rest,
+            nexts.get(stems[position + 1], ()) if nexts and position < last else (),
+            prevs.get(stems[position - 1], ()) if prevs and position else (),
+        ):
+            for phrase, variant, weight, anchor, _after in group:
+                begin = position - anchor
+                if begin < 0:
+                    continue
+                if anchor and any(stems[begin + k] not in variant[k] for k in range(anchor)):
+                    continue  # the words before the anchor are not there
+                # A two-word variant's other word was checked by the lookup: found.
+                end = (
+                    begin + 2 if len(variant) == 2 else _match_at(stems, begin, variant, anchor + 1)
+                )
+                if end is not None:
+                    shown = " ".join(words[begin:end])
+                    hits.append(Hit(phrase, field_name, begin, end, shown, weight))
+    return _cancel(_outermost(hits)), len(stems)
 
 
 def _outermost(hits: list[Hit]) -> list[Hit]:
@@ -287,64 +346,123 @@ def _cancel(hits: list[Hit]) -> list[Hit]:
 
 
 @dataclass
+class Scoring:
+    """How hits add up to a topic's score (the [tagger] table of the vocabulary).
+
+    * Within a field, a phrase counts fully once and each repeat adds
+      `repeat_weight` of it, so one word said twenty times does not drown the rest.
+    * `caps` bound what one field (e.g. replies) adds to a topic.
+    * Aboutness: the first `lead_words` words of a long field (the opening, where
+      a writer says what the text is about) count `lead_weight` times; past
+      `length_words` words a field's hits are scaled by sqrt(length_words / n),
+      so a passing mention in a long text weighs less than in a short one.
+    * A topic needs `min_distinct` different phrases, or one hit adding at least
+      `strong` on its own (a heavy phrase, or one in the title or opening): one
+      word said in passing is a mention, not a subject.
+    """
+
+    repeat_weight: float = 0.25
+    caps: dict[str, float] = field(default_factory=dict)
+    lead_words: int = 40
+    lead_weight: float = 1.5
+    length_words: int = 250
+    lead_fields: tuple[str, ...] = ("body",)
+    min_distinct: int = 2
+    strong: float = 3.0
+
+
+@dataclass
 class Evidence:
     """Why a topic scored: its first EVIDENCE_KEPT hits (and against cues), and counts.
 
     A long post can hit one phrase hundreds of times; a reader of the evidence
-    needs the first few and the total, and a build need not keep them all.
+    needs the first few and the total, and a build need not keep them all. The
+    hits are kept as found and turned into dictionaries only when read.
     """
 
     score: float = 0.0
-    hits: list[dict] = field(default_factory=list)
-    against: list[dict] = field(default_factory=list)
     hit_count: int = 0
+    templates: set[str] = field(default_factory=set)  # the distinct phrases that fired
+    strongest: float = 0.0  # the most one hit added (its weight in its field and place)
+    strong: bool = True  # enough distinct cues, or one strong one
+    kept: list[Hit] = field(default_factory=list)
+    kept_against: list[Hit] = field(default_factory=list)
+
+    @staticmethod
+    def _shown(hits: list[Hit]) -> list[dict]:
+        return [{"phrase": h.phrase.template, "field": h.field, "text": h.text} for h in hits]
+
+    @property
+    def hits(self) -> list[dict]:
+        return self._shown(self.kept)
+
+    @property
+    def against(self) -> list[dict]:
+        return self._shown(self.kept_against)
 
     def add(self, hit: Hit) -> None:
-        kept = self.against if hit.phrase.against else self.hits
-        if len(kept) < EVIDENCE_KEPT:
-            kept.append({"phrase": hit.phrase.template, "field": hit.field, "text": hit.text})
-        if not hit.phrase.against:
-            self.hit_count += 1
+        if hit.phrase.against:
+            if len(self.kept_against) < EVIDENCE_KEPT:
+                self.kept_against.append(hit)
+            return
+        self.hit_count += 1
+        if len(self.kept) < EVIDENCE_KEPT:
+            self.kept.append(hit)
 
 
 def score(
     fields: list[tuple[str, str, float]],
     index: Index,
-    repeat_weight: float = 0.25,
-    field_caps: dict[str, float] | None = None,
+    scoring: Scoring | None = None,
 ) -> dict[str, Evidence]:
-    """Score every topic over (field name, text, field weight) triples.
-
-    Within a field, a phrase counts fully once and each repeat adds
-    `repeat_weight` of it, so one word said twenty times does not drown the
-    rest. `field_caps` bounds what one field (e.g. replies) adds to a topic.
-    """
-    field_caps = field_caps or {}
+    """Score every topic over (field name, text, field weight) triples (see Scoring)."""
+    scoring = scoring or Scoring()
     results: dict[str, Evidence] = defaultdict(Evidence)
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for field_name, text, weight in fields:
-        for hit in find(index, field_name, text):
+        found_hits, length = find_counted(index, field_name, text)
+        if length > scoring.length_words:
+            weight *= (scoring.length_words / length) ** 0.5
+        lead = scoring.lead_words if field_name in scoring.lead_fields else 0
+        lead_value = weight * scoring.lead_weight
+        for hit in found_hits:
             phrase = hit.phrase
             results[phrase.topic].add(hit)
             if not phrase.against:
-                values[(phrase.topic, field_name, phrase.template)].append(hit.weight * weight)
+                values[(phrase.topic, field_name, phrase.template)].append(
+                    hit.weight * (lead_value if hit.start < lead else weight)
+                )
     per_field: dict[tuple[str, str], float] = defaultdict(float)
-    for (topic, field_name, _template), found in values.items():
+    for (topic, field_name, template), found in values.items():
         top = max(found)
-        per_field[(topic, field_name)] += top + repeat_weight * (sum(found) - top)
+        per_field[(topic, field_name)] += top + scoring.repeat_weight * (sum(found) - top)
+        evidence = results[topic]
+        evidence.templates.add(template)
+        evidence.strongest = max(evidence.strongest, top)
     for (topic, field_name), total in per_field.items():
-        cap = field_caps.get(field_name)
+        cap = scoring.caps.get(field_name)
         results[topic].score += total if cap is None else min(total, cap)
+    for evidence in results.values():
+        evidence.strong = (
+            len(evidence.templates) >= scoring.min_distinct or evidence.strongest >= scoring.strong
+        )
     return dict(results)
 
 
 def choose(
-    evidence: dict[str, Evidence], thresholds: dict[str, float], relative: float
+    evidence: dict[str, Evidence],
+    thresholds: dict[str, float],
+    relative: float,
+    confident: float = float("inf"),
 ) -> list[str]:
-    """Topics at or over their threshold and within `relative` of the best one."""
-    passing = {t: e.score for t, e in evidence.items() if e.score >= thresholds[t]}
+    """Topics over their threshold, with enough distinct cues, and either near the
+    best one's score (a passing mention beside the subject is not a topic) or
+    sure on their own (at least `confident` times their threshold)."""
+    passing = {t: e.score for t, e in evidence.items() if e.score >= thresholds[t] and e.strong}
     if not passing:
         return []
     top = max(passing.values())
-    chosen = [t for t, s in passing.items() if s >= top * relative]
+    chosen = [
+        t for t, s in passing.items() if s >= top * relative or s >= thresholds[t] * confident
+    ]
     return sorted(chosen, key=lambda t: (-passing[t], t))

@@ -6,13 +6,21 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .tagger import Evidence, Index, TemplateError, choose, compile_template, score
+from .tagger import Evidence, Index, Scoring, TemplateError, choose, compile_template, score
 
 TAGGER_DEFAULTS = {
     "threshold": 2.0,  # score a topic needs, unless the topic sets its own
     "relative": 0.25,  # ...and at least this share of the best topic's score
+    "confident": 1000.0,  # ...unless it scores this many times its threshold
     "repeat_weight": 0.25,  # what each repeat of a phrase in one field adds
+    "lead_words": 40,  # the opening of the body: its first this many words...
+    "lead_weight": 1.5,  # ...count this many times
+    "length_words": 250,  # past this many words a field's hits are scaled down
+    "min_distinct": 2,  # a topic needs this many different phrases...
+    "strong": 3.0,  # ...or one phrase of at least this weight
 }
+DECOY = "(decoy)"  # the pseudo-topic of the [decoy] cues
+DECOY_KEYS = {"phrases", "threshold", "factor"}
 FIELD_DEFAULTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "replies": 0.5}
 CAP_DEFAULTS = {"replies": 2.0}
 TOPIC_KEYS = {"slug", "name", "description", "phrases", "against", "threshold"}
@@ -37,9 +45,13 @@ class Vocabulary:
     index: Index
     threshold: dict[str, float]
     relative: float
+    confident: float
     repeat_weight: float
     field_weights: dict[str, float]
     caps: dict[str, float]
+    scoring: Scoring = field(default_factory=Scoring)
+    decoy_threshold: float = 0.0  # 0: no [decoy] table
+    decoy_factor: float = 1.0
     _names: dict[str, str] = field(default_factory=dict)
 
     def lookup(self, name: str) -> str | None:
@@ -49,8 +61,16 @@ class Vocabulary:
     def tag(self, texts: dict[str, str]) -> tuple[list[str], dict[str, Evidence]]:
         """Topics for texts by field name ("title", "summary", "body", "replies")."""
         fields = [(name, text, self.field_weights[name]) for name, text in texts.items() if text]
-        evidence = score(fields, self.index, self.repeat_weight, self.caps)
-        return choose(evidence, self.threshold, self.relative), evidence
+        evidence = score(fields, self.index, self.scoring)
+        thresholds = self.threshold
+        decoy = evidence.pop(DECOY, None)
+        if decoy is not None and self.decoy_threshold and decoy.score >= self.decoy_threshold:
+            # A job ad, a staff bio, programme news: its trap words are not its subject.
+            thresholds = {t: v * self.decoy_factor for t, v in thresholds.items()}
+        chosen = choose(evidence, thresholds, self.relative, self.confident)
+        if decoy is not None:
+            evidence[DECOY] = decoy
+        return chosen, evidence
 
 
 def _line_of(text: str, needle: str) -> int | None:
@@ -135,14 +155,45 @@ def load(path: str | Path) -> Vocabulary:
         )
         names[slug.casefold()] = slug
         names[entry["name"].strip().casefold()] = slug
+    decoy = data.get("decoy", {})
+    for key in sorted(set(decoy) - DECOY_KEYS):
+        raise _fail(
+            path, text, key, f"[decoy]: unknown key {key!r}; known: {', '.join(sorted(DECOY_KEYS))}"
+        )
+    for template in decoy.get("phrases", []):
+        try:
+            index.add(compile_template(str(template), DECOY))
+        except TemplateError as exc:
+            raise _fail(
+                path, text, f'"{template}"', f"[decoy]: phrase {template!r}: {exc}"
+            ) from exc
+    decoy_numbers = {"threshold": 0.0, "factor": 1.0}
+    for key in decoy_numbers:
+        value = decoy.get(key, decoy_numbers[key])
+        if not isinstance(value, int | float) or value < 0:
+            raise _fail(path, text, key, f"[decoy] {key} = {value!r}: use a number >= 0")
+        decoy_numbers[key] = float(value)
+    scoring = Scoring(
+        repeat_weight=float(tagger["repeat_weight"]),
+        caps=caps,
+        lead_words=int(tagger["lead_words"]),
+        lead_weight=float(tagger["lead_weight"]),
+        length_words=max(1, int(tagger["length_words"])),
+        min_distinct=int(tagger["min_distinct"]),
+        strong=float(tagger["strong"]),
+    )
     return Vocabulary(
         path=path,
         topics=topics,
         index=index,
         threshold={s: t.threshold for s, t in topics.items()},
         relative=float(tagger["relative"]),
+        confident=float(tagger["confident"]),
         repeat_weight=float(tagger["repeat_weight"]),
         field_weights=fields,
         caps=caps,
+        scoring=scoring,
+        decoy_threshold=decoy_numbers["threshold"] if decoy.get("phrases") else 0.0,
+        decoy_factor=decoy_numbers["factor"],
         _names=names,
     )
