@@ -41,9 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 # Everyday words of the field that name no topic, and small groups of words that
-# do. Each item draws on one to three groups, about one word in ten, so it gets
-# one to three topics as real posts do (the demo content averages 1.6; a word
-# salad of every group gave 8.8 and made topic pages and tagging unrealistic).
+# do. Each item draws on one to three groups, about one word in ten (the tagger
+# gives these items 1.4 topics each: words sprinkled into filler read as
+# mentions; a word salad of every group gave 8.8 and made topic pages and
+# tagging unrealistic).
 GENERIC = (  # noqa: SIM905 - a word bank reads better as text
     "library librarian archive catalog patron branch director collection public academic "
     "school special digital records processing instruction outreach volunteer program "
