@@ -24,6 +24,7 @@ SSH_PORT ?= 22
 SSH_USER ?= $(USER)
 SSH_TARGET_DIR ?= /var/www/stacks-and-offers
 GITHUB_PAGES_BRANCH ?= gh-pages
+GITHUB_PAGES_REMOTE ?=
 GITHUB_PAGES_COMMIT_MESSAGE ?= Publish the site
 
 TITLE ?=
@@ -45,7 +46,7 @@ help: ## List every target
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 	@echo
-	@echo 'Variables: PORT=$(PORT) BIND=$(BIND) SITEURL=... (publish) TITLE="..." (new-thread)'
+	@echo 'Variables: PORT=$(PORT) BIND=$(BIND) SITEURL=... (publish) TITLE="..." (new-thread, new-post)'
 	@echo '           SSH_HOST SSH_PORT SSH_USER SSH_TARGET_DIR (rsync_upload) PYTEST_ARGS (test)'
 	@echo '           BUILDOPTS=--no-search (html, publish: skip the search index)'
 
@@ -88,9 +89,13 @@ serve: venv ## Serve output/ (the last make publish or make html) at http://127.
 devserver: venv ## Serve, and rebuild on every save: the edited page first, then the rest (PORT=8000)
 	$(PYTHON) tools/devserver.py -o $(OUTPUTDIR) -s $(CONFFILE) -p $(PORT) -b $(BIND)
 
-new-thread: venv ## Write a skeleton thread: make new-thread TITLE="Do I tell the dean?"
+new-thread: venv ## Write a skeleton thread, as a draft: make new-thread TITLE="Do I tell the dean?"
 	@test -n "$(TITLE)" || { echo 'Give the title: make new-thread TITLE="..."'; exit 2; }
-	$(PYTHON) tools/new_thread.py --title "$(TITLE)" --content $(INPUTDIR)
+	$(PYTHON) tools/new_thread.py --kind thread --title "$(TITLE)" --content $(INPUTDIR)
+
+new-post: venv ## Write a skeleton blog post, as a draft: make new-post TITLE="What I learned from ten rejections"
+	@test -n "$(TITLE)" || { echo 'Give the title: make new-post TITLE="..."'; exit 2; }
+	$(PYTHON) tools/new_thread.py --kind post --title "$(TITLE)" --content $(INPUTDIR)
 
 import: venv ## Import: make import SOURCE=wordpress|reddit|disqus|discourse|email FILE=path [IMPORTOPTS=--force]
 	@test -n "$(SOURCE)" -a -n "$(FILE)" || { echo 'Give both: make import SOURCE=wordpress FILE=export.xml'; exit 2; }
@@ -127,9 +132,11 @@ lock: venv ## Re-pin requirements.txt (with hashes) from requirements.in
 rsync_upload: publish ## Publish, then rsync output/ to SSH_USER@SSH_HOST:SSH_TARGET_DIR
 	rsync -e "ssh -p $(SSH_PORT)" -P -rvzc --include tags --cvs-exclude --delete "$(OUTPUTDIR)"/ "$(SSH_USER)@$(SSH_HOST):$(SSH_TARGET_DIR)"
 
-github: publish ## Publish, then push output/ to the gh-pages branch with ghp-import
+github: ## Publish, then push output/ to the gh-pages branch of the remote you name: make github GITHUB_PAGES_REMOTE=origin
+	@test -n "$(GITHUB_PAGES_REMOTE)" || { echo 'Name the remote to push the site to: make github GITHUB_PAGES_REMOTE=origin (see docs/deploy.md)'; exit 2; }
+	$(MAKE) publish
 	$(BIN)/ghp-import -m "$(GITHUB_PAGES_COMMIT_MESSAGE)" -b $(GITHUB_PAGES_BRANCH) "$(OUTPUTDIR)" --no-jekyll
-	git push origin $(GITHUB_PAGES_BRANCH)
+	git push "$(GITHUB_PAGES_REMOTE)" $(GITHUB_PAGES_BRANCH)
 
-.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread import pending topics-report topics-eval \
+.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending topics-report topics-eval \
 	bench test lint format lock rsync_upload github

@@ -171,7 +171,7 @@ BUILD_JOBS = None
 # verified on (plugins/compat.py); False builds with plain Pelican, silently.
 SPEED_LAYER = True
 
-# Threads plugin (see plugins/threads/settings.py for every key and default).
+# Threads plugin (docs/settings.md lists every plugin setting and its default).
 THREADS_PATH = "threads"
 THREADS_COMMENTS_PATH = "comments"
 THREADS_MAX_DEPTH = 6

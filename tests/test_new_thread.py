@@ -1,22 +1,131 @@
-"""`make new-thread` writes a skeleton that builds without a single warning."""
+"""The first hour: `make new-thread` and `make new-post` write drafts that preview with
+`make html` and stay out of `make publish` until the author says; a build names the example
+values still set; `make github` pushes only to a remote the owner names."""
 
 from __future__ import annotations
 
-from tests.sitebuild import build, copy_content, run_tool
+import os
+import subprocess
+import sys
+
+from tests.sitebuild import PELICANCONF, PUBLISHCONF, ROOT, build, copy_content, run_tool
 
 
-def test_new_thread_skeleton_builds_cleanly(tmp_path):
+def write(kind: str, title: str, content) -> subprocess.CompletedProcess:
+    return run_tool("new_thread.py", "--kind", kind, "--title", title, "--content", content)
+
+
+def test_a_new_thread_and_a_new_post_are_drafts_until_their_status_line_goes(tmp_path):
     content = copy_content(tmp_path / "content")
-    command = ["--title", "Do I tell the dean?", "--content", content]
-    done = run_tool("new_thread.py", *command)
+    done = write("thread", "Do I tell the dean?", content)
     assert done.returncode == 0, done.stderr
-    path = content / "threads" / "do-i-tell-the-dean.md"
-    assert done.stdout.strip() == f"Wrote {path}"
-    again = run_tool("new_thread.py", *command)
+    thread = content / "threads" / "do-i-tell-the-dean.md"
+    assert done.stdout.splitlines()[0] == f"Wrote {thread}"
+    assert "/drafts/do-i-tell-the-dean.html" in done.stdout and "Status: draft" in done.stdout
+    again = write("thread", "Do I tell the dean?", content)
     assert again.returncode == 1 and "already exists" in again.stderr
+    done = write("post", "What ten rejections taught me", content)
+    assert done.returncode == 0, done.stderr
+    post = content / "posts" / "what-ten-rejections-taught-me.md"
 
-    site = build(tmp_path / "out", content=content)
-    assert site.messages == []
-    soup = site.soup(f"/{path.read_text().split('Date: ')[1][:4]}/do-i-tell-the-dean/")
+    # `make html`: both build without a warning, as drafts a writer can look at.
+    local = build(tmp_path / "local", content=content, settings=PELICANCONF)
+    assert local.messages == []
+    soup = local.soup("/drafts/do-i-tell-the-dean.html")
     assert soup.find("h1").get_text() == "Do I tell the dean?"
     assert soup.select_one("#reply-first #reply-second")
+    assert local.soup("/drafts/what-ten-rejections-taught-me.html").find("h2")
+
+    # `make publish`: neither is published, nor listed anywhere.
+    published = build(tmp_path / "published", content=content, settings=PUBLISHCONF)
+    assert published.messages == []
+    every_page = "".join(p.read_text(encoding="utf-8") for p in published.output.rglob("*.html"))
+    assert "do-i-tell-the-dean" not in every_page and "Your Name" not in every_page
+    assert "ten-rejections" not in every_page
+
+    # Delete the status line: now they are published.
+    for path in (thread, post):
+        path.write_text(path.read_text().replace("Status: draft\n", ""), encoding="utf-8")
+    published = build(tmp_path / "published-2", content=content, settings=PUBLISHCONF)
+    year = thread.read_text().split("Date: ")[1][:4]
+    assert published.soup(f"/{year}/do-i-tell-the-dean/").find("h1")
+    assert published.soup(f"/{year}/what-ten-rejections-taught-me/").find("h1")
+
+
+def test_a_build_names_the_example_values_still_set_and_where_to_change_them(tmp_path):
+    content = copy_content(tmp_path / "content")
+    command = ["--settings", str(PUBLISHCONF), "--content", str(content), "--no-search"]
+    unset = {k: v for k, v in os.environ.items() if k != "SITEURL"}  # as on a new machine
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "build.py"),
+            *command,
+            "--output",
+            str(tmp_path / "a"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env=unset,
+    )
+    assert done.returncode == 0, done.stderr
+    said = done.stdout.split("Still set to the examples a new site comes with", 1)[1]
+    assert "SITEURL is 'https://stacks-and-offers.example.org': make publish SITEURL=" in said
+    assert "THREADS_REPLY_EMAIL is 'replies@stacks-and-offers.example.org'" in said
+    # Once the address is set, only what is left is named.
+    done = run_tool(
+        "build.py", *command, "--output", str(tmp_path / "b"), "--siteurl", "https://jobs.test"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "SITEURL is" not in done.stdout and "THREADS_REPLY_EMAIL is" in done.stdout
+
+
+def test_make_github_pushes_nowhere_unless_the_owner_names_the_remote():
+    done = subprocess.run(
+        ["make", "-s", "github"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "Name the remote to push the site to: make github GITHUB_PAGES_REMOTE=origin" in (
+        done.stdout
+    )
+
+
+def test_the_github_pages_workflow_builds_with_the_readmes_command():
+    workflow = (ROOT / "docs" / "github-pages-workflow.yml").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make publish   # build the real site into output/" in readme
+    assert "run: make publish\n" in workflow and "SITEURL: ${{ vars.SITEURL }}" in workflow
+    assert "path: output/" in workflow and "actions/deploy-pages@" in workflow
+
+
+def test_a_comment_folder_named_after_the_file_and_a_misspelt_category_say_what_to_do(tmp_path):
+    content = copy_content(tmp_path / "content")
+    (content / "posts" / "my-draft-name.md").write_text(
+        "Title: Moving on after a long search\nSlug: moving-on\nDate: 2026-07-01 09:00\n"
+        "Category: The Serch\n\nA post whose file name is not its slug.\n",
+        encoding="utf-8",
+    )
+    (content / "posts" / "new-category.md").write_text(
+        "Title: Notes from the archives\nDate: 2026-07-02 09:00\nCategory: Archives Work\n\n"
+        "A category nobody has used yet, on purpose.\n",
+        encoding="utf-8",
+    )
+    folder = content / "comments" / "my-draft-name"
+    folder.mkdir()
+    (folder / "c1.md").write_text(
+        "Author: Reader\nDate: 2026-07-01 10:00\n\nCongratulations!\n", encoding="utf-8"
+    )
+    site = build(tmp_path / "out", content=content, settings=PELICANCONF)
+    messages = "\n".join(site.messages)
+    assert (
+        "The folder is named after the file my-draft-name.md, but comment folders take the "
+        "item's slug: rename it to 'moving-on'." in messages
+    )
+    assert (
+        "posts/my-draft-name.md: category 'The Serch' is not one of the site's categories "
+        "(categories.toml); did you mean 'The Search'?" in messages
+    )
+    assert "Archives Work" not in messages  # nothing like it: a new category on purpose
+    assert len(site.messages) == 2

@@ -45,12 +45,31 @@ CHECKPOINTS = ("build", "staged", "swap", "rebuild")  # rebuild: the dev server
 logger = logging.getLogger("tools.build")
 
 
+# The example values a new clone comes with. A build with any of them still set
+# works, and says once which are left and where to change them.
+PLACEHOLDER_DOMAIN = "stacks-and-offers.example.org"
+PLACEHOLDER_FIXES = {
+    "SITEURL": "make publish SITEURL=https://your.site (or export SITEURL, or publishconf.py)",
+    "THREADS_REPLY_EMAIL": 'pelicanconf.py: a mailbox you read, or "" for no Reply links',
+}
+
+
+def placeholders(settings: dict) -> list[str]:
+    """The settings still holding the example values, each with where to change it."""
+    return [
+        f"{key} is {settings[key]!r}: {fix}"
+        for key, fix in PLACEHOLDER_FIXES.items()
+        if PLACEHOLDER_DOMAIN in str(settings.get(key) or "")
+    ]
+
+
 class Collector(logging.Handler):
     """Logging handler that keeps every record at WARNING or above."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
         self.records: list[logging.LogRecord] = []
+        self.settings: dict = {}  # the build's settings, once read
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
@@ -168,6 +187,7 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
     override = {"OUTPUT_PATH": str(staging), "DELETE_OUTPUT_DIRECTORY": False, **extra}
     try:
         settings = read_settings(str(settings_file), override=override)
+        collector.settings = settings
         Pelican(settings).run()
     except Exception as exc:  # report it with the rest and fail the build
         # A mistake in the settings says what to do; anything else shows where it happened.
@@ -317,6 +337,11 @@ def _build(settings_file: Path, output: Path, strict: bool, extra: dict, search:
         f"{peaks[0]:.0f} MiB (largest worker {peaks[1]:.0f} MiB)"
         + (" (with the problems listed above)" if problems else "")
     )
+    left = placeholders(collector.settings)
+    if left:
+        print("Still set to the examples a new site comes with (see docs/deploy.md):")
+        for line in left:
+            print(f"  - {line}")
     return 0
 
 

@@ -1,4 +1,9 @@
-"""Write a skeleton Q&A thread: `make new-thread TITLE="..."`."""
+"""Write a skeleton Q&A thread or blog post, as a draft: `make new-thread TITLE="..."`,
+`make new-post TITLE="..."`.
+
+The file starts as `Status: draft`: `make html` builds it (at /drafts/<slug>.html, to
+preview), `make publish` leaves it out, so a skeleton's example names and text are
+never published by mistake. Delete the `Status: draft` line to publish it."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ TEMPLATE = """\
 Title: {title}
 Slug: {slug}
 Date: {date}
+Status: draft
 Kind: question
 Author: {author}
 Category: The Search
@@ -43,11 +49,32 @@ A reply to the reply above (`parent: first`). Replies by the thread's author are
 marked OP. Add `accepted: yes` to the one answer the asker accepted.
 """
 
+POST = """\
+Title: {title}
+Slug: {slug}
+Date: {date}
+Status: draft
+Author: {author}
+Category: The Search
+Tags:
+Summary: One or two sentences that listings and feeds show under the title.
+
+Write the post here, in Markdown: **bold**, *italic*, [links](https://example.org),
+lists, quotes and headings all work.
+
+## A heading
+
+Readers comment by e-mail, and their comments are files under
+`content/comments/{slug}/` (see docs/writing-threads.md).
+"""
+FOLDERS = {"thread": ("threads", TEMPLATE), "post": ("posts", POST)}
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--title", required=True, help="the thread's title")
-    parser.add_argument("--author", default="Your Name", help="who asks (default: Your Name)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--title", required=True, help="the title")
+    parser.add_argument("--kind", choices=sorted(FOLDERS), default="thread", help="thread or post")
+    parser.add_argument("--author", default="Your Name", help="who writes (default: Your Name)")
     parser.add_argument("--content", type=Path, default=Path("content"), help="content folder")
     args = parser.parse_args(argv)
 
@@ -56,16 +83,21 @@ def main(argv: list[str] | None = None) -> int:
     if not slug:
         print("The title has no letters or digits to make a file name from.", file=sys.stderr)
         return 2
-    path = args.content / "threads" / f"{slug}.md"
+    folder, template = FOLDERS[args.kind]
+    path = args.content / folder / f"{slug}.md"
     if path.exists():
         print(f"{path} already exists: choose another title or edit that file.", file=sys.stderr)
         return 1
     date = datetime.now().strftime("%Y-%m-%d %H:%M")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        TEMPLATE.format(title=title, slug=slug, date=date, author=args.author), encoding="utf-8"
+        template.format(title=title, slug=slug, date=date, author=args.author), encoding="utf-8"
     )
     print(f"Wrote {path}")
+    print(
+        f"It is a draft: `make html` builds it at /drafts/{slug}.html to preview, and "
+        "`make publish` leaves it out. Delete its `Status: draft` line to publish it."
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ search index is built after the site by tools/build.py (Pagefind).
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import tomllib
@@ -106,6 +107,30 @@ def read_category_descriptions(settings) -> dict[str, str]:
     return descriptions
 
 
+def report_near_categories(settings, categories, descriptions: dict) -> None:
+    """A category that is not in categories.toml but nearly spells one that is
+    (a typo makes a new category silently): a warning naming the files."""
+    known = sorted(descriptions)
+    lowered = {name.lower(): name for name in known}
+    for category, items in categories:
+        if category.name in descriptions:
+            continue
+        near = difflib.get_close_matches(category.name.lower(), sorted(lowered), n=1, cutoff=0.75)
+        if not near:
+            continue  # nothing like it: a category of its own, on purpose
+        files = sorted({os.path.relpath(item.source_path, settings["PATH"]) for item in items})
+        logger.warning(
+            "%s: category %r is not one of the site's categories (%s); did you mean %r? "
+            "Fix the Category: line, or add %r to %s to keep it as a category of its own.",
+            ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else ""),
+            category.name,
+            settings["CATEGORIES_DATA"],
+            lowered[near[0]],
+            category.name,
+            settings["CATEGORIES_DATA"],
+        )
+
+
 def _terms(article, settings) -> dict:
     terms = {
         ("tag", tag.slug): settings["RELATED_TAG_WEIGHT"] for tag in getattr(article, "tags", [])
@@ -148,6 +173,7 @@ class IndexesGenerator(Generator):
             category.post_count = sum(1 for a in items if getattr(a, "kind", "post") == "post")
             category.thread_count = len(items) - category.post_count
             known.add(category.name)
+        report_near_categories(settings, self.context.get("categories", []), descriptions)
         for name in sorted(set(descriptions) - known):
             logger.warning(
                 "%s: a description for category %r, which no post or thread uses. "

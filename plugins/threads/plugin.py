@@ -279,17 +279,24 @@ def attach_page_threads(generator) -> None:
     _attach(generator.settings, _comment_files(generator), items, pages=True)
 
 
-def report_unmatched_folders(settings, comments: dict, slugs: set[str]) -> None:
+def report_unmatched_folders(
+    settings, comments: dict, slugs: set[str], by_file: dict[str, str] | None = None
+) -> None:
+    """`by_file`: file name (without .md) -> slug, for a folder named after the file."""
     for folder, entries in comments.items():
         if folder in slugs:
             continue
         hint = difflib.get_close_matches(folder, sorted(slugs), n=1)
         where = os.path.join(settings["PATH"], settings["THREADS_COMMENTS_PATH"], folder)
-        fix = (
-            f"Rename the folder to {hint[0]!r}, the nearest slug"
-            if hint
-            else "Rename it to the slug of an existing post, thread or page"
-        )
+        if by_file and folder in by_file:
+            fix = (
+                f"The folder is named after the file {folder}.md, but comment folders take "
+                f"the item's slug: rename it to {by_file[folder]!r}"
+            )
+        elif hint:
+            fix = f"Rename the folder to {hint[0]!r}, the nearest slug"
+        else:
+            fix = "Rename it to the slug of an existing post, thread or page"
         report(
             [
                 Problem(
@@ -417,10 +424,12 @@ class ThreadPagesGenerator(Generator):
     def generate_context(self):
         # Posts, threads and pages are all read by now: every slug is known.
         keys = ("articles", "drafts", "hidden_articles", "pages", "hidden_pages", "draft_pages")
-        slugs = {item.slug for key in keys for item in self.context.get(key, [])}
+        items = [item for key in keys for item in self.context.get(key, [])]
+        slugs = {item.slug for item in items}
+        by_file = {Path(item.source_path).stem: item.slug for item in items}
         # Every comment file is attached by now: its parsed text is not needed again.
         comments = self.context.pop("thread_comment_files", {})
-        report_unmatched_folders(self.settings, comments, slugs)
+        report_unmatched_folders(self.settings, comments, slugs, by_file)
 
     def _items(self):
         items = [*self.context.get("articles", []), *self.context.get("pages", [])]
