@@ -42,6 +42,9 @@ speedups
      links within the site, and `get_summary(siteurl)` is what templates read
      through `summary`; a plugin that computes content sets `_get_content`
   S5 Content.override_url, when set, is what `url` returns
+pelican-sitemap (indexes plugin)
+  P1 a page that is not a post or page (a listing) gets `generator.now` as its
+     lastmod: the time the module was imported
 clean-up between builds in one process (dev server, tests)
   C1 pelican-sitemap keeps `generator._main_pelican` and `page_queue` until
      the run sends `finalized`
@@ -211,6 +214,18 @@ def summary_is_static(item) -> bool:
     if "summary" in item.metadata or hasattr(item, "_get_content"):
         return False
     return not item._get_intrasite_link_regex().search(item._content or "")
+
+
+# --- P: pelican-sitemap ---------------------------------------------------------
+
+
+def set_listing_lastmod(when) -> None:
+    """P1: the lastmod pelican-sitemap gives listing pages (home, tags, archives...)."""
+    import sys
+
+    sitemap = sys.modules.get("pelican.plugins.sitemap.sitemap")
+    if sitemap is not None and hasattr(sitemap.generator, "now"):
+        sitemap.generator.now = when
 
 
 # --- C: between builds in one process -----------------------------------------

@@ -70,7 +70,8 @@ CONTRACT: dict[str, Plugin] = {
         when="article_generator_pretaxonomy (modified), its generator's context (the rest)",
     ),
     # pelican-sitemap reads `modified` as each page is written: after every
-    # plugin above has set it, whatever the order.
+    # plugin above has set it, whatever the order (listing pages get the newest
+    # item's date from indexes, at all_generators_finalized).
     "pelican.plugins.sitemap": Plugin(sets=frozenset()),
 }
 

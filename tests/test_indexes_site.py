@@ -110,7 +110,12 @@ def test_search_index_holds_only_main_content_with_filters(site):
     assert len(bodies) == len(ARTICLES) + 1  # and the one continuation page
     page = site.soup("/2026/other-offer-fell-through/")
     body = page.select_one("[data-pagefind-body]")
-    assert body["data-pagefind-filter"] == "type:Thread, answered:Solved"
+    # One filter per element (Pagefind reads an attribute as one value; what it makes of
+    # them is tested through Pagefind itself in test_search_index.py).
+    assert body["data-pagefind-filter"] == "type:Thread"
+    assert [
+        e["data-pagefind-filter"] for e in body.select('[data-pagefind-filter^="answered:"]')
+    ] == ["answered:Solved"]
     assert {a.get_text() for a in body.select('[data-pagefind-filter="topic"]')} >= {"Offers"}
     assert not page.select_one("nav [data-pagefind-body], footer [data-pagefind-body]")
     post = site.soup("/2026/panel-interview-day/").select_one("[data-pagefind-body]")
@@ -183,3 +188,27 @@ def test_a_category_description_for_no_category_is_reported(tmp_path):
     built = build(tmp_path / "out", content=content)
     [message] = built.messages
     assert "categories.toml: a description for category 'Interveiws'" in message
+
+
+def test_the_sitemap_dates_listings_by_their_newest_item_not_by_the_build(tmp_path):
+    import re
+    import subprocess
+    import sys
+    from datetime import datetime
+
+    from tests.sitebuild import PUBLISHCONF, ROOT, SITEURL, copy_content
+
+    content = copy_content(tmp_path / "content")
+    maps = []
+    for name in ("first", "second"):  # two builds, in two processes, at two times
+        command = [sys.executable, str(ROOT / "tools" / "build.py"), "--settings", PUBLISHCONF]
+        command += ["--output", tmp_path / name, "--content", content, "--siteurl", SITEURL]
+        done = subprocess.run([*map(str, command), "--no-search"], capture_output=True, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        maps.append((tmp_path / name / "sitemap.xml").read_text(encoding="utf-8"))
+    assert maps[0] == maps[1]  # nothing changed: nothing claims to have
+    found = re.findall(r"<loc>([^<]+)</loc>\s*<lastmod>([^<]+)</lastmod>", maps[0])
+    lastmods = {loc: datetime.fromisoformat(when) for loc, when in found}
+    newest = max(lastmods.values())
+    assert lastmods[f"{SITEURL}/"] == newest  # the home page: the newest change on the site
+    assert lastmods[f"{SITEURL}/questions/"] == newest

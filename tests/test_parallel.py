@@ -170,10 +170,7 @@ def _site_files(root: Path) -> dict[str, bytes]:
     for path in sorted(root.rglob("*")):
         if path.is_file():
             data = path.read_bytes()
-            if path.name == "sitemap.xml":
-                # Listing pages carry the time of the build as their lastmod.
-                data = re.sub(rb"<lastmod>[^<]*</lastmod>", b"", data)
-            elif path.suffix == ".xml" and b"<entry>" not in data:
+            if path.suffix == ".xml" and b"<entry>" not in data:
                 # A feed with no entries was last updated "now".
                 data = re.sub(rb"<updated>[^<]*</updated>", b"", data)
             files[str(path.relative_to(root))] = data

@@ -83,10 +83,10 @@ def test_thread_jsonld_counts_equal_the_source(site, source):
     data = site.main_jsonld(source.url)
     replies = visible_source_replies(source)
     asker = source.fields["author"]
-    if source.kind == "question":
+    answers = [r for r in replies if "parent" not in r and r["author"] != asker]
+    if source.kind == "question" and answers:
         assert data["@type"] == "QAPage"
         question = data["mainEntity"]
-        answers = [r for r in replies if "parent" not in r and r["author"] != asker]
         assert question["answerCount"] == len(answers)
         assert question["name"] == source.title and question["text"]
         assert question["author"]["name"] == asker
@@ -100,9 +100,20 @@ def test_thread_jsonld_counts_equal_the_source(site, source):
                 assert {"text", "author", "datePublished", "url"} <= set(answer)
         root = question
     else:
+        # A discussion, or a question nobody has answered yet (no QAPage without an answer).
         assert data["@type"] == "DiscussionForumPosting"
         root = data
     assert count_jsonld_replies(root) == len(replies)
+
+
+def test_an_unanswered_question_is_no_qapage(site):
+    unanswered = [s for s in THREADS if s.kind == "question" and not any(
+        "parent" not in r and r["author"] != s.fields["author"] for r in visible_source_replies(s)
+    )]  # fmt: skip
+    assert unanswered, "the demo content has an unanswered question"
+    for source in unanswered:
+        data = site.main_jsonld(source.url)
+        assert data["@type"] == "DiscussionForumPosting" and data["headline"] == source.title
 
 
 def test_asker_followups_are_comments_on_the_question(site):

@@ -16,6 +16,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import compat
 import contract
 from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
@@ -308,6 +309,22 @@ def old_paths(items, siteurl: str) -> list[tuple[str, str, str]]:
     return sorted(set(moves))
 
 
+def date_listings(generators) -> None:
+    """all_generators_finalized: a listing page (home, tags, categories, archives,
+    question lists) changes when an item on the site does, so its lastmod in the
+    sitemap is the newest item's (its `modified`, a thread's last reply), not the
+    time of the build, which claimed every listing changed on every publish."""
+    newest = None
+    for generator in generators:
+        for key in ("articles", "pages"):
+            for item in getattr(generator, key, None) or ():
+                when = getattr(item, "modified", None) or getattr(item, "date", None)
+                if when is not None and (newest is None or when > newest):
+                    newest = when
+    if newest is not None:
+        compat.set_listing_lastmod(newest)
+
+
 def _write(path: str, text: str) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
@@ -322,3 +339,4 @@ def register() -> None:
     signals.initialized.connect(set_defaults)
     signals.article_generator_pretaxonomy.connect(mark_thread_activity)
     signals.get_generators.connect(get_generators)
+    signals.all_generators_finalized.connect(date_listings)

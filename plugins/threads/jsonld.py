@@ -66,10 +66,12 @@ def _attach_replies(thread: Thread, top: dict, site_url: str, question: bool) ->
 
 
 def thread_jsonld(article, thread: Thread, site_url: str, text: str) -> dict:
-    """QAPage for a question, DiscussionForumPosting for a discussion."""
+    """QAPage for a question with at least one answer; DiscussionForumPosting for a
+    discussion, and for a question nobody has answered yet (a QAPage must have an
+    answer: search engines take one without as ineligible, not as unanswered)."""
     url = _absolute(site_url, article.url)
     author = _person(thread.asker)
-    if thread.kind == "question":
+    if thread.kind == "question" and thread.answer_count:
         question = {
             "@type": "Question",
             "name": article.title,
