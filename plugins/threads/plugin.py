@@ -347,6 +347,7 @@ def report_unmatched_folders(settings, comments: dict, slugs: set[str]) -> None:
 def _attach(settings, comments: dict, items: list, pages: bool) -> None:
     parse_date = _date_parser(settings["TIMEZONE"])
     site_url = settings.get("SITEURL", "")
+    license_url = settings.get("LICENSE_URL", "")
     max_depth = settings["THREADS_MAX_DEPTH"]
     page_size = settings["THREADS_PAGE_SIZE"]
     salt = settings["THREADS_AVATAR_SALT"]
@@ -363,6 +364,11 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         raws_by_item.append((packed, comment_files))
     threaded = []  # positions of the items that have replies (or are threads)
     for n, (article, (packed, comment_files)) in enumerate(zip(items, raws_by_item, strict=True)):
+        if article.metadata.get("withdrawn"):
+            # Withdrawn at its author's request (`make takedown`): no byline,
+            # not even the site's default author, and no author page lists it.
+            article.__dict__.pop("author", None)
+            article.authors = []
         # An imported item's old address, linked only when it is plain http(s).
         article.original_link = safe_link(article.metadata.get("original-url"))
         kind = article.metadata.get("kind", "post")
@@ -370,7 +376,7 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         article.thread = None
         if article.kind == "post" and not packed and not comment_files:
             if not pages:
-                article.jsonld = jsonld.for_post(article, None, site_url)
+                article.jsonld = jsonld.for_post(article, None, site_url, license_url)
             continue
         threaded.append(n)
     # Where each item's continuation pages and feed go: for its layout and its feed.
@@ -405,9 +411,9 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         if pages:
             continue
         if article.kind == "post":
-            article.jsonld = jsonld.for_post(article, thread, site_url)
+            article.jsonld = jsonld.for_post(article, thread, site_url, license_url)
         else:
-            article.jsonld = jsonld.for_thread(article, thread, site_url)
+            article.jsonld = jsonld.for_thread(article, thread, site_url, license_url)
 
 
 def drop_reply_text(generator) -> None:
