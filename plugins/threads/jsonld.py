@@ -144,9 +144,26 @@ class Deferred:
         return True
 
 
-def for_thread(article, thread: Thread, site_url: str) -> Deferred:
-    return Deferred(lambda: thread_jsonld(article, thread, site_url, plain_text(article.content)))
+def with_license(data: dict, article, license_url: str) -> dict:
+    """The site's licence (LICENSE_URL) as `license` of its own writing; an
+    item imported from a community (it carries `Attribution:`) is its writers'."""
+    if license_url and not getattr(article, "attribution", ""):
+        target = data.get("mainEntity", data)
+        target["license"] = license_url
+    return data
 
 
-def for_post(article, thread: Thread | None, site_url: str) -> Deferred:
-    return Deferred(lambda: post_jsonld(article, thread, site_url))
+def for_thread(article, thread: Thread, site_url: str, license_url: str = "") -> Deferred:
+    return Deferred(
+        lambda: with_license(
+            thread_jsonld(article, thread, site_url, plain_text(article.content)),
+            article,
+            license_url,
+        )
+    )
+
+
+def for_post(article, thread: Thread | None, site_url: str, license_url: str = "") -> Deferred:
+    return Deferred(
+        lambda: with_license(post_jsonld(article, thread, site_url), article, license_url)
+    )
