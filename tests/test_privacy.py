@@ -4,6 +4,8 @@ the owner's list of names, and where in a file each finding is."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from threads import privacy
 from threads.privacy import Names, check_comment, check_imported, check_thread, find
 
@@ -156,3 +158,14 @@ def test_only_imported_posts_are_checked():
     imported = own.replace("Date:", "Import-Key: wordpress:post:1\nDate:")
     [found] = check_imported(imported, "p.md")
     assert (found.line, found.finding.kind) == (5, "phone")
+
+
+@given(st.text(max_size=400))
+def test_any_text_gives_findings_not_a_traceback(text):
+    for flagged in (
+        check_thread(text, "t.md", NAMES),
+        check_comment(text, "c.md", "c", NAMES),
+        check_imported("Import-Key: x\n\n" + text, "p.md", NAMES),
+    ):
+        for item in flagged:
+            assert item.line >= 1 and item.finding.kind in privacy.KINDS

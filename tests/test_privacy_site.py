@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.sitebuild import PELICANCONF, PUBLISHCONF, ROOT, SITEURL, copy_content, run_tool
+from tests.sitebuild import (
+    PELICANCONF,
+    PUBLISHCONF,
+    ROOT,
+    SITEURL,
+    build_local,
+    copy_content,
+    run_tool,
+)
 
 BUILD = [sys.executable, str(ROOT / "tools" / "build.py")]
 
@@ -195,6 +203,9 @@ date: 2026-09-15 09:00
 """
 
 
+OLD_ADDRESS = "/forum/my-colleague-applied-for-my-job/"
+
+
 @pytest.fixture(scope="module")
 def withdrawn(tmp_path_factory):
     """The demo site with a reply (and a child reply) added, published; then the
@@ -203,6 +214,10 @@ def withdrawn(tmp_path_factory):
     content = copy_content(root / "content")
     thread = content / "threads" / "below-current-pay.md"
     thread.write_text(thread.read_text(encoding="utf-8").rstrip("\n") + REPLIES, "utf-8")
+    # The thread to withdraw whole had an old address: it is in the redirect maps.
+    whole = content / "threads" / "staff-applied-for-my-job.md"
+    text = whole.read_text(encoding="utf-8")
+    whole.write_text(text.replace("\n\n", f"\nOriginal-URL: {OLD_ADDRESS}\n\n", 1), "utf-8")
     output = root / "output"
     done = publish(output, content, "--strict")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -211,6 +226,7 @@ def withdrawn(tmp_path_factory):
     assert found_in(before, "quince-coloured binder")
     assert any("quince" in p.name or p.suffix == ".pf_fragment" for p in found_in(before, "quince"))
     assert found_in(before, "someone on my team applied for my job")
+    assert found_in(before, OLD_ADDRESS) == [before / "_redirects", before / "redirects.nginx.map"]
 
     temp = root / "tmp"
     temp.mkdir()
@@ -253,8 +269,8 @@ def test_a_withdrawn_reply_is_in_no_output_file_and_its_child_stays(withdrawn):
 
 def test_a_withdrawn_thread_keeps_its_address_and_others_replies_only(withdrawn):
     site, _content, _said, _temp = withdrawn
-    for needle in ("someone on my team applied for my job", "Gabriel Ruiz"):
-        assert found_in(site, needle) == [], needle
+    for needle in ("someone on my team applied for my job", "Gabriel Ruiz", OLD_ADDRESS):
+        assert found_in(site, needle) == [], needle  # the redirect maps included
     page = site / "2026/staff-applied-for-my-job/index.html"
     soup = BeautifulSoup(page.read_bytes(), "html.parser")
     assert soup.h1.get_text() == "Withdrawn at the author's request"
@@ -356,3 +372,24 @@ def test_imported_community_threads_say_where_they_came_from(tmp_path):
             if "BreadcrumbList" not in s.string
         ]
         assert "license" not in json.dumps(data)  # the posts are their writers', not the site's
+
+
+def test_names_from_privacy_toml_are_reported_by_the_build(tmp_path):
+    content = copy_content(tmp_path / "content")
+    comment = content / "comments" / "below-current-pay" / "where.md"
+    comment.parent.mkdir(parents=True, exist_ok=True)
+    comment.write_text(
+        "Id: where\nAuthor: Tove Lindqvist\nDate: 2026-09-15 10:00\n\n"
+        "Same thing happened to me at the harbour county library system last spring.\n",
+        encoding="utf-8",
+    )
+    site = build_local(tmp_path / "out", content=content)
+    assert (
+        f"{comment}:5: comment where contains an employer's name from privacy.toml "
+        "('harbour county library system')"
+    ) in "\n".join(site.messages)
+    (content / "privacy.toml").write_text("employers = [\n", encoding="utf-8")
+    site = build_local(tmp_path / "out", content=content)
+    assert any(
+        "privacy.toml: cannot be read as TOML" in m and "Fix the syntax" in m for m in site.messages
+    )

@@ -95,17 +95,24 @@ def report(problems: list[Problem]) -> None:
 
 
 def privacy_names(settings) -> privacy.Names:
-    """The owner's list of names (`content/privacy.toml`), read once per build
-    and kept in the settings; a mistake in it is reported once, by name."""
-    key = "_THREADS_PRIVACY_NAMES"
-    if key not in settings:
-        path = Path(settings["PATH"]) / settings["THREADS_PRIVACY_NAMES"]
+    """The owner's list of names (`content/privacy.toml`), read again only when
+    the file changes (the dev server keeps its settings between builds); a
+    mistake in it is reported by name, and the check goes on without names."""
+    path = Path(settings["PATH"]) / settings["THREADS_PRIVACY_NAMES"]
+    try:
+        info = path.stat()
+        stamp = (str(path), info.st_mtime_ns, info.st_size)
+    except OSError:
+        stamp = (str(path), None, None)
+    kept = settings.get("_THREADS_PRIVACY_NAMES")
+    if kept is None or kept[0] != stamp:
         try:
-            settings[key] = privacy.load_names(path)
+            names = privacy.load_names(path)
         except privacy.NamesError as exc:
             logger.error("%s", exc)
-            settings[key] = privacy.Names()
-    return settings[key]
+            names = privacy.Names()
+        kept = settings["_THREADS_PRIVACY_NAMES"] = (stamp, names)
+    return kept[1]
 
 
 def report_personal_data(flagged: list[privacy.Flagged]) -> None:
