@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import subprocess
 import sys
@@ -95,12 +96,13 @@ def test_an_emailed_reply_is_published_under_a_handle_and_names_its_sender_nowhe
         tmp_path,
         "first.eml",
         "I took the job at the top of the range and asked for a better title instead.\n"
-        "Quillfeather family rule: always ask once. Harriet",
+        "The Quillfeather family rule: always ask once, in writing.\n\nThanks,\nHarriet",
         "hq-1",
     )
     done = run_tool("import_content.py", "email", first, "--content", content)
     assert done.returncode == 0, done.stderr
     assert "given a handle: 1" in done.stdout
+    assert "the sender's name was replaced by 'reader-" in done.stdout
     # The key lives beside content/, made on first use, readable by the owner only.
     key = tmp_path / ".privacy-key"
     assert key.is_file() and key.stat().st_mode & 0o077 == 0
@@ -284,6 +286,61 @@ def test_takedown_says_how_to_purge_history(withdrawn):
     [expressions] = [p for p in temp.glob("takedown-*.txt") if "quince" in p.read_text()]
     assert f"literal:{WITHDRAWN_SENTENCE}==>[withdrawn]" in expressions.read_text()
     assert ".site-versions" in said[0]
+
+
+def test_the_senders_name_is_replaced_in_the_body_but_ordinary_words_stay():
+    from tools.importers.email_in import without_names
+
+    body = "Harriet Quillfeather here. The Quillfeather rule: ask.\nThanks, Harriet"
+    assert without_names(body, "Harriet Quillfeather", "reader-x") == (
+        "reader-x here. The reader-x rule: ask.\nThanks, reader-x",
+        3,
+    )
+    # A display name of ordinary words changes nothing but the name itself.
+    body = "The branch team said the Library Jobs board was down.\nLibrary Jobs"
+    assert without_names(body, "Library Jobs", "reader-x") == (
+        "The branch team said the reader-x board was down.\nreader-x",
+        2,
+    )
+
+
+def test_make_takedown_runs_the_command_and_wants_both_item_and_reason(tmp_path):
+    content = copy_content(tmp_path / "content")
+    make = ["make", "-s", "-C", str(ROOT), f"INPUTDIR={content}"]
+    done = subprocess.run(
+        [*make, "takedown", "ITEM=below-current-pay#p2"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "Give both: make takedown ITEM=" in done.stdout
+    done = subprocess.run(
+        [*make, "takedown", "ITEM=below-current-pay#p2", "REASON=asked in person"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Withdrew reply p2 of below-current-pay" in done.stdout
+    source = (content / "threads" / "below-current-pay.md").read_text(encoding="utf-8")
+    assert "moderation: withdrawn\nreason: " in source and "asked in person" in source
+
+
+def test_a_post_withdrawn_whole_keeps_its_address_and_loses_its_words(tmp_path):
+    content = copy_content(tmp_path / "content")
+    post = content / "posts" / "reading-a-rejection-email.md"
+    title = post.read_text(encoding="utf-8").split("Title: ", 1)[1].split("\n", 1)[0]
+    done = run_tool(
+        "takedown.py",
+        "reading-a-rejection-email",
+        "--reason",
+        "x",
+        "--content",
+        content,
+        env={"TMPDIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    site = build_local(tmp_path / "out", content=content)
+    assert found_in(site.output, title) == []
+    [page] = [p for p in site.output.glob("*/reading-a-rejection-email/index.html")]
+    assert "Withdrawn at the author's request" in page.read_text(encoding="utf-8")
 
 
 def test_takedown_mistakes_are_named(tmp_path):

@@ -68,7 +68,7 @@ def _attach_replies(thread: Thread, top: dict, site_url: str, question: bool) ->
 def thread_jsonld(article, thread: Thread, site_url: str, text: str) -> dict:
     """QAPage for a question, DiscussionForumPosting for a discussion."""
     url = _absolute(site_url, article.url)
-    author = _person(thread.asker)
+    author = _person(thread.asker) if thread.asker else None  # withdrawn: no asker
     if thread.kind == "question":
         question = {
             "@type": "Question",
@@ -79,6 +79,8 @@ def thread_jsonld(article, thread: Thread, site_url: str, text: str) -> dict:
             "author": author,
             "url": url,
         }
+        if author is None:
+            del question["author"]
         _attach_replies(thread, question, site_url, question=True)
         return {"@context": "https://schema.org", "@type": "QAPage", "mainEntity": question}
     posting = {
@@ -92,6 +94,8 @@ def thread_jsonld(article, thread: Thread, site_url: str, text: str) -> dict:
         "url": url,
         "commentCount": thread.reply_count,
     }
+    if author is None:
+        del posting["author"]
     _attach_replies(thread, posting, site_url, question=False)
     return posting
 
@@ -105,9 +109,10 @@ def post_jsonld(article, thread: Thread | None, site_url: str) -> dict:
         "headline": article.title,
         "datePublished": _iso(article.date),
         "dateModified": _iso(modified),
-        "author": _person(article.author.name),
         "url": _absolute(site_url, article.url),
     }
+    if getattr(article, "author", None):  # a withdrawn post has none
+        posting["author"] = _person(article.author.name)
     if thread is not None and thread.replies:
         posting["commentCount"] = thread.reply_count
         _attach_replies(thread, posting, site_url, question=False)

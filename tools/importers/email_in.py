@@ -9,9 +9,9 @@ at the top of the message (as web forms that send e-mail write it), else a
 stable handle made from a keyed hash of the sender's address (`reader-k3v9q2xa`:
 the same sender always gets the same handle, and without the key nobody can
 tell whose address it came from). The sender's display name and address are
-written nowhere: not as the author, not in the body (where the display name's
-words are replaced by the published name), not as the Message-Id (kept as a
-keyed hash, enough to match In-Reply-To).
+written nowhere: not as the author, not in the body (where the display name,
+its surname and, in a sign-off, any of its words are replaced by the published
+name), not as the Message-Id (kept as a keyed hash, enough to match In-Reply-To).
 
 A message whose subject carries a removal request (`[remove: slug#reply-id]`,
 from the site's "Request removal" links) is not a reply: it is counted and
@@ -81,12 +81,72 @@ def form_fields(body: str) -> tuple[dict[str, str], str]:
     return fields, "\n".join(lines).strip()
 
 
-def without_names(body: str, display_name: str, shown: str) -> str:
-    """The body with each word of the sender's display name (a sign-off,
-    "Harriet here") replaced by the name published."""
-    for word in sorted(set(re.findall(r"[^\W\d_][\w'’-]+", display_name)), key=len, reverse=True):
-        body = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", shown, body, flags=re.IGNORECASE)
-    return body
+# Capitalised words a display name may hold that are also ordinary words of a
+# reply ("Library Jobs", "The Branch Team"): replaced only as part of the whole name.
+_COMMON = frozenset(
+    (
+        "the",
+        "and",
+        "for",
+        "from",
+        "with",
+        "library",
+        "libraries",
+        "team",
+        "office",
+        "branch",
+        "staff",
+        "jobs",
+        "job",
+        "reader",
+        "readers",
+        "admin",
+        "info",
+        "services",
+        "service",
+        "university",
+        "college",
+        "school",
+        "county",
+        "city",
+        "public",
+        "news",
+        "help",
+        "desk",
+        "dear",
+        "thanks",
+    )
+)
+_SIGN_OFF_WORDS = 6  # a line this short that holds a name is a sign-off
+
+
+def without_names(body: str, display_name: str, shown: str) -> tuple[str, int]:
+    """The body with the sender's display name replaced by the name published,
+    and how many replacements were made: the whole name anywhere (any case);
+    the surname (the last word of four letters or more) anywhere, as written;
+    any word of the name in a short line (a sign-off: "Thanks, Harriet")."""
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]+", display_name) if len(w) >= 2]
+    if not words:
+        return body, 0
+    count = 0
+    whole = r"\s+".join(re.escape(w) for w in display_name.split())
+    body, n = re.subn(rf"(?<!\w){whole}(?!\w)", shown, body, flags=re.IGNORECASE)
+    count += n
+    surname = words[-1]
+    if len(surname) >= 4 and surname.casefold() not in _COMMON:
+        body, n = re.subn(rf"(?<!\w){re.escape(surname)}(?!\w)", shown, body)
+        count += n
+    lines = body.split("\n")
+    for index, line in enumerate(lines):
+        if len(line.split()) > _SIGN_OFF_WORDS:
+            continue
+        for word in words:
+            if word.casefold() in _COMMON:
+                continue
+            line, n = re.subn(rf"(?<!\w){re.escape(word)}(?!\w)", shown, line)
+            count += n
+        lines[index] = line
+    return "\n".join(lines), count
 
 
 def _messages(path: Path):
@@ -159,7 +219,12 @@ def parse(path: Path, known: dict[str, tuple[str, str]], key: bytes) -> Result:
         name = chosen or handle(key, sender or f"{path}:{number}")
         result.counts["published under a chosen name" if chosen else "given a handle"] += 1
         if display_name and display_name.strip() != chosen:
-            body = without_names(body, display_name, name)
+            body, replaced = without_names(body, display_name, name)
+            if replaced:
+                result.warnings.append(
+                    f"{where}: the sender's name was replaced by {name!r} in the body "
+                    f"({replaced} time(s)); read it before publishing"
+                )
         try:
             date = parsedate_to_datetime(str(message.get("Date")))
         except (TypeError, ValueError):
