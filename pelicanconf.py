@@ -184,6 +184,8 @@ THREADS_PATH = "threads"
 THREADS_COMMENTS_PATH = "comments"
 THREADS_MAX_DEPTH = 6
 THREADS_REPLY_EMAIL = "replies@stacks-and-offers.example.org"
+# Where "Request removal" links write to (empty: THREADS_REPLY_EMAIL's address).
+THREADS_REMOVAL_EMAIL = ""
 
 # pelican-sitemap: every canonical page; a thread's lastmod is its last reply
 # (the indexes plugin sets a thread's `modified` to it).
