@@ -288,6 +288,22 @@ def test_takedown_says_how_to_purge_history(withdrawn):
     assert ".site-versions" in said[0]
 
 
+def test_a_handle_comes_from_the_key_and_the_address_never_from_the_address_alone(tmp_path):
+    from tools.importers.email_in import ImportFailure, handle, load_key
+
+    key = load_key(tmp_path / "one" / ".privacy-key")
+    other = load_key(tmp_path / "two" / ".privacy-key")
+    assert key != other and load_key(tmp_path / "one" / ".privacy-key") == key  # kept
+    address = "harriet.quillfeather@mailbox.net"
+    assert handle(key, address) == handle(key, "Harriet.Quillfeather@MAILBOX.net ")
+    assert handle(key, address) != handle(other, address)
+    assert handle(key, address) != handle(key, "someone.else@mailbox.net")
+    short = tmp_path / "short-key"
+    short.write_text("abc\n", encoding="ascii")
+    with pytest.raises(ImportFailure, match="short-key: the privacy key is too short"):
+        load_key(short)
+
+
 def test_the_senders_name_is_replaced_in_the_body_but_ordinary_words_stay():
     from tools.importers.email_in import without_names
 
