@@ -28,6 +28,8 @@ GITHUB_PAGES_REMOTE ?=
 GITHUB_PAGES_COMMIT_MESSAGE ?= Publish the site
 
 TITLE ?=
+ITEM ?=
+REASON ?=
 SOURCE ?=
 FILE ?=
 IMPORTOPTS ?=
@@ -49,6 +51,7 @@ help: ## List every target
 	@echo 'Variables: PORT=$(PORT) BIND=$(BIND) SITEURL=... (publish) TITLE="..." (new-thread, new-post)'
 	@echo '           SSH_HOST SSH_PORT SSH_USER SSH_TARGET_DIR (rsync_upload) PYTEST_ARGS (test)'
 	@echo '           BUILDOPTS=--no-search (html, publish: skip the search index)'
+	@echo '           ITEM=slug#reply-id REASON="..." (takedown)'
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies (skipped when unchanged)
 
@@ -101,8 +104,12 @@ import: venv ## Import: make import SOURCE=wordpress|reddit|disqus|discourse|ema
 	@test -n "$(SOURCE)" -a -n "$(FILE)" || { echo 'Give both: make import SOURCE=wordpress FILE=export.xml'; exit 2; }
 	$(PYTHON) tools/import_content.py "$(SOURCE)" "$(FILE)" --content $(INPUTDIR) $(IMPORTOPTS)
 
-pending: venv ## List the replies and comments waiting for moderation
+pending: venv ## List what awaits moderation, and personal data found in readers' text
 	$(PYTHON) tools/pending.py --content $(INPUTDIR)
+
+takedown: venv ## Withdraw at its author's request: make takedown ITEM=slug#reply-id (or ITEM=slug) REASON="..."
+	@test -n "$(ITEM)" -a -n "$(REASON)" || { echo 'Give both: make takedown ITEM=below-current-pay#p1 REASON="asked by the author"'; exit 2; }
+	$(PYTHON) tools/takedown.py "$(ITEM)" --reason "$(REASON)" --content $(INPUTDIR)
 
 topics-report: venv ## Print every post's and thread's topics with their evidence; write topics-report.json
 	$(PYTHON) tools/tagging.py report --settings $(CONFFILE) --json topics-report.json
@@ -138,5 +145,5 @@ github: ## Publish, then push output/ to the gh-pages branch of the remote you n
 	$(BIN)/ghp-import -m "$(GITHUB_PAGES_COMMIT_MESSAGE)" -b $(GITHUB_PAGES_BRANCH) "$(OUTPUTDIR)" --no-jekyll
 	git push "$(GITHUB_PAGES_REMOTE)" $(GITHUB_PAGES_BRANCH)
 
-.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending topics-report topics-eval \
+.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending takedown topics-report topics-eval \
 	bench test lint format lock rsync_upload github

@@ -23,6 +23,14 @@ SITE_DESCRIPTION = (
     "applications, interviews, rejection, offers, negotiation and salary."
 )
 
+# The licence of the site's own writing: named in every page's footer and, as
+# `license`, in the JSON-LD of posts and of threads started here. Replies, and
+# threads imported from Reddit or Discourse (each says where it came from), stay
+# their writers'. Empty LICENSE_URL: no `license` in JSON-LD; empty LICENSE_TEXT:
+# no licence in the footer.
+LICENSE_TEXT = "CC BY 4.0"
+LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
+
 PATH = "content"
 OUTPUT_PATH = "output"
 THEME = "theme"
@@ -176,6 +184,8 @@ THREADS_PATH = "threads"
 THREADS_COMMENTS_PATH = "comments"
 THREADS_MAX_DEPTH = 6
 THREADS_REPLY_EMAIL = "replies@stacks-and-offers.example.org"
+# Where "Request removal" links write to (empty: THREADS_REPLY_EMAIL's address).
+THREADS_REMOVAL_EMAIL = ""
 
 # pelican-sitemap: every canonical page; a thread's lastmod is its last reply
 # (the indexes plugin sets a thread's `modified` to it).

@@ -46,6 +46,9 @@ CONTRACT: dict[str, Plugin] = {
                 "article.replies_feed_save_as",
                 "article.jsonld",
                 "article.original_link",
+                # Emptied (and `author` taken away) on an item withdrawn with
+                # `make takedown`: no byline, no author page lists it.
+                "article.authors",
                 "page.thread",
             }
         ),

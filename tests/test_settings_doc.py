@@ -32,6 +32,8 @@ def in_code() -> dict[str, object]:
     parallel.set_defaults(type("P", (), {"settings": settings}))
     found.update(settings)  # BUILD_JOBS
     found["SPEED_LAYER"] = True  # compat.speed_layer: settings.get("SPEED_LAYER", True)
+    # Read by the theme and the JSON-LD with an empty default (settings.get(..., "")).
+    found.update(LICENSE_TEXT="", LICENSE_URL="")
     return found
 
 

@@ -80,7 +80,8 @@ def _read(source: str, path: Path, content: Path, args) -> Result:
         return discourse.parse(path, category=args.category, base_url=args.base_url)
     if source == "disqus":
         return disqus.parse(path, known_addresses(content))
-    return email_in.parse(path, known_messages(content))
+    key_file = getattr(args, "privacy_key", None) or content.resolve().parent / ".privacy-key"
+    return email_in.parse(path, known_messages(content), email_in.load_key(key_file))
 
 
 def summary(result: Result, writer: Writer) -> str:
@@ -123,6 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--base-url", default="", help="discourse: the forum's address, to link the original topic"
+    )
+    parser.add_argument(
+        "--privacy-key",
+        type=Path,
+        default=None,
+        help="email: the secret file that makes senders' handles (default: .privacy-key "
+        "beside the content folder, made on first use; keep it, and out of git)",
     )
     args = parser.parse_args(argv)
 

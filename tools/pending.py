@@ -1,6 +1,11 @@
-"""List what awaits moderation: replies and comment files with `moderation: pending`.
+"""List what awaits moderation: replies and comment files with `moderation: pending`,
+and every reply, comment, thread or imported item whose text carries personal data.
 
 Publishing one is changing its `Moderation:` (or `moderation:`) to `published`.
+Personal data (an e-mail address, a phone number, a street address, a social-profile
+link, a name from content/privacy.toml) is listed with its file and line; `make
+publish` refuses while a published item has any, until it is edited out or the item
+is marked `reviewed: yes`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plugins"))
 
+from threads import privacy  # noqa: E402
 from threads.parse import parse_comment, parse_thread  # noqa: E402
 
 
@@ -32,6 +38,24 @@ def pending(content: Path) -> list[tuple[str, int, str, str, str]]:
     return found
 
 
+def personal_data(content: Path) -> list[privacy.Flagged]:
+    """What the personal-data check finds in every reader's text under `content`."""
+    names = privacy.load_names(content / "privacy.toml")
+    found: list[privacy.Flagged] = []
+    for path in sorted((content / "threads").glob("*.md")):
+        found += privacy.check_thread(_text(path), str(path), names)
+    for path in sorted((content / "comments").glob("*/*.md")):
+        found += privacy.check_comment(_text(path), str(path), path.stem, names)
+    for folder in ("posts", "pages"):
+        for path in sorted((content / folder).glob("*.md")):
+            found += privacy.check_imported(_text(path), str(path), names)
+    return found
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--content", type=Path, default=ROOT / "content")
@@ -46,6 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{len(rows)} pending {'reply' if len(rows) == 1 else 'replies'}. Publish one by "
         "setting its Moderation to published."
+    )
+    try:
+        flagged = personal_data(args.content)
+    except privacy.NamesError as exc:
+        print(f"Personal-data check not run: {exc}")
+        return 2
+    for item in flagged:
+        state = "published" if item.published else "not published yet"
+        print(f"{item.source}:{item.line}: {item.message()} ({state}). {item.fix}.")
+    blocking = sum(1 for item in flagged if item.published)
+    print(
+        f"{len(flagged)} finding(s) of personal data, {blocking} in published text "
+        "(`make publish` refuses until each is edited out or marked reviewed)."
     )
     return 0
 

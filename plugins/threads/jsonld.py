@@ -70,7 +70,7 @@ def thread_jsonld(article, thread: Thread, site_url: str, text: str) -> dict:
     discussion, and for a question nobody has answered yet (a QAPage must have an
     answer: search engines take one without as ineligible, not as unanswered)."""
     url = _absolute(site_url, article.url)
-    author = _person(thread.asker)
+    author = _person(thread.asker) if thread.asker else None  # withdrawn: no asker
     if thread.kind == "question" and thread.answer_count:
         question = {
             "@type": "Question",
@@ -81,6 +81,8 @@ def thread_jsonld(article, thread: Thread, site_url: str, text: str) -> dict:
             "author": author,
             "url": url,
         }
+        if author is None:
+            del question["author"]
         _attach_replies(thread, question, site_url, question=True)
         return {"@context": "https://schema.org", "@type": "QAPage", "mainEntity": question}
     posting = {
@@ -94,6 +96,8 @@ def thread_jsonld(article, thread: Thread, site_url: str, text: str) -> dict:
         "url": url,
         "commentCount": thread.reply_count,
     }
+    if author is None:
+        del posting["author"]
     _attach_replies(thread, posting, site_url, question=False)
     return posting
 
@@ -107,9 +111,10 @@ def post_jsonld(article, thread: Thread | None, site_url: str) -> dict:
         "headline": article.title,
         "datePublished": _iso(article.date),
         "dateModified": _iso(modified),
-        "author": _person(article.author.name),
         "url": _absolute(site_url, article.url),
     }
+    if getattr(article, "author", None):  # a withdrawn post has none
+        posting["author"] = _person(article.author.name)
     if thread is not None and thread.replies:
         posting["commentCount"] = thread.reply_count
         _attach_replies(thread, posting, site_url, question=False)
@@ -146,9 +151,26 @@ class Deferred:
         return True
 
 
-def for_thread(article, thread: Thread, site_url: str) -> Deferred:
-    return Deferred(lambda: thread_jsonld(article, thread, site_url, plain_text(article.content)))
+def with_license(data: dict, article, license_url: str) -> dict:
+    """The site's licence (LICENSE_URL) as `license` of its own writing; an
+    item imported from a community (it carries `Attribution:`) is its writers'."""
+    if license_url and not getattr(article, "attribution", ""):
+        target = data.get("mainEntity", data)
+        target["license"] = license_url
+    return data
 
 
-def for_post(article, thread: Thread | None, site_url: str) -> Deferred:
-    return Deferred(lambda: post_jsonld(article, thread, site_url))
+def for_thread(article, thread: Thread, site_url: str, license_url: str = "") -> Deferred:
+    return Deferred(
+        lambda: with_license(
+            thread_jsonld(article, thread, site_url, plain_text(article.content)),
+            article,
+            license_url,
+        )
+    )
+
+
+def for_post(article, thread: Thread | None, site_url: str, license_url: str = "") -> Deferred:
+    return Deferred(
+        lambda: with_license(post_jsonld(article, thread, site_url), article, license_url)
+    )

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cached_property
 from itertools import pairwise
 
-from .parse import Problem, RawReply
+from .parse import GONE_STATES, Problem, RawReply
 
 KINDS = ("question", "discussion", "post")
 
@@ -39,6 +39,7 @@ class Reply:
     depth: int = 1
     accepted: bool = False
     removed: bool = False
+    withdrawn: bool = False  # removed at its author's request (`make takedown`)
     is_op: bool = False
     is_answer: bool = False
     origin: str = ""
@@ -208,10 +209,10 @@ def build_thread(
                 )
             )
             date = opened
-        removed = raw.moderation == "removed"
+        removed = raw.moderation in GONE_STATES
         body_html, text = ("", "") if removed else render(raw.body)
         node = Reply(
-            origin_url=link(raw.origin) if link else "",
+            origin_url=link(raw.origin) if link and not removed else "",
             id=reply_id,
             author="" if removed else (raw.author.strip() or "[no author]"),
             date=date,
@@ -220,7 +221,8 @@ def build_thread(
             source=raw.source,
             line=raw.line,
             removed=removed,
-            origin=raw.origin,
+            withdrawn=raw.moderation == "withdrawn",
+            origin="" if removed else raw.origin,
             field_lines=raw.field_lines,
         )
         node.accepted = raw.accepted and not removed
@@ -479,7 +481,7 @@ def pack_replies(replies: list[Reply]) -> bytes:
             -1 if r.parent is None else position[id(r.parent)],
             # Reply's fields in order, from `id` to `line` and `accepted` to `origin_url`.
             (r.id, r.author, r.date, r.html, "", r.source, r.line),
-            (r.accepted, r.removed, r.is_op, r.is_answer, r.origin, r.origin_url),
+            (r.accepted, r.removed, r.withdrawn, r.is_op, r.is_answer, r.origin, r.origin_url),
             r.notes,
             r.initials,
             r.hue,

@@ -40,12 +40,18 @@ REPLY_FIELDS = {
     "author": "the name shown with the reply",
     "date": "YYYY-MM-DD HH:MM, optionally with an offset; without one, the site's TIMEZONE",
     "accepted": "yes on the one accepted answer of a question thread",
-    "moderation": "published (the default), pending (not shown) or removed (placeholder)",
+    "moderation": "published (the default), pending (not shown), removed (placeholder) or "
+    "withdrawn (placeholder: withdrawn at the author's request; `make takedown` sets it)",
     "email": "kept in the source, never published",
     "origin": "where the reply was first published, for imported replies",
     "message-id": "the e-mail's Message-Id, for replies that came by e-mail; never published",
+    "reviewed": "yes when the owner checked what the personal-data check found and it may be "
+    "published",
+    "reason": "why the reply was withdrawn or removed; kept in the source, never published",
 }
-MODERATION_STATES = ("published", "pending", "removed")
+MODERATION_STATES = ("published", "pending", "removed", "withdrawn")
+# A placeholder: the reply's place in the tree stays, its words and author do not.
+GONE_STATES = ("removed", "withdrawn")
 TRUE_WORDS = {"yes", "true", "1", "on"}
 FALSE_WORDS = {"no", "false", "0", "off", ""}
 
@@ -86,6 +92,7 @@ class RawReply:
     moderation: str = "published"
     origin: str = ""
     field_lines: dict[str, int] = field(default_factory=dict)  # field -> its line
+    reviewed: bool = False  # personal data found in it may be published
 
     def line_of(self, key: str) -> int:
         """The line of a field, or of the reply's header when it is absent."""
@@ -319,7 +326,7 @@ def reply_from_fields(
         reply_id = re.sub(r"[^A-Za-z0-9_-]", "-", reply_id)[:80]
     moderation_given = values.get("moderation", "").strip().lower()
     # A removed reply is a placeholder: it needs a date (its place), not an author.
-    for required in ("date",) if moderation_given == "removed" else ("author", "date"):
+    for required in ("date",) if moderation_given in GONE_STATES else ("author", "date"):
         if not values.get(required):
             problems.append(
                 Problem(
@@ -336,11 +343,11 @@ def reply_from_fields(
                 source,
                 lines["moderation"],
                 f"unknown moderation {moderation!r}",
-                "Use published, pending or removed.",
+                "Use published, pending, removed or withdrawn.",
             )
         )
         moderation = "pending"  # never publish what the owner did not clearly approve
-    if not body.strip() and moderation != "removed":
+    if not body.strip() and moderation not in GONE_STATES:
         problems.append(
             Problem(
                 source,
@@ -352,6 +359,9 @@ def reply_from_fields(
     accepted = False
     if "accepted" in values:
         accepted = _flag(values["accepted"], "accepted", source, lines["accepted"], problems)
+    reviewed = False
+    if "reviewed" in values:
+        reviewed = _flag(values["reviewed"], "reviewed", source, lines["reviewed"], problems)
     parent = values.get("parent", "").strip() or None
     return RawReply(
         id=reply_id or f"line-{line}",
@@ -365,6 +375,7 @@ def reply_from_fields(
         moderation=moderation,
         origin=values.get("origin", ""),
         field_lines=lines,
+        reviewed=reviewed,
     )
 
 

@@ -28,7 +28,7 @@ from pelican.generators import Generator
 from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime, get_date, sanitised_join
 
-from . import jsonld
+from . import jsonld, privacy
 from .model import KINDS, PackedThread, build_thread
 from .parse import (
     Problem,
@@ -64,6 +64,13 @@ DEFAULTS = {
     # naming the thread and reply (`make import SOURCE=email` reads it back).
     # Empty: no reply links.
     "THREADS_REPLY_EMAIL": "",
+    # "Request removal" links on every thread and reply: a mailto: whose subject
+    # carries `[remove: slug#reply-id]`, what `make takedown ITEM=...` takes.
+    # Empty: THREADS_REPLY_EMAIL's address; both empty: no removal links.
+    "THREADS_REMOVAL_EMAIL": "",
+    # The owner's list of names (employers, people) the personal-data check
+    # looks for in readers' text, under PATH.
+    "THREADS_PRIVACY_NAMES": "privacy.toml",
 }
 
 
@@ -75,6 +82,8 @@ def set_defaults(pelican) -> None:
     depth = settings["THREADS_MAX_DEPTH"]
     if not isinstance(depth, int) or depth < 2:
         raise ValueError(f"THREADS_MAX_DEPTH is {depth!r}: set it to a whole number of at least 2")
+    if not settings["THREADS_REMOVAL_EMAIL"]:
+        settings["THREADS_REMOVAL_EMAIL"] = settings["THREADS_REPLY_EMAIL"]
     if not settings["THREADS_AVATAR_SALT"]:
         settings["THREADS_AVATAR_SALT"] = settings.get("SITENAME", "")
 
@@ -83,6 +92,39 @@ def report(problems: list[Problem]) -> None:
     for problem in problems:
         log = logger.warning if problem.severity == "warning" else logger.error
         log("%s", problem)
+
+
+def privacy_names(settings) -> privacy.Names:
+    """The owner's list of names (`content/privacy.toml`), read again only when
+    the file changes (the dev server keeps its settings between builds); a
+    mistake in it is reported by name, and the check goes on without names."""
+    path = Path(settings["PATH"]) / settings["THREADS_PRIVACY_NAMES"]
+    try:
+        info = path.stat()
+        stamp = (str(path), info.st_mtime_ns, info.st_size)
+    except OSError:
+        stamp = (str(path), None, None)
+    kept = settings.get("_THREADS_PRIVACY_NAMES")
+    if kept is None or kept[0] != stamp:
+        try:
+            names = privacy.load_names(path)
+        except privacy.NamesError as exc:
+            logger.error("%s", exc)
+            names = privacy.Names()
+        kept = settings["_THREADS_PRIVACY_NAMES"] = (stamp, names)
+    return kept[1]
+
+
+def report_personal_data(flagged: list[privacy.Flagged]) -> None:
+    """Published text that carries personal data: a warning (`make html` builds
+    and says so; `make publish`, which stops on any warning, stops)."""
+    report(
+        [
+            Problem(f.source, f.line, f.message(), f.fix, severity="warning")
+            for f in flagged
+            if f.published
+        ]
+    )
 
 
 def _in_folder(path: str, content_root: str, folder: str) -> bool:
@@ -126,9 +168,13 @@ class ThreadAwareMarkdownReader(MarkdownReader):
             # Not text at all (reported): Pelican skips a file without a title.
             return "", {}
         if not _in_folder(source_path, self.settings["PATH"], self.settings["THREADS_PATH"]):
+            names = privacy_names(self.settings)
+            report_personal_data(privacy.check_imported(text, source_path, names))
             return self._read_markdown(source_path, text)
         parsed = parse_thread(text, source_path)
         report(parsed.problems)
+        names = privacy_names(self.settings)
+        report_personal_data(privacy.check_thread(text, source_path, names))
 
         metadata = {}
         for key, value, _line in parsed.metadata:
@@ -216,6 +262,8 @@ def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Proble
                 continue
             reply, more = parse_comment(text, str(path), default_id=path.stem)
             entries.append((reply, problems + more))
+            names = privacy_names(settings)
+            report_personal_data(privacy.check_comment(text, str(path), path.stem, names))
         for stray in sorted(p for p in folder.iterdir() if p.suffix != ".md"):
             report(
                 [
@@ -313,6 +361,7 @@ def report_unmatched_folders(
 def _attach(settings, comments: dict, items: list, pages: bool) -> None:
     parse_date = _date_parser(settings["TIMEZONE"])
     site_url = settings.get("SITEURL", "")
+    license_url = settings.get("LICENSE_URL", "")
     max_depth = settings["THREADS_MAX_DEPTH"]
     page_size = settings["THREADS_PAGE_SIZE"]
     salt = settings["THREADS_AVATAR_SALT"]
@@ -329,6 +378,11 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         raws_by_item.append((packed, comment_files))
     threaded = []  # positions of the items that have replies (or are threads)
     for n, (article, (packed, comment_files)) in enumerate(zip(items, raws_by_item, strict=True)):
+        if article.metadata.get("withdrawn"):
+            # Withdrawn at its author's request (`make takedown`): no byline,
+            # not even the site's default author, and no author page lists it.
+            article.__dict__.pop("author", None)
+            article.authors = []
         # An imported item's old address, linked only when it is plain http(s).
         article.original_link = safe_link(article.metadata.get("original-url"))
         kind = article.metadata.get("kind", "post")
@@ -336,7 +390,7 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         article.thread = None
         if article.kind == "post" and not packed and not comment_files:
             if not pages:
-                article.jsonld = jsonld.for_post(article, None, site_url)
+                article.jsonld = jsonld.for_post(article, None, site_url, license_url)
             continue
         threaded.append(n)
     # Where each item's continuation pages and feed go: for its layout and its feed.
@@ -371,9 +425,9 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         if pages:
             continue
         if article.kind == "post":
-            article.jsonld = jsonld.for_post(article, thread, site_url)
+            article.jsonld = jsonld.for_post(article, thread, site_url, license_url)
         else:
-            article.jsonld = jsonld.for_thread(article, thread, site_url)
+            article.jsonld = jsonld.for_thread(article, thread, site_url, license_url)
 
 
 def drop_reply_text(generator) -> None:
@@ -525,6 +579,12 @@ def reply_subject(title: str, slug: str, reply_id: str | None = None) -> str:
     return f"Re: {title} {token}"
 
 
+def removal_subject(title: str, slug: str, reply_id: str | None = None) -> str:
+    """Subject of a removal request. Its token is the ITEM of `make takedown`."""
+    token = f"[remove: {slug}#{reply_id}]" if reply_id else f"[remove: {slug}]"
+    return f"Removal request: {title} {token}"
+
+
 def add_filters(generator) -> None:
     """generator_init: `{{ item | reply_mailto(reply) }}`, the mailto: address of
     a "Reply" link (reply omitted: a reply to the post or thread itself). A
@@ -535,7 +595,14 @@ def add_filters(generator) -> None:
         subject = reply_subject(item.title, item.slug, reply.id if reply else None)
         return f"mailto:{address}?subject={quote(subject, safe='/')}"
 
+    removal_address = generator.settings["THREADS_REMOVAL_EMAIL"]
+
+    def removal_mailto(item, reply=None) -> str:
+        subject = removal_subject(item.title, item.slug, reply.id if reply else None)
+        return f"mailto:{removal_address}?subject={quote(subject, safe='/')}"
+
     generator.env.filters["reply_mailto"] = reply_mailto
+    generator.env.filters["removal_mailto"] = removal_mailto
 
 
 def register() -> None:

@@ -64,6 +64,9 @@ class Item:
     thread_kind: str = "question"  # for threads: question | discussion
     replies: list[Reply] = field(default_factory=list)
     summary: str = ""  # Markdown, one paragraph (a WordPress excerpt)
+    # Where community content came from and under what terms: its posts are
+    # their writers', not the site's (shown on the page; no site licence in JSON-LD).
+    attribution: str = ""
 
 
 @dataclass
@@ -189,7 +192,7 @@ def drop_controls(result: Result) -> None:
     """Control characters (a form feed, an escape, a backspace) in any imported
     text are dropped, each record that had one named in a note: no feed can
     carry them, and they would otherwise stop every build that publishes them."""
-    text_fields = ("title", "author", "body", "category", "summary", "original_url")
+    text_fields = ("title", "author", "body", "category", "summary", "original_url", "attribution")
     records = [(f"{item.kind} {item.slug!r}", item) for item in result.items]
     records += [
         (f"reply {reply.id} in {item.slug!r}", reply)

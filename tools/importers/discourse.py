@@ -93,6 +93,13 @@ def parse(path: Path, category: str = "Imported", base_url: str = "") -> Result:
             original_url=topic_url,
             thread_kind="question",
             replies=replies,
+            attribution=(
+                f"Imported from the Discourse forum at {one_line(base_url, 200)}"
+                if base_url
+                else "Imported from a Discourse forum"
+            )
+            + ". Each post belongs to the person who wrote it, under that forum's terms; "
+            "they are not covered by this site's licence.",
         )
     )
     result.counts["threads"] += 1

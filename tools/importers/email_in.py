@@ -2,17 +2,33 @@
 
 Each becomes a pending comment file attached to its parent, found from the
 subject's token (`[reply-to: slug#reply-id]`, which the site's "Reply" links
-put there) or from In-Reply-To, matched against earlier e-mailed replies. The
-sender's display name is the author; the address is never written.
+put there) or from In-Reply-To, matched against earlier e-mailed replies.
+
+Pseudonyms by default: the author is the name the person chose, a `Name:` line
+at the top of the message (as web forms that send e-mail write it), else a
+stable handle made from a keyed hash of the sender's address (`reader-k3v9q2xa`:
+the same sender always gets the same handle, and without the key nobody can
+tell whose address it came from). The sender's display name and address are
+written nowhere: not as the author, not in the body (where the display name,
+its surname and, in a sign-off, any of its words are replaced by the published
+name), not as the Message-Id (kept as a keyed hash, enough to match In-Reply-To).
+
+A message whose subject carries a removal request (`[remove: slug#reply-id]`,
+from the site's "Request removal" links) is not a reply: it is counted and
+named with the `make takedown` command that carries it out.
 """
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import hashlib
+import hmac
 import mailbox
+import os
 import re
+import secrets
 from datetime import UTC, datetime
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
@@ -20,7 +36,117 @@ from pathlib import Path
 from .common import ImportFailure, Reply, Result, one_line
 
 TOKEN = re.compile(r"\[reply-to:\s*([a-z0-9-]+)(?:#([A-Za-z0-9_-]+))?\s*\]")
+REMOVAL = re.compile(r"\[remove:\s*([a-z0-9-]+)(?:#([A-Za-z0-9_-]+))?\s*\]")
 QUOTE_INTRO = re.compile(r"^On .{0,200} wrote:\s*$", re.IGNORECASE)
+# Lines a web form (or a careful reader) puts at the top of the message.
+FORM_FIELD = re.compile(r"^(name|e-?mail)\s*:\s*(.*)$", re.IGNORECASE)
+
+
+def load_key(path: Path) -> bytes:
+    """The owner's secret for handles and hashed Message-Ids: `path` (made on
+    first use, readable by the owner only). It lives beside content/, not in
+    it, and `.gitignore` keeps it out of git: with it, anyone could test which
+    address a handle came from."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "x", encoding="ascii", opener=lambda p, f: os.open(p, f, 0o600)) as out:
+            out.write(secrets.token_hex(32) + "\n")
+    key = path.read_text(encoding="ascii", errors="replace").strip()
+    if len(key) < 32:
+        raise ImportFailure(
+            f"{path}: the privacy key is too short ({len(key)} characters). Delete the file to "
+            "have a new one made (handles of earlier senders will change), or restore it."
+        )
+    return key.encode()
+
+
+def keyed(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def handle(key: bytes, address: str) -> str:
+    """A sender's stable pseudonym, from a keyed hash of the address."""
+    digest = hmac.new(key, address.strip().lower().encode(), hashlib.sha256).digest()
+    return "reader-" + base64.b32encode(digest[:5]).decode().lower()
+
+
+def form_fields(body: str) -> tuple[dict[str, str], str]:
+    """`Name:` / `Email:` lines at the top of a message, and the rest of it."""
+    fields: dict[str, str] = {}
+    lines = body.split("\n")
+    while lines and (not lines[0].strip() or FORM_FIELD.match(lines[0].strip())):
+        match = FORM_FIELD.match(lines.pop(0).strip())
+        if match:
+            fields.setdefault(match.group(1).lower().replace("-", ""), match.group(2).strip())
+    return fields, "\n".join(lines).strip()
+
+
+# Capitalised words a display name may hold that are also ordinary words of a
+# reply ("Library Jobs", "The Branch Team"): replaced only as part of the whole name.
+_COMMON = frozenset(
+    (
+        "the",
+        "and",
+        "for",
+        "from",
+        "with",
+        "library",
+        "libraries",
+        "team",
+        "office",
+        "branch",
+        "staff",
+        "jobs",
+        "job",
+        "reader",
+        "readers",
+        "admin",
+        "info",
+        "services",
+        "service",
+        "university",
+        "college",
+        "school",
+        "county",
+        "city",
+        "public",
+        "news",
+        "help",
+        "desk",
+        "dear",
+        "thanks",
+    )
+)
+_SIGN_OFF_WORDS = 6  # a line this short that holds a name is a sign-off
+
+
+def without_names(body: str, display_name: str, shown: str) -> tuple[str, int]:
+    """The body with the sender's display name replaced by the name published,
+    and how many replacements were made: the whole name anywhere (any case);
+    the surname (the last word of four letters or more) anywhere, as written;
+    any word of the name in a short line (a sign-off: "Thanks, Harriet")."""
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]+", display_name) if len(w) >= 2]
+    if not words:
+        return body, 0
+    count = 0
+    whole = r"\s+".join(re.escape(w) for w in display_name.split())
+    body, n = re.subn(rf"(?<!\w){whole}(?!\w)", shown, body, flags=re.IGNORECASE)
+    count += n
+    surname = words[-1]
+    if len(surname) >= 4 and surname.casefold() not in _COMMON:
+        body, n = re.subn(rf"(?<!\w){re.escape(surname)}(?!\w)", shown, body)
+        count += n
+    lines = body.split("\n")
+    for index, line in enumerate(lines):
+        if len(line.split()) > _SIGN_OFF_WORDS:
+            continue
+        for word in words:
+            if word.casefold() in _COMMON:
+                continue
+            line, n = re.subn(rf"(?<!\w){re.escape(word)}(?!\w)", shown, line)
+            count += n
+        lines[index] = line
+    return "\n".join(lines), count
 
 
 def _messages(path: Path):
@@ -49,8 +175,9 @@ def _body(message) -> str:
     return "\n".join(lines).strip()
 
 
-def parse(path: Path, known: dict[str, tuple[str, str]]) -> Result:
-    """`known`: Message-Id -> (slug, reply id) of replies already imported."""
+def parse(path: Path, known: dict[str, tuple[str, str]], key: bytes) -> Result:
+    """`known`: Message-Id (or its keyed hash) -> (slug, reply id) of replies
+    already imported; `key`: the owner's secret (`load_key`)."""
     try:
         messages = _messages(path)
     except (OSError, mailbox.Error) as exc:
@@ -60,22 +187,44 @@ def parse(path: Path, known: dict[str, tuple[str, str]]) -> Result:
         subject = one_line(str(message.get("Subject", "")))
         message_id = one_line(str(message.get("Message-ID", ""))).strip("<>")
         where = f"{path}: message {number} ({subject[:50]!r})"
+        removal = REMOVAL.search(subject)
+        if removal:
+            item = removal.group(1) + (f"#{removal.group(2)}" if removal.group(2) else "")
+            result.counts["removal requests (not imported)"] += 1
+            result.warnings.append(
+                f"{where}: a removal request for {item}; to carry it out: "
+                f'make takedown ITEM={item} REASON="requested by e-mail"'
+            )
+            continue
         slug = parent = None
         token = TOKEN.search(subject)
         if token:
             slug, parent = token.group(1), token.group(2)
         in_reply_to = one_line(str(message.get("In-Reply-To", ""))).strip("<>")
-        if in_reply_to in known:
-            slug, parent = known[in_reply_to]
+        for known_as in (keyed(key, in_reply_to), in_reply_to) if in_reply_to else ():
+            if known_as in known:
+                slug, parent = known[known_as]
+                break
         if slug is None:
             result.counts["skipped: no thread token or known In-Reply-To"] += 1
             result.warnings.append(f"{where}: names no thread; skipped")
             continue
-        body = _body(message)
+        display_name, address = parseaddr(str(message.get("From", "")))
+        fields, body = form_fields(_body(message))
         if not body:
             result.counts["skipped: empty message"] += 1
             continue
-        name = one_line(parseaddr(str(message.get("From", "")))[0], 80)
+        chosen = one_line(fields.get("name", ""), 80)
+        sender = address or fields.get("email", "") or message_id
+        name = chosen or handle(key, sender or f"{path}:{number}")
+        result.counts["published under a chosen name" if chosen else "given a handle"] += 1
+        if display_name and display_name.strip() != chosen:
+            body, replaced = without_names(body, display_name, name)
+            if replaced:
+                result.warnings.append(
+                    f"{where}: the sender's name was replaced by {name!r} in the body "
+                    f"({replaced} time(s)); read it before publishing"
+                )
         try:
             date = parsedate_to_datetime(str(message.get("Date")))
         except (TypeError, ValueError):
@@ -86,14 +235,15 @@ def parse(path: Path, known: dict[str, tuple[str, str]]) -> Result:
         digest = hashlib.sha256((message_id or f"{path}:{number}").encode()).hexdigest()[:12]
         reply = Reply(
             id=f"mail-{digest}",
-            author=name or "A reader",
+            author=name,
             date=date,
             body=body,
             parent=parent,
             moderation="pending",
-            message_id=message_id,
+            message_id=keyed(key, message_id) if message_id else "",
         )
-        known[message_id] = (slug, reply.id)
+        if message_id:
+            known[keyed(key, message_id)] = (slug, reply.id)
         result.attach.setdefault(slug, []).append(reply)
         result.counts["pending replies"] += 1
     return result

@@ -148,7 +148,17 @@ def parse(path: Path, category: str = "Imported") -> Result:
             original_url=_permalink(post.get("permalink")),
             thread_kind="question",
             replies=replies,
+            attribution=_attribution(post.get("subreddit") or ""),
         )
     )
     result.counts["threads"] += 1
     return result
+
+
+def _attribution(subreddit: str) -> str:
+    where = f"Reddit (r/{subreddit})" if re.fullmatch(r"\w{2,30}", subreddit) else "Reddit"
+    return (
+        f"Imported from {where}. Each post belongs to the person who wrote it, shown under "
+        "their user name there and Reddit's User Agreement; they are not covered by this "
+        "site's licence."
+    )

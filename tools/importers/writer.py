@@ -26,6 +26,8 @@ from .common import Item, Reply, one_line
 
 FOLDERS = {"post": "posts", "page": "pages", "thread": "threads"}
 FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):\s*(.*)$")
+# `make takedown` was here: the file holds a withdrawn item or reply.
+WITHDRAWN = re.compile(r"^(?:withdrawn:|moderation:\s*withdrawn\s*$)", re.IGNORECASE | re.MULTILINE)
 
 
 def format_date(date: datetime) -> str:
@@ -76,6 +78,7 @@ def render_item(item: Item) -> str:
         ("Tags", ", ".join(t.replace(",", " ") for t in item.tags)),
         ("Status", "draft" if item.status == "draft" else ""),
         ("Original-URL", item.original_url),
+        ("Attribution", item.attribution),
         ("Import-Key", item.key),
     ]
     if item.kind == "thread":
@@ -132,6 +135,12 @@ class Writer:
                 return "unchanged"
             if not owned:
                 raise FileExistsError(path)
+            if WITHDRAWN.search(current):
+                self.messages.append(
+                    f"{path.relative_to(self.content)}: holds something withdrawn at its "
+                    "author's request (make takedown); kept, even with --force"
+                )
+                return "kept"
             if not self.force:
                 self.messages.append(
                     f"{path.relative_to(self.content)}: changed since it was "
