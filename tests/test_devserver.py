@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
+from tests.browser import CHROMEDRIVER, CHROMIUM, require, start_chromium, stop_chromium
 from tests.sitebuild import PELICANCONF, ROOT, copy_content
+from tests.test_browser import wait_for
 
 
 class DevServer:
     """tools/devserver.py --no-serve on a private copy of the demo content."""
 
-    def __init__(self, content: Path, output: Path) -> None:
+    def __init__(self, content: Path, output: Path, port: int | None = None) -> None:
         self.output = output
         # After each one-page rewrite the server waits for `resume()` before it
         # rebuilds the rest: what the test reads in between cannot race it.
@@ -30,7 +35,7 @@ class DevServer:
             [
                 sys.executable,
                 str(ROOT / "tools" / "devserver.py"),
-                "--no-serve",
+                *(["--port", str(port)] if port else ["--no-serve"]),
                 "--content",
                 str(content),
                 "-o",
@@ -162,3 +167,48 @@ def test_a_mistake_is_reported_with_its_line_and_the_loop_goes_on(devserver):
     said = server.wait_for("Site rebuilt")
     assert not any("next tuesday" in line for line in said)
     assert server.process.poll() is None
+
+
+def test_served_pages_reload_after_a_save_and_search_and_404_work(tmp_path):
+    require(os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})")
+    require(os.path.exists(CHROMEDRIVER), f"ChromeDriver ({CHROMEDRIVER})")
+    content = copy_content(tmp_path / "content")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = DevServer(content, tmp_path / "output", port=port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_for("Search index (Pagefind)")  # built after the first full build
+        server.wait_for("Watching")
+        page = urllib.request.urlopen(url + "/", timeout=30).read().decode()
+        assert "fetch('/__build'" in page  # the preview's pages reload themselves
+        assert urllib.request.urlopen(url + "/pagefind/pagefind.js", timeout=30).status == 200
+        try:
+            urllib.request.urlopen(url + "/no/such/page/", timeout=30)
+            raise AssertionError("an unknown address was found")
+        except urllib.error.HTTPError as missing:
+            assert missing.code == 404 and b"<h1" in missing.read()
+
+        browser = start_chromium()
+        try:
+            thread = content / "threads" / "other-offer-fell-through.md"
+            page_path = "/" + _thread_page(server.output, "other-offer-fell-through")
+            browser.get(url + page_path.removesuffix("index.html"))
+            browser.execute_script("window.stillTheSamePage = true;")
+            thread.write_text(
+                thread.read_text(encoding="utf-8")
+                + "\n```reply\nid: live-reload\nauthor: Watcher\ndate: 2026-11-21 09:00\n```"
+                "\n\nSaved while the page was open.\n",
+                encoding="utf-8",
+            )
+            server.wait_for("Rewrote")
+            # The open page reloads by itself and shows the new reply.
+            wait_for(lambda: browser.execute_script("return !window.stillTheSamePage"), 60)
+            wait_for(lambda: browser.find_elements("id", "reply-live-reload"), 30)
+            server.resume()
+            server.wait_for("Site rebuilt")
+        finally:
+            stop_chromium(browser)
+    finally:
+        server.stop()

@@ -8,7 +8,9 @@ after every save, so on a big site the page you are writing shows up only when
 everything else has been rebuilt too. Here:
 
 1. The whole site is built into OUTPUT (on every core, see plugins/parallel) and
-   served at http://BIND:PORT/ by Pelican's server, in its own process.
+   served at http://BIND:PORT/ by tools/serve.py, in its own process: an unknown
+   address gets the site's 404 page, and open pages reload by themselves after
+   each rewrite and rebuild. The search index is rebuilt after each full build.
 2. The content folder, the theme and the settings file are watched. When a post
    or thread changes, or a comment on one, that item is read again and its page,
    its continuation pages and its reply feed are rewritten at once, with the
@@ -49,7 +51,12 @@ from pelican.utils import FileChangeFilter  # noqa: E402
 from pelican.writers import Writer  # noqa: E402
 from threads.plugin import ARTICLE_LISTS as ITEM_LISTS  # noqa: E402
 
-from tools.build import checkpoint, forget_logged_messages, forget_stopped_build  # noqa: E402
+from tools.build import (  # noqa: E402
+    build_search_index,
+    checkpoint,
+    forget_logged_messages,
+    forget_stopped_build,
+)
 
 logger = logging.getLogger("tools.devserver")
 
@@ -61,10 +68,19 @@ def say(message: str) -> None:
 class Site:
     """The settings, and the generators of the last full build."""
 
-    def __init__(self, settings_file: Path, output: Path, content: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings_file: Path,
+        output: Path,
+        content: Path | None = None,
+        stamp: Path | None = None,
+    ) -> None:
         self.settings_file = settings_file
         self.output = output
         self.content = content
+        # Served: touched after every rewrite and build (pages in the browser
+        # reload), and the search index is built after every full build.
+        self.stamp = stamp
         self.generators: list = []
         self.load_settings()
         signals.all_generators_finalized.connect(self._keep, weak=False)
@@ -94,7 +110,16 @@ class Site:
             forget_stopped_build()
             return False
         say(f"Site rebuilt in {time.monotonic() - started:.1f} s")
+        if self.stamp is not None:
+            error, cost = build_search_index(self.output)
+            say(error or cost)
+            self.touch()
         return True
+
+    def touch(self) -> None:
+        """Tell the browser pages that the site changed (see tools/serve.py)."""
+        if self.stamp is not None:
+            self.stamp.write_text(str(time.time_ns()), encoding="ascii")
 
     def _generator(self, kind):
         return next((g for g in self.generators if isinstance(g, kind)), None)
@@ -204,20 +229,20 @@ def watcher(site: Site):
 
 
 def serve(site: Site, port: int, bind: str) -> subprocess.Popen:
+    """tools/serve.py in its own process: the site's 404 page for an unknown
+    address, and pages that reload when the site is built again."""
     return subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "pelican",
-            "--listen",
+            str(ROOT / "tools" / "serve.py"),
             "-o",
             str(site.output),
-            "-s",
-            str(site.settings_file),
             "-p",
             str(port),
             "-b",
             bind,
+            "--reload-stamp",
+            str(site.stamp),
         ],
         cwd=ROOT,
         preexec_fn=die_with_parent,  # no threads run yet: safe after fork
@@ -249,6 +274,7 @@ def loop(site: Site) -> None:
                         )
                         continue
                     if written:
+                        site.touch()
                         say(
                             f"Rewrote {written[0]} (+{len(written) - 1} more) in "
                             f"{time.monotonic() - started:.2f} s; rebuilding the rest"
@@ -270,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     # `kill` (and the benchmark) stop it like Ctrl-C: the server is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     content = args.content.absolute() if args.content else None
-    site = Site(args.settings.absolute(), args.output.absolute(), content)
+    output = args.output.absolute()
+    stamp = None if args.no_serve else output.parent / f".devserver-build-{os.getpid()}"
+    site = Site(args.settings.absolute(), output, content, stamp)
     site.build()
     server = None if args.no_serve else serve(site, args.port, args.bind)
     if server is not None:
@@ -283,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
+        if stamp is not None:
+            stamp.unlink(missing_ok=True)
     return 0
 
 

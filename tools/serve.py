@@ -9,7 +9,9 @@ shows exactly the files in `output/` (whichever build is there: `make publish`
 or `make html`), and in pages, feeds, sitemaps and scripts it writes the site's
 address as the local one, so every link stays on this machine. An unknown
 address gets the site's own 404 page, with status 404. Files are read from
-disk on every request: a new build shows on the next reload. Stop with Ctrl-C.
+disk on every request: a new build shows on the next reload (with
+`--reload-stamp`, as `make devserver` runs it, pages reload by themselves). Stop
+with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ TEXT_TYPES = {
     ".map": "text/plain; charset=utf-8",
 }
 CANONICAL = re.compile(rb'<link rel="canonical" href="(https?://[^"]+?)/?"')
+# `make devserver` only: each page asks every second whether the site was built
+# again since it loaded (BUILD_PATH answers with the build's stamp), and reloads.
+# The published site carries no script of this kind.
+BUILD_PATH = "/__build"
+RELOAD = (
+    b"<script>(() => { let seen = null; const ask = async () => { try { const r = await "
+    b"fetch('/__build', {cache: 'no-store'}); const now = await r.text(); if (seen !== null "
+    b"&& now !== seen) { location.reload(); return; } seen = now; } catch (e) {} "
+    b"setTimeout(ask, 1000); }; ask(); })();</script>"
+)
 
 
 def site_address(root: Path) -> str | None:
@@ -48,6 +60,7 @@ def site_address(root: Path) -> str | None:
 class Handler(http.server.SimpleHTTPRequestHandler):
     site: str | None = None  # the build's own address
     local: str = ""  # this server's address
+    stamp: Path | None = None  # with --reload-stamp: touched after every build
 
     def log_message(self, format, *args):
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
@@ -74,6 +87,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         return (missing if missing.is_file() else None), 404
 
     def _answer(self, body: bool) -> None:
+        if self.stamp is not None and urlsplit(self.path).path == BUILD_PATH:
+            stamp = str(self.stamp.stat().st_mtime_ns if self.stamp.exists() else 0).encode()
+            self._send(200, "text/plain; charset=utf-8", stamp, body)
+            return
         path, status = self._file()
         if status == 301:
             self.send_response(301)
@@ -89,6 +106,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             data = data.replace(self.site.encode(), self.local.encode())
             escaped = self.site.replace("/", "\\/")  # as JSON may write it
             data = data.replace(escaped.encode(), self.local.replace("/", "\\/").encode())
+        if self.stamp is not None and path.suffix == ".html":
+            data = data.replace(b"</body>", RELOAD + b"</body>", 1)
+        self._send(status, kind, data, body)
+
+    def _send(self, status: int, kind: str, data: bytes, body: bool) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
@@ -103,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=Path("output"))
     parser.add_argument("-p", "--port", type=int, default=8000)
     parser.add_argument("-b", "--bind", default="127.0.0.1")
+    parser.add_argument(
+        "--reload-stamp",
+        type=Path,
+        help="(make devserver) a file touched after every build: pages reload when it changes",
+    )
     args = parser.parse_args(argv)
     root = args.output.resolve()
     if not (root / "index.html").is_file():
@@ -117,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     port = server.server_address[1]
     Handler.site, Handler.local = site, f"http://{args.bind}:{port}"
+    Handler.stamp = args.reload_stamp
     made = (
         f"the build made for {site}, its addresses shown as local ones"
         if site
