@@ -93,6 +93,14 @@ _SOCIAL = re.compile(
 )
 
 
+# What a line must contain for _SOCIAL, or for _PHONE and _STREET, to match it.
+_SOCIAL_SITES = (
+    "linkedin.com", "facebook.com", "fb.com", "twitter.com", "x.com", "instagram.com",
+    "tiktok.com", "threads.net", "bsky.app",
+)  # fmt: skip
+_DIGIT = re.compile(r"\d")
+
+
 @dataclass(frozen=True)
 class Finding:
     """One piece of personal data: its line (1-based within the text given),
@@ -173,12 +181,19 @@ def find(text: str, names: Names | None = None) -> list[Finding]:
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
-        candidates = [("social", m.group(0), m.start()) for m in _SOCIAL.finditer(line)]
-        candidates += [("email", found, line.find(found)) for found in _emails(line)]
-        candidates += [("phone", found, line.find(found)) for found in _phones(line)]
-        candidates += [
-            ("street", m.group(0).rstrip("."), m.start()) for m in _STREET.finditer(line)
-        ]
+        # Each pattern runs only on a line that has what it cannot match without
+        # (a profile site's name, an @, a digit): most lines have none of them.
+        candidates = []
+        lowered = line.lower()
+        if any(site in lowered for site in _SOCIAL_SITES):
+            candidates += [("social", m.group(0), m.start()) for m in _SOCIAL.finditer(line)]
+        if "@" in line:
+            candidates += [("email", found, line.find(found)) for found in _emails(line)]
+        if _DIGIT.search(line):
+            candidates += [("phone", found, line.find(found)) for found in _phones(line)]
+            candidates += [
+                ("street", m.group(0).rstrip("."), m.start()) for m in _STREET.finditer(line)
+            ]
         for kind, pattern in patterns:
             candidates += [(kind, m.group(0), m.start()) for m in pattern.finditer(line)]
         spans: list[tuple[int, int]] = []
