@@ -121,6 +121,18 @@ def build_local(output: Path, content: Path = CONTENT, search: bool = False, **o
     )
 
 
+def build_command(
+    output: Path, content: Path, *extra: str, settings: Path = PUBLISHCONF, siteurl=SITEURL
+) -> list[str]:
+    """`make publish`'s command (tools/build.py) building `content` into `output`;
+    `siteurl=None` leaves SITEURL to the settings and the environment."""
+    command = [sys.executable, str(ROOT / "tools" / "build.py"), "--settings", str(settings)]
+    command += ["--output", str(output), "--content", str(content)]
+    if siteurl is not None:
+        command += ["--siteurl", siteurl]
+    return [*command, *map(str, extra)]
+
+
 def run_tool(
     script: str, *args, env: dict | None = None, timeout: int = 600
 ) -> subprocess.CompletedProcess:

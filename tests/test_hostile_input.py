@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,10 +23,17 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.browser import CHROMEDRIVER, CHROMIUM, require, start_chromium, stop_chromium
-from tests.sitebuild import PELICANCONF, PUBLISHCONF, ROOT, SITEURL, build, copy_content, run_tool
+from tests.sitebuild import (
+    PELICANCONF,
+    PUBLISHCONF,
+    ROOT,
+    build,
+    build_command,
+    copy_content,
+    run_tool,
+)
 from tests.test_xss import VECTORS, WATCH, offending
 
-BUILD = [sys.executable, str(ROOT / "tools" / "build.py")]
 DISPLAYED_AS_TEXT = "&lt;script&gt;alert('pre')&lt;/script&gt;"
 # What WordPress showed as text or as a harmless link, and a Markdown step made live.
 IMPORT_VECTORS = [
@@ -202,18 +208,7 @@ def imported(tmp_path_factory):
 
 
 def publish(output: Path, content: Path, *extra: str, settings: Path = PUBLISHCONF, **popen):
-    command = [
-        *BUILD,
-        "--settings",
-        str(settings),
-        "--output",
-        str(output),
-        "--content",
-        str(content),
-        "--siteurl",
-        SITEURL,
-        *extra,
-    ]
+    command = build_command(output, content, *extra, settings=settings)
     if popen:
         return subprocess.Popen(command, cwd=ROOT, text=True, **popen)
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)

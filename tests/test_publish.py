@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sitebuild import PELICANCONF, PUBLISHCONF, ROOT, SITEURL, copy_content
+from tests.sitebuild import PELICANCONF, PUBLISHCONF, ROOT, SITEURL, build_command, copy_content
 
 BUILD = [sys.executable, str(ROOT / "tools" / "build.py")]
 
@@ -54,20 +54,8 @@ def snapshot(output: Path) -> dict[str, str]:
 def publish(
     output: Path, content: Path, *extra: str, settings: Path = PUBLISHCONF, env: dict | None = None
 ) -> subprocess.CompletedProcess:
-    command = [
-        *BUILD,
-        "--settings",
-        str(settings),
-        "--output",
-        str(output),
-        "--content",
-        str(content),
-        "--siteurl",
-        SITEURL,
-        *extra,
-    ]
     return subprocess.run(
-        command,
+        build_command(output, content, *extra, settings=settings),
         capture_output=True,
         text=True,
         timeout=300,

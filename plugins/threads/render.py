@@ -149,30 +149,26 @@ def _clean_address(element: str, attribute: str, value: str) -> str | None:  # n
     return clean_url(value) or None
 
 
-def sanitise(fragment: str) -> str:
-    """Clean an HTML fragment down to the allow-list."""
+def _clean(fragment: str, tags: set[str], attributes: dict, link_rel: str) -> str:
     return nh3.clean(
         fragment,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        tags=tags,
+        attributes=attributes,
         url_schemes=URL_SCHEMES,
-        link_rel=LINK_REL,
+        link_rel=link_rel,
         strip_comments=True,
         attribute_filter=_clean_address,
     ).strip()
+
+
+def sanitise(fragment: str) -> str:
+    """Clean an HTML fragment down to the allow-list."""
+    return _clean(fragment, ALLOWED_TAGS, ALLOWED_ATTRIBUTES, LINK_REL)
 
 
 def sanitise_imported(fragment: str) -> str:
     """Clean the HTML of an imported post or page down to IMPORTED_TAGS."""
-    return nh3.clean(
-        fragment,
-        tags=IMPORTED_TAGS,
-        attributes=IMPORTED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener",
-        strip_comments=True,
-        attribute_filter=_clean_address,
-    ).strip()
+    return _clean(fragment, IMPORTED_TAGS, IMPORTED_ATTRIBUTES, "noopener")
 
 
 # A line's container syntax: quote markers, list markers and the space between.
