@@ -4,13 +4,12 @@ and enforced: a PLUGINS order that would build the site wrong stops the build at
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import contract
 from pelican import signals
 
 import pelicanconf
-from tests.sitebuild import PELICANCONF, ROOT, SITEURL, build, copy_content
+from tests.sitebuild import PELICANCONF, ROOT, build, build_command, copy_content
 
 
 def test_the_site_lists_its_plugins_in_an_order_the_contract_accepts():
@@ -74,20 +73,9 @@ def test_a_build_with_plugins_out_of_order_stops_with_a_clear_message(tmp_path):
         "'pelican.plugins.sitemap']\n",
         encoding="utf-8",
     )
+    content = copy_content(tmp_path / "content")
     done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "build.py"),
-            "--settings",
-            str(settings),
-            "--output",
-            str(tmp_path / "out"),
-            "--content",
-            str(copy_content(tmp_path / "content")),
-            "--siteurl",
-            SITEURL,
-            "--no-search",
-        ],
+        build_command(tmp_path / "out", content, "--no-search", settings=settings),
         capture_output=True,
         text=True,
         timeout=300,

@@ -6,9 +6,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
-from tests.sitebuild import PELICANCONF, PUBLISHCONF, ROOT, build, copy_content, run_tool
+from tests.sitebuild import (
+    PELICANCONF,
+    PUBLISHCONF,
+    ROOT,
+    build,
+    build_command,
+    copy_content,
+    run_tool,
+)
 
 
 def write(kind: str, title: str, content) -> subprocess.CompletedProcess:
@@ -54,16 +61,9 @@ def test_a_new_thread_and_a_new_post_are_drafts_until_their_status_line_goes(tmp
 
 def test_a_build_names_the_example_values_still_set_and_where_to_change_them(tmp_path):
     content = copy_content(tmp_path / "content")
-    command = ["--settings", str(PUBLISHCONF), "--content", str(content), "--no-search"]
     unset = {k: v for k, v in os.environ.items() if k != "SITEURL"}  # as on a new machine
     done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools" / "build.py"),
-            *command,
-            "--output",
-            str(tmp_path / "a"),
-        ],
+        build_command(tmp_path / "a", content, "--no-search", siteurl=None),
         capture_output=True,
         text=True,
         timeout=600,
@@ -75,9 +75,8 @@ def test_a_build_names_the_example_values_still_set_and_where_to_change_them(tmp
     assert "SITEURL is 'https://stacks-and-offers.example.org': make publish SITEURL=" in said
     assert "THREADS_REPLY_EMAIL is 'replies@stacks-and-offers.example.org'" in said
     # Once the address is set, only what is left is named.
-    done = run_tool(
-        "build.py", *command, "--output", str(tmp_path / "b"), "--siteurl", "https://jobs.test"
-    )
+    command = build_command(tmp_path / "b", content, "--no-search", siteurl="https://jobs.test")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert "SITEURL is" not in done.stdout and "THREADS_REPLY_EMAIL is" in done.stdout
 

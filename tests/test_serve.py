@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from tests.browser import CHROMEDRIVER, CHROMIUM, require, start_chromium, stop_chromium
-from tests.sitebuild import PUBLISHCONF, ROOT, copy_content
+from tests.sitebuild import ROOT, build_command, copy_content
 from tests.test_browser import loaded_titles, wait_for
 
 PLACEHOLDER = "https://stacks-and-offers.example.org"
@@ -26,8 +26,7 @@ def served(tmp_path_factory):
     content = copy_content(root / "content")
     output = root / "output"
     env = {k: v for k, v in os.environ.items() if k != "SITEURL"}
-    command = [sys.executable, str(ROOT / "tools" / "build.py"), "--settings", str(PUBLISHCONF)]
-    command += ["--output", str(output), "--content", str(content), "--strict"]
+    command = build_command(output, content, "--strict", siteurl=None)
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr
     assert PLACEHOLDER in (output / "index.html").read_text(encoding="utf-8")

@@ -191,7 +191,9 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
         Pelican(settings).run()
     except Exception as exc:  # report it with the rest and fail the build
         # A mistake in the settings says what to do; anything else shows where it happened.
-        known = type(exc).__name__ in ("PluginOrderError",)
+        from contract import PluginOrderError
+
+        known = isinstance(exc, PluginOrderError)
         logger.error(
             "%s: %s: %s", STOPPED, type(exc).__name__, exc, exc_info=None if known else exc
         )
