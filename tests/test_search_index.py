@@ -39,6 +39,7 @@ FURNITURE = (
     "See this answer in the thread",
     "Continue this thread",
     "Replies, page",
+    "Shown in full after the question",
 )
 
 
@@ -119,5 +120,8 @@ def test_search_results_hold_what_people_wrote_not_the_page_furniture(indexed):
     # The reply text itself is indexed.
     other = next(p for p in threads if "other-offer-fell-through" in p["url"])
     soup = indexed.soup(other["url"])
-    reply = soup.select_one("li.reply .reply-body").get_text(" ", strip=True)
+    reply = soup.select_one("li.reply .reply-body:not(.accepted-stub)").get_text(" ", strip=True)
     assert reply[:40] in other["content"]
+    # The accepted answer is indexed once, from where it is shown in full.
+    accepted = soup.select_one("aside#accepted .reply-body").get_text(" ", strip=True)
+    assert other["content"].count(accepted[:40]) == 1

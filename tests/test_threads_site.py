@@ -78,6 +78,37 @@ def test_op_and_accepted_badges_and_the_accepted_answer_after_the_question(site)
     assert aside.select_one("a")["href"].endswith("/2026/other-offer-fell-through/#reply-halvard")
 
 
+def test_the_accepted_answer_is_shown_in_full_once_first_and_the_thread_links_to_it(site):
+    soup = site.soup("/2026/other-offer-fell-through/")
+    answer = site.main_jsonld("/2026/other-offer-fell-through/")["mainEntity"]["acceptedAnswer"]
+    words = " ".join(answer["text"].split())[:60]
+    shown = [
+        body for body in soup.select(".reply-body") if words in " ".join(body.get_text().split())
+    ]
+    assert len(shown) == 1 and shown[0].find_parent("aside", id="accepted")
+    stub = soup.select_one("#reply-halvard > article .accepted-stub a")
+    assert stub["href"] == "#accepted"
+    # Its replies stay in the thread, under it.
+    assert soup.select("#reply-halvard li.reply")
+
+
+def test_the_askers_follow_ups_are_marked_and_answers_counted_beside_replies(site):
+    soup = site.soup("/2026/other-offer-fell-through/")
+    followups = {
+        li["id"] for li in soup.select("li.reply") if li.select_one(":scope > article .followup")
+    }
+    assert followups == {"reply-wren-1", "reply-wren-2", "reply-wren-3", "reply-wren-4"}
+    source = next(s for s in THREADS if s.slug == "other-offer-fell-through")
+    replies = visible_source_replies(source)
+    answers = [r for r in replies if "parent" not in r and r["author"] != source.fields["author"]]
+    status = soup.select_one(".item-meta").get_text(" ", strip=True)
+    assert f"{len(replies)} replies" in status and f"{len(answers)} answer" in status
+    assert len(answers) != len(replies)
+    # A discussion has no answers to count.
+    discussion = next(s for s in THREADS if s.kind == "discussion")
+    assert not site.soup(discussion.url).select("article.entry .item-meta .answer-count")
+
+
 @pytest.mark.parametrize("source", THREADS, ids=lambda s: s.slug)
 def test_thread_jsonld_counts_equal_the_source(site, source):
     data = site.main_jsonld(source.url)
