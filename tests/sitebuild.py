@@ -133,6 +133,28 @@ def build_command(
     return [*command, *map(str, extra)]
 
 
+def run_build(
+    output: Path,
+    content: Path,
+    *extra: str,
+    settings: Path = PUBLISHCONF,
+    siteurl=SITEURL,
+    env: dict | None = None,
+    unset: tuple[str, ...] = (),
+    timeout: int = 600,
+) -> subprocess.CompletedProcess:
+    """Run `build_command` as a user would: this environment plus `env`, less `unset`."""
+    environment = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
+    return subprocess.run(
+        build_command(output, content, *extra, settings=settings, siteurl=siteurl),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=environment,
+    )
+
+
 def run_tool(
     script: str, *args, env: dict | None = None, timeout: int = 600
 ) -> subprocess.CompletedProcess:

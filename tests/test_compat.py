@@ -15,7 +15,7 @@ from parallel import plugin as parallel
 from parallel.forkmap import default_jobs
 from pelican.writers import Writer
 
-from tests.sitebuild import PELICANCONF, ROOT, build_command
+from tests.sitebuild import PELICANCONF, ROOT, run_build
 from tests.test_parallel import _site_files
 from tools.bench import generate
 
@@ -63,10 +63,7 @@ def test_the_owning_writer_opens_only_what_it_owns(tmp_path):
 
 
 def _build(content, output, env: dict) -> subprocess.CompletedProcess:
-    command = build_command(output, content, "--no-search", settings=PELICANCONF)
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, **env}
-    )
+    return run_build(output, content, "--no-search", settings=PELICANCONF, env=env)
 
 
 @pytest.fixture(scope="module")

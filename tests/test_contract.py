@@ -3,13 +3,11 @@ and enforced: a PLUGINS order that would build the site wrong stops the build at
 
 from __future__ import annotations
 
-import subprocess
-
 import contract
 from pelican import signals
 
 import pelicanconf
-from tests.sitebuild import PELICANCONF, ROOT, build, build_command, copy_content
+from tests.sitebuild import PELICANCONF, ROOT, build, copy_content, run_build
 
 
 def test_the_site_lists_its_plugins_in_an_order_the_contract_accepts():
@@ -74,13 +72,7 @@ def test_a_build_with_plugins_out_of_order_stops_with_a_clear_message(tmp_path):
         encoding="utf-8",
     )
     content = copy_content(tmp_path / "content")
-    done = subprocess.run(
-        build_command(tmp_path / "out", content, "--no-search", settings=settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    done = run_build(tmp_path / "out", content, "--no-search", settings=settings, timeout=300)
     assert done.returncode == 1
     assert (
         "The build stopped: PluginOrderError: PLUGINS is in an order that would build the site "

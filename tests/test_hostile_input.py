@@ -30,6 +30,7 @@ from tests.sitebuild import (
     build,
     build_command,
     copy_content,
+    run_build,
     run_tool,
 )
 from tests.test_xss import VECTORS, WATCH, offending
@@ -208,10 +209,10 @@ def imported(tmp_path_factory):
 
 
 def publish(output: Path, content: Path, *extra: str, settings: Path = PUBLISHCONF, **popen):
-    command = build_command(output, content, *extra, settings=settings)
     if popen:
+        command = build_command(output, content, *extra, settings=settings)
         return subprocess.Popen(command, cwd=ROOT, text=True, **popen)
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    return run_build(output, content, *extra, settings=settings)
 
 
 def test_imported_pre_blocks_stay_code_and_their_text_stays_text(imported):

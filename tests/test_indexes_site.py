@@ -192,16 +192,14 @@ def test_a_category_description_for_no_category_is_reported(tmp_path):
 
 def test_the_sitemap_dates_listings_by_their_newest_item_not_by_the_build(tmp_path):
     import re
-    import subprocess
     from datetime import datetime
 
-    from tests.sitebuild import ROOT, SITEURL, build_command, copy_content
+    from tests.sitebuild import SITEURL, copy_content, run_build
 
     content = copy_content(tmp_path / "content")
     maps = []
     for name in ("first", "second"):  # two builds, in two processes, at two times
-        command = build_command(tmp_path / name, content, "--no-search")
-        done = subprocess.run(command, capture_output=True, cwd=ROOT)
+        done = run_build(tmp_path / name, content, "--no-search")
         assert done.returncode == 0, done.stderr
         maps.append((tmp_path / name / "sitemap.xml").read_text(encoding="utf-8"))
     assert maps[0] == maps[1]  # nothing changed: nothing claims to have

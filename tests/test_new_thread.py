@@ -4,7 +4,6 @@ values still set; `make github` pushes only to a remote the owner names."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 from tests.sitebuild import (
@@ -12,8 +11,8 @@ from tests.sitebuild import (
     PUBLISHCONF,
     ROOT,
     build,
-    build_command,
     copy_content,
+    run_build,
     run_tool,
 )
 
@@ -61,22 +60,14 @@ def test_a_new_thread_and_a_new_post_are_drafts_until_their_status_line_goes(tmp
 
 def test_a_build_names_the_example_values_still_set_and_where_to_change_them(tmp_path):
     content = copy_content(tmp_path / "content")
-    unset = {k: v for k, v in os.environ.items() if k != "SITEURL"}  # as on a new machine
-    done = subprocess.run(
-        build_command(tmp_path / "a", content, "--no-search", siteurl=None),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env=unset,
-    )
+    # No SITEURL anywhere, as on a new machine.
+    done = run_build(tmp_path / "a", content, "--no-search", siteurl=None, unset=("SITEURL",))
     assert done.returncode == 0, done.stderr
     said = done.stdout.split("Still set to the examples a new site comes with", 1)[1]
     assert "SITEURL is 'https://stacks-and-offers.example.org': make publish SITEURL=" in said
     assert "THREADS_REPLY_EMAIL is 'replies@stacks-and-offers.example.org'" in said
     # Once the address is set, only what is left is named.
-    command = build_command(tmp_path / "b", content, "--no-search", siteurl="https://jobs.test")
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    done = run_build(tmp_path / "b", content, "--no-search", siteurl="https://jobs.test")
     assert done.returncode == 0, done.stderr
     assert "SITEURL is" not in done.stdout and "THREADS_REPLY_EMAIL is" in done.stdout
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sitebuild import PELICANCONF, PUBLISHCONF, ROOT, SITEURL, build_command, copy_content
+from tests.sitebuild import PELICANCONF, PUBLISHCONF, ROOT, SITEURL, copy_content, run_build
 
 BUILD = [sys.executable, str(ROOT / "tools" / "build.py")]
 
@@ -54,14 +54,7 @@ def snapshot(output: Path) -> dict[str, str]:
 def publish(
     output: Path, content: Path, *extra: str, settings: Path = PUBLISHCONF, env: dict | None = None
 ) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        build_command(output, content, *extra, settings=settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-        cwd=ROOT,
-    )
+    return run_build(output, content, *extra, settings=settings, env=env, timeout=300)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from tests.browser import CHROMEDRIVER, CHROMIUM, require, start_chromium, stop_chromium
-from tests.sitebuild import ROOT, build_command, copy_content
+from tests.sitebuild import ROOT, copy_content, run_build
 from tests.test_browser import loaded_titles, wait_for
 
 PLACEHOLDER = "https://stacks-and-offers.example.org"
@@ -25,9 +25,7 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve")
     content = copy_content(root / "content")
     output = root / "output"
-    env = {k: v for k, v in os.environ.items() if k != "SITEURL"}
-    command = build_command(output, content, "--strict", siteurl=None)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    done = run_build(output, content, "--strict", siteurl=None, unset=("SITEURL",))
     assert done.returncode == 0, done.stderr
     assert PLACEHOLDER in (output / "index.html").read_text(encoding="utf-8")
     server = subprocess.Popen(
