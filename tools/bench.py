@@ -39,7 +39,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
+
+from tools.progress import Progress  # noqa: E402
+
 # Everyday words of the field that name no topic, and small groups of words that
 # do. Each item draws on one to three groups, about one word in ten (the tagger
 # gives these items 1.4 topics each: words sprinkled into filler read as
@@ -231,8 +236,10 @@ SAMPLER_SHARE = 20
 SAMPLE_EVERY = 0.05  # seconds between samples, at the least
 
 
-def run_measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak MiB (PSS summed over the process tree), stderr's tail."""
+def run_measured(command: list[str], cwd: Path, tick=None) -> tuple[float, float, str]:
+    """Wall seconds, peak MiB (PSS summed over the process tree), stderr's tail.
+
+    `tick`, if given, is called at each memory sample (to redraw progress)."""
     # Write out what earlier runs left in the page cache first: the kernel would
     # otherwise write it back during this run (420 MB were still waiting to be
     # written a moment after a 10,000-item build, and the next run is timed).
@@ -245,6 +252,8 @@ def run_measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
     while process.poll() is None:
         sampled = time.monotonic()
         peak = max(peak, tree_memory_kib(process.pid))
+        if tick:
+            tick()
         pause = max(SAMPLE_EVERY, SAMPLER_SHARE * (time.monotonic() - sampled))
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=pause)  # returns as soon as the build ends
@@ -288,7 +297,7 @@ def tree_memory_kib(pid: int) -> int:
     return total
 
 
-def build_vanilla(corpus: Path, out: Path) -> tuple[float, float, str]:
+def build_vanilla(corpus: Path, out: Path, tick=None) -> tuple[float, float, str]:
     shutil.rmtree(out, ignore_errors=True)
     vanilla = corpus / "vanilla"
     return run_measured(
@@ -304,10 +313,11 @@ def build_vanilla(corpus: Path, out: Path) -> tuple[float, float, str]:
             "-q",
         ],
         vanilla,
+        tick,
     )
 
 
-def build_project(corpus: Path, out: Path) -> tuple[float, float, str]:
+def build_project(corpus: Path, out: Path, tick=None) -> tuple[float, float, str]:
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(out.parent / ".site-versions", ignore_errors=True)
     return run_measured(
@@ -323,6 +333,7 @@ def build_project(corpus: Path, out: Path) -> tuple[float, float, str]:
             "--no-search",
         ],
         ROOT,
+        tick,
     )
 
 
@@ -462,10 +473,11 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     extra = []
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, Progress() as progress:
         work = Path(tmp)
         replies = {
-            n: generate(work / f"corpus-{n}", n, max_replies=args.max_replies) for n in sizes
+            n: generate(work / f"corpus-{n}", n, max_replies=args.max_replies)
+            for n in progress.track(sizes, "Writing the corpora")
         }
         times = {n: {"a": [], "b": []} for n in sizes}
         peaks = {n: {"a": [], "b": []} for n in sizes}
@@ -475,7 +487,9 @@ def main(argv: list[str] | None = None) -> int:
             for n in sizes:
                 corpus = work / f"corpus-{n}"
                 for key, builder in (("a", build_vanilla), ("b", build_project)):
-                    seconds, peak, _ = builder(corpus, work / f"out-{n}" / key)
+                    name = "vanilla Pelican" if key == "a" else "project"
+                    with progress.phase(f"Round {run + 1} of {args.runs}: {n} items, {name}"):
+                        seconds, peak, _ = builder(corpus, work / f"out-{n}" / key, progress.tick)
                     times[n][key].append(seconds)
                     peaks[n][key].append(peak)
                     print(
@@ -502,15 +516,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"b/a run by run: {pairs}"
             )
             started = time.monotonic()
-            subprocess.run(
-                [PYTHON, "-m", "pagefind", "--site", str(work / f"out-{n}" / "b"), "--quiet"],
-                check=True,
-            )
+            with progress.phase(f"{n} items: search index (Pagefind)"):
+                subprocess.run(
+                    [PYTHON, "-m", "pagefind", "--site", str(work / f"out-{n}" / "b"), "--quiet"],
+                    check=True,
+                )
             extra.append(
                 f"- N={n}: Pagefind index of the project build: {time.monotonic() - started:.1f} s"
             )
             if not args.no_edit_loop:
-                page_s, all_s = edit_loop(corpus, work)
+                with progress.phase(f"{n} items: edit loop (dev server)"):
+                    page_s, all_s = edit_loop(corpus, work)
                 extra.append(
                     f"- N={n}: edit loop (`make devserver`): edited "
                     f"thread page rewritten after {page_s:.1f} s, every listing "

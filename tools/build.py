@@ -25,13 +25,18 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "plugins") not in sys.path:
     sys.path.insert(0, str(ROOT / "plugins"))  # compat, as the settings file does
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.progress import Progress  # noqa: E402
 
 VERSIONS_DIR = ".site-versions"
 PARTIAL_SUFFIX = ".partial"
@@ -162,7 +167,49 @@ def forget_logged_messages() -> None:
     compat.forget_logged_messages()
 
 
-def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
+@contextmanager
+def progress_of_pelican(progress: Progress):
+    """Show Pelican's run as two phases on a terminal: reading (and threading
+    and tagging) the content, then writing pages. Counts come from Pelican's
+    public signals, in this process (the speed layer's workers send
+    `content_written` for every page too, and are ignored)."""
+    if not progress.enabled:
+        yield
+        return
+    from pelican import signals
+
+    with ExitStack() as phases:
+        reading = phases.enter_context(progress.phase("Reading posts, threads and pages"))
+        state = {"current": reading}
+
+        def read(_content) -> None:
+            reading.advance()
+
+        def all_read(_generators) -> None:
+            phases.close()  # reading is done: its line stays with its count and time
+            state["current"] = phases.enter_context(progress.phase("Writing pages"))
+
+        def written(_path, context=None) -> None:  # noqa: ARG001 - signal API
+            if state["current"] is not reading:
+                state["current"].advance()
+
+        receivers = [
+            (signals.content_object_init, read),
+            (signals.all_generators_finalized, all_read),
+            (signals.content_written, written),
+        ]
+        for signal, receiver in receivers:
+            signal.connect(receiver, weak=False)
+        try:
+            yield
+        finally:
+            for signal, receiver in receivers:
+                signal.disconnect(receiver)
+
+
+def run_pelican(
+    settings_file: Path, staging: Path, extra: dict, progress: Progress | None = None
+) -> Collector:
     """Build once into `staging`; return every warning and error logged."""
     from pelican import Pelican, signals
     from pelican.log import init as init_logging
@@ -173,6 +220,7 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
     forget_stopped_build()  # whatever ran in this process before, the sitemap starts empty
     collector = Collector()
     logging.getLogger().addHandler(collector)
+    progress = progress or Progress(enabled=False)
 
     if os.environ.get("SITE_BUILD_PAUSE_AT") == "build":
         written = []
@@ -188,7 +236,8 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
     try:
         settings = read_settings(str(settings_file), override=override)
         collector.settings = settings
-        Pelican(settings).run()
+        with progress_of_pelican(progress):
+            Pelican(settings).run()
     except Exception as exc:  # report it with the rest and fail the build
         # A mistake in the settings says what to do; anything else shows where it happened.
         from contract import PluginOrderError
@@ -203,11 +252,12 @@ def run_pelican(settings_file: Path, staging: Path, extra: dict) -> Collector:
     return collector
 
 
-def build_search_index(site: Path) -> tuple[str | None, str]:
+def build_search_index(site: Path, tick=None) -> tuple[str | None, str]:
     """Index the built site with Pagefind into site/pagefind/.
 
     Only elements marked data-pagefind-body (the main text of posts, threads
     and replies) are indexed: navigation, listings and footers are not.
+    `tick`, if given, is called about ten times a second while Pagefind runs.
     Returns (an error or None, a line saying what it cost).
     """
     started = time.monotonic()
@@ -221,17 +271,23 @@ def build_search_index(site: Path) -> tuple[str | None, str]:
         "pagefind",
         "--quiet",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    said = process.stdout.read()
-    process.stdout.close()
-    # Its own peak (and its children's), not that of every child this process reaped.
-    _pid, status, usage = os.wait4(process.pid, 0)
+    with tempfile.TemporaryFile(mode="w+") as said:
+        process = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT, text=True)
+        # Its own peak (and its children's), not that of every child this process reaped.
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG if tick else 0)
+            if pid:
+                break
+            tick()
+            time.sleep(0.1)
+        said.seek(0)
+        output = said.read()
     returncode = os.waitstatus_to_exitcode(status)
     process.returncode = returncode
     elapsed = time.monotonic() - started
     cost = f"Search index (Pagefind) in {elapsed:.1f} s, peak {usage.ru_maxrss / 1024:.0f} MiB"
     if returncode != 0:
-        detail = said.strip().splitlines()[-5:]
+        detail = output.strip().splitlines()[-5:]
         return f"Pagefind failed (exit {returncode}): {' | '.join(detail)}", cost
     return None, cost
 
@@ -291,15 +347,22 @@ def _build(settings_file: Path, output: Path, strict: bool, extra: dict, search:
     staging.mkdir()
 
     started = time.monotonic()
-    collector = run_pelican(settings_file, staging, extra)
-    elapsed = time.monotonic() - started
-    # This process's peak, and the largest of the workers it forked (reaped by now).
-    peaks = (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    )
-    if search and not (strict and collector.records):
-        error, cost = build_search_index(staging)
+    with Progress() as progress:
+        collector = run_pelican(settings_file, staging, extra, progress)
+        elapsed = time.monotonic() - started
+        # This process's peak, and the largest of the workers it forked (reaped by now).
+        peaks = (
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        )
+        if search and not (strict and collector.records):
+            with progress.phase("Search index (Pagefind)"):
+                error, cost = build_search_index(
+                    staging, progress.tick if progress.enabled else None
+                )
+        else:
+            error = cost = None
+    if cost:
         print(cost)
         if error:
             logger.error("%s", error)

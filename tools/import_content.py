@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from tools.importers import discourse, disqus, email_in, reddit, wordpress  # noqa: E402
 from tools.importers.common import ImportFailure, Result, clean_result  # noqa: E402
 from tools.importers.writer import FOLDERS, Writer, read_header  # noqa: E402
+from tools.progress import Progress  # noqa: E402
 
 SOURCES = ("wordpress", "reddit", "disqus", "discourse", "email")
 
@@ -134,16 +135,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    try:
-        result = read(args.source, args.file, args.content, args)
-    except ImportFailure as exc:
-        print(f"Import failed, nothing was written: {exc}", file=sys.stderr)
+    with Progress() as progress:
+        try:
+            with progress.phase("Reading the export"):
+                result = read(args.source, args.file, args.content, args)
+        except ImportFailure as exc:
+            failed = exc
+        else:
+            failed = None
+            writer = Writer(args.content, force=args.force, dry_run=args.dry_run)
+            for item in progress.track(result.items, "Writing posts, pages and threads"):
+                writer.item(item)
+            for slug, replies in progress.track(result.attach.items(), "Writing comment files"):
+                writer.comments(slug, replies)
+    if failed:
+        print(f"Import failed, nothing was written: {failed}", file=sys.stderr)
         return 2
-    writer = Writer(args.content, force=args.force, dry_run=args.dry_run)
-    for item in result.items:
-        writer.item(item)
-    for slug, replies in result.attach.items():
-        writer.comments(slug, replies)
     print(summary(result, writer))
     return 0
 

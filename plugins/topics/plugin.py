@@ -208,7 +208,9 @@ class TopicsGenerator(Generator):
                 url=topic.url,
                 relative_urls=relative,
             )
-            if feed_pattern:
+            # A topic with nothing in it yet has no feed: an empty feed would carry the
+            # time of the build as its date, and every build would change it.
+            if feed_pattern and articles:
                 writer.write_feed(
                     articles,
                     self.context,
