@@ -23,9 +23,7 @@ import logging
 import os
 import resource
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -37,6 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.progress import Progress  # noqa: E402
+from tools.search_index import build_search_index  # noqa: E402 - tests and the dev server import it from here
 
 VERSIONS_DIR = ".site-versions"
 PARTIAL_SUFFIX = ".partial"
@@ -250,46 +249,6 @@ def run_pelican(
     finally:
         logging.getLogger().removeHandler(collector)
     return collector
-
-
-def build_search_index(site: Path, tick=None) -> tuple[str | None, str]:
-    """Index the built site with Pagefind into site/pagefind/.
-
-    Only elements marked data-pagefind-body (the main text of posts, threads
-    and replies) are indexed: navigation, listings and footers are not.
-    `tick`, if given, is called about ten times a second while Pagefind runs.
-    Returns (an error or None, a line saying what it cost).
-    """
-    started = time.monotonic()
-    command = [
-        sys.executable,
-        "-m",
-        "pagefind",
-        "--site",
-        str(site),
-        "--output-subdir",
-        "pagefind",
-        "--quiet",
-    ]
-    with tempfile.TemporaryFile(mode="w+") as said:
-        process = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT, text=True)
-        # Its own peak (and its children's), not that of every child this process reaped.
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG if tick else 0)
-            if pid:
-                break
-            tick()
-            time.sleep(0.1)
-        said.seek(0)
-        output = said.read()
-    returncode = os.waitstatus_to_exitcode(status)
-    process.returncode = returncode
-    elapsed = time.monotonic() - started
-    cost = f"Search index (Pagefind) in {elapsed:.1f} s, peak {usage.ru_maxrss / 1024:.0f} MiB"
-    if returncode != 0:
-        detail = output.strip().splitlines()[-5:]
-        return f"Pagefind failed (exit {returncode}): {' | '.join(detail)}", cost
-    return None, cost
 
 
 def describe(record: logging.LogRecord) -> str:

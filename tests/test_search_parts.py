@@ -1,0 +1,181 @@
+"""The search index in parts (tools/search_index.py), searched as one.
+
+A generated site is indexed twice, in one part and in parts of 25 pages, and
+Pagefind itself, in Chromium, answers the same queries from both: every part
+merged with `mergeIndex` (as the search page does) must give the same pages and
+the same filter counts as the single index. The search page is then used as a
+reader uses it, and finds a page that lives in a part other than the first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    LocalServer,
+    require,
+    start_chromium,
+    stop_chromium,
+)
+from tests.sitebuild import PELICANCONF, build
+from tools.bench import generate
+from tools.search_index import (
+    SHARD_SIZE_ENV,
+    build_search_index,
+    pages_with_reader_text,
+    plan_parts,
+)
+
+PART_SIZE = 25
+# One word each: a word that no page of a part contains is dropped from the
+# query in that part (Pagefind searches each merged index on its own), so a
+# query of several words can find more in parts than in one index. The README
+# says so, and SEARCH_SHARD_SIZE's default keeps sites under 2,000 pages whole.
+QUERIES = ("interview", "library", "negotiate", "relocation", "offered", "rejection")
+
+SEARCH = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const pagefind = await import('/pagefind/pagefind.js');
+  await pagefind.init();
+  for (const part of (window.SEARCH_PARTS || [])) await pagefind.mergeIndex(part.bundlePath);
+  const filters = await pagefind.filters();
+  const answers = {};
+  for (const query of arguments[0]) {
+    const found = await pagefind.search(query);
+    const pages = await Promise.all(found.results.map(r => r.data()));
+    answers[query] = pages.map(p => p.url);
+  }
+  done({filters, answers, parts: (window.SEARCH_PARTS || []).length});
+})().catch(error => done({error: String(error)}));
+"""
+
+
+def test_parts_are_a_year_at_a_time_in_runs_of_the_size():
+    pages = [f"2023/a{i}/index.html" for i in range(5)] + [
+        f"2024/b{i}/index.html" for i in range(3)
+    ]
+    pages += ["about/index.html"]
+    assert plan_parts(pages, 100) == [pages]  # it fits: one part
+    assert plan_parts([], 3) == []
+    parts = plan_parts(sorted(pages), 3)
+    assert parts == [
+        ["about/index.html"],
+        [f"2023/a{i}/index.html" for i in range(3)],
+        [f"2023/a{i}/index.html" for i in range(3, 5)],
+        [f"2024/b{i}/index.html" for i in range(3)],
+    ]
+    assert sorted(p for part in parts for p in part) == sorted(pages)  # nothing lost
+
+
+@pytest.fixture(scope="module")
+def two_indexes(tmp_path_factory):
+    """One built site, indexed as one part and as parts of PART_SIZE pages."""
+    root = tmp_path_factory.mktemp("search-parts")
+    generate(root / "corpus", 120, seed=5, max_replies=6)
+    # Addresses from the site's root, as `make serve` shows them: the search page
+    # loads parts.js from whichever server serves the folder.
+    site = build(
+        root / "built",
+        content=root / "corpus" / "project",
+        settings=PELICANCONF,
+        SITEURL="",
+        FEED_DOMAIN="",
+        RELATIVE_URLS=False,
+    )
+    indexed = {}
+    for name, size in (("one", "100000"), ("parts", str(PART_SIZE))):
+        folder = root / name
+        shutil.copytree(site.output, folder)
+        previous = os.environ.get(SHARD_SIZE_ENV)
+        os.environ[SHARD_SIZE_ENV] = size
+        try:
+            error, cost = build_search_index(folder)
+        finally:
+            if previous is None:
+                os.environ.pop(SHARD_SIZE_ENV)
+            else:
+                os.environ[SHARD_SIZE_ENV] = previous
+        assert error is None, error
+        indexed[name] = (folder, cost)
+    return indexed
+
+
+def ask(folder: Path) -> dict:
+    require(os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})")
+    require(os.path.exists(CHROMEDRIVER), f"ChromeDriver ({CHROMEDRIVER})")
+    with LocalServer(folder) as server:
+        driver = start_chromium()
+        try:
+            driver.set_script_timeout(120)
+            driver.get(server.url + "/search/")
+            answer = driver.execute_async_script(SEARCH, list(QUERIES))
+        finally:
+            stop_chromium(driver)
+    assert "error" not in answer, answer
+    return answer
+
+
+def test_a_large_site_is_indexed_in_parts_of_the_size(two_indexes):
+    folder, cost = two_indexes["parts"]
+    pages = pages_with_reader_text(folder)
+    expected = len(plan_parts(pages, PART_SIZE))
+    assert expected >= 4
+    assert f"in {expected} parts" in cost
+    bundles = sorted(p.parent for p in folder.glob("pagefind/**/pagefind-entry.json"))
+    assert len(bundles) == expected
+    listed = (folder / "pagefind" / "parts.js").read_text()
+    for n in range(2, expected + 1):
+        assert f'"part-{n}/"' in listed
+    one, _ = two_indexes["one"]
+    assert list(one.glob("pagefind/**/pagefind-entry.json")) == [
+        one / "pagefind" / "pagefind-entry.json"
+    ]
+    # Nothing of the parts' scaffolding is left in the site.
+    assert not list(folder.parent.glob(".search-part-*"))
+
+
+def test_parts_merged_find_what_one_index_finds(two_indexes):
+    whole = ask(two_indexes["one"][0])
+    parted = ask(two_indexes["parts"][0])
+    assert whole["parts"] == 0 and parted["parts"] >= 3
+    assert parted["filters"] == whole["filters"]
+    assert whole["filters"]["type"], whole["filters"]
+    for query in QUERIES:
+        assert sorted(parted["answers"][query]) == sorted(whole["answers"][query]), query
+    assert any(len(whole["answers"][q]) > PART_SIZE for q in QUERIES)  # results span parts
+
+
+def test_the_search_page_shows_results_from_every_part(two_indexes):
+    folder, _ = two_indexes["parts"]
+    # A page indexed in the last part, and a word from its title to look for.
+    last = plan_parts(pages_with_reader_text(folder), PART_SIZE)[-1]
+    target = "/" + Path(last[0]).parent.as_posix() + "/"
+    require(os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})")
+    with LocalServer(folder) as server:
+        driver = start_chromium()
+        try:
+            driver.get(server.url + target)
+            title = driver.find_element(By.CSS_SELECTOR, "h1").text
+            driver.get(server.url + "/search/")
+            box = WebDriverWait(driver, 30).until(
+                ec.presence_of_element_located((By.CSS_SELECTOR, "#search input"))
+            )
+            box.send_keys(title)
+            WebDriverWait(driver, 30).until(
+                lambda d: any(
+                    (a.get_attribute("href") or "").endswith(target)
+                    for a in d.find_elements(By.CSS_SELECTOR, ".pagefind-ui__result-link")
+                )
+            )
+        finally:
+            stop_chromium(driver)

@@ -1,0 +1,204 @@
+"""The site's search index: Pagefind, in parts of a bounded size.
+
+Pagefind holds everything it indexes in memory until it writes the index:
+about 250 MiB per 1,000 of this site's pages, so a large forum could not be
+indexed on a small machine. Here it reads only the pages that carry reader
+text (posts, threads, their continuation pages and pages: the ones marked
+`data-pagefind-body`; listings are never indexed), and a site with more of
+them than `SEARCH_SHARD_SIZE` (default 2,000) is indexed in parts of at most
+that many pages, one Pagefind run after another, so the peak is one part's,
+however large the site grows.
+
+Each part is a Pagefind bundle: the first at `pagefind/` (where the search
+page loads Pagefind from), the others at `pagefind/part-2/`, `pagefind/part-3/`
+... `pagefind/parts.js` lists them; the search page merges them at search
+time with Pagefind's `mergeIndex`, so results and filters come from every
+part. A part is a year of posts and threads (or a run of up to
+SEARCH_SHARD_SIZE pages within a year, in address order), so a new item
+changes the part of its year and leaves the others as they were.
+
+A site with fewer pages is indexed in one run, as before, and `parts.js`
+lists no other part.
+
+What parts change: each part is searched on its own and the results joined,
+so a query word that no page of a part contains is dropped from the query in
+that part (Pagefind ignores words its index does not know): "salary Denver"
+finds, in a part without "Denver", its pages about salary. Ranking uses each
+part's own word statistics. Filters and one-word queries give what one index
+gives (tests/test_search_parts.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHARD_SIZE_ENV = "SEARCH_SHARD_SIZE"
+DEFAULT_SHARD_SIZE = 2000
+BUNDLE = "pagefind"
+PARTS_SCRIPT = "parts.js"
+MARKER = b"data-pagefind-body"
+YEAR = re.compile(r"\d{4}")
+
+
+def shard_size() -> int:
+    raw = os.environ.get(SHARD_SIZE_ENV, "")
+    if not raw:
+        return DEFAULT_SHARD_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        raise SystemExit(
+            f"{SHARD_SIZE_ENV}={raw!r}: set it to a whole number of pages, e.g. 1000"
+        ) from None
+    if size < 1:
+        raise SystemExit(f"{SHARD_SIZE_ENV}={raw!r}: set it to 1 or more")
+    return size
+
+
+def pages_with_reader_text(site: Path) -> list[str]:
+    """Relative paths of the HTML files Pagefind would index, in address order."""
+    found = []
+    for folder, dirs, files in os.walk(site):
+        relative = os.path.relpath(folder, site)
+        if relative == BUNDLE or relative.startswith(BUNDLE + os.sep):
+            dirs[:] = []
+            continue
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".html"):
+                path = os.path.join(folder, name)
+                with open(path, "rb") as handle:
+                    if MARKER in handle.read():
+                        found.append(os.path.normpath(os.path.join(relative, name)))
+    return sorted(found)
+
+
+def plan_parts(pages: list[str], size: int) -> list[list[str]]:
+    """The parts to index: everything at once when it fits, else by year
+    (pages outside a year folder together), each year in runs of `size`."""
+    if len(pages) <= size:
+        return [pages] if pages else []
+    groups: dict[str, list[str]] = {}
+    for page in pages:
+        top = page.split(os.sep, 1)[0]
+        groups.setdefault(top if YEAR.fullmatch(top) else "", []).append(page)
+    parts = []
+    for key in sorted(groups):
+        members = groups[key]
+        parts += [members[i : i + size] for i in range(0, len(members), size)]
+    return parts
+
+
+def part_folder(number: int) -> str:
+    """Where part `number` (from 1) is written, relative to the site."""
+    return BUNDLE if number == 1 else f"{BUNDLE}/part-{number}"
+
+
+def _run_pagefind(site: Path, output: Path, tick) -> tuple[int, str, float]:
+    """One Pagefind run: (exit code, what it said, its peak in MiB)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pagefind",
+        "--site",
+        str(site),
+        "--output-path",
+        str(output),
+        "--quiet",
+    ]
+    with tempfile.TemporaryFile(mode="w+") as said:
+        process = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT, text=True)
+        # Its own peak (and its children's), not that of every child this process reaped.
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG if tick else 0)
+            if pid:
+                break
+            tick()
+            time.sleep(0.1)
+        said.seek(0)
+        output_text = said.read()
+    returncode = os.waitstatus_to_exitcode(status)
+    process.returncode = returncode
+    return returncode, output_text, usage.ru_maxrss / 1024
+
+
+def _linked_copy(site: Path, pages: list[str], into: Path) -> None:
+    """A folder holding just `pages` (hard links, or copies across file systems)."""
+    for page in pages:
+        target = into / page
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(site / page, target)
+        except OSError:
+            shutil.copy2(site / page, target)
+
+
+def write_parts_script(site: Path, count: int) -> None:
+    """pagefind/parts.js: the other parts' bundle paths, for `mergeIndex`.
+
+    Relative to the script's own address, so the site works under any SITEURL
+    and in the local preview."""
+    others = [f"part-{n}/" for n in range(2, count + 1)]
+    script = (
+        "// Written by the build (tools/search_index.py): the other parts of the search\n"
+        "// index, for Pagefind's mergeIndex. Empty when the index is in one part.\n"
+        "window.SEARCH_PARTS = (function (script) {\n"
+        "  var base = script ? script.src : document.baseURI;\n"
+        f"  return {json.dumps(others)}.map(function (part) {{\n"
+        "    return { bundlePath: new URL(part, base).pathname };\n"
+        "  });\n"
+        "})(document.currentScript);\n"
+    )
+    (site / BUNDLE / PARTS_SCRIPT).write_text(script, encoding="utf-8")
+
+
+def build_search_index(site: Path, tick=None) -> tuple[str | None, str]:
+    """Index the built site with Pagefind into site/pagefind/ (and its parts).
+
+    Only elements marked data-pagefind-body (the main text of posts, threads
+    and replies) are indexed: navigation, listings and footers are not.
+    `tick`, if given, is called about ten times a second while Pagefind runs.
+    Returns (an error or None, a line saying what it cost).
+    """
+    started = time.monotonic()
+    site = Path(site)
+    pages = pages_with_reader_text(site)
+    parts = plan_parts(pages, shard_size())
+    peak = 0.0
+    if len(parts) <= 1:
+        # One run over the whole site: Pagefind itself keeps to the marked pages.
+        code, said, peak = _run_pagefind(site, site / BUNDLE, tick)
+        if code != 0:
+            return _failed(code, said), _cost(started, 1, peak)
+        write_parts_script(site, 1)
+        return None, _cost(started, 1, peak)
+    for number, members in enumerate(parts, start=1):
+        with tempfile.TemporaryDirectory(prefix=".search-part-", dir=site.parent) as folder:
+            _linked_copy(site, members, Path(folder))
+            code, said, used = _run_pagefind(Path(folder), site / part_folder(number), tick)
+        peak = max(peak, used)
+        if code != 0:
+            return _failed(code, said, f" (part {number} of {len(parts)})"), _cost(
+                started, len(parts), peak
+            )
+    write_parts_script(site, len(parts))
+    return None, _cost(started, len(parts), peak)
+
+
+def _failed(code: int, said: str, where: str = "") -> str:
+    detail = said.strip().splitlines()[-5:]
+    return f"Pagefind failed{where} (exit {code}): {' | '.join(detail)}"
+
+
+def _cost(started: float, parts: int, peak: float) -> str:
+    elapsed = time.monotonic() - started
+    how = f" in {parts} parts (peak of one part)" if parts > 1 else ""
+    return f"Search index (Pagefind) in {elapsed:.1f} s{how}, peak {peak:.0f} MiB"
