@@ -51,7 +51,10 @@ def test_a_tiny_benchmark_reports_every_run_both_sizes_and_the_scaling(tmp_path,
         line = next(x for x in report.splitlines() if x.startswith(f"- N={n}: corpus of {n} items"))
         assert re.search(r"b/a run by run: \d+\.\d\d, \d+\.\d\d$", line), line
         assert re.search(
-            rf"^- N={n}: Pagefind index of the project build: \d+\.\d s$", report, re.M
+            rf"^- N={n}: the project build's search index \(Pagefind\) in \d+\.\d s, "
+            r"peak \d+ MiB$",
+            report,
+            re.M,
         )
     assert re.search(
         r"^- Scaling from 20 to 40 items \(medians\): project \d+\.\dx, vanilla Pelican \d+\.\dx\. "

@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
 PYTHON = sys.executable
 
 from tools.progress import Progress  # noqa: E402
+from tools.search_index import build_search_index  # noqa: E402
 
 # Everyday words of the field that name no topic, and small groups of words that
 # do. Each item draws on one to three groups, about one word in ten (the tagger
@@ -515,15 +516,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"and comments; {topics_per_item(work / f'out-{n}' / 'b', n):.1f} topics per item; "
                 f"b/a run by run: {pairs}"
             )
-            started = time.monotonic()
             with progress.phase(f"{n} items: search index (Pagefind)"):
-                subprocess.run(
-                    [PYTHON, "-m", "pagefind", "--site", str(work / f"out-{n}" / "b"), "--quiet"],
-                    check=True,
-                )
-            extra.append(
-                f"- N={n}: Pagefind index of the project build: {time.monotonic() - started:.1f} s"
-            )
+                error, cost = build_search_index(work / f"out-{n}" / "b", progress.tick)
+            if error:
+                raise SystemExit(error)
+            extra.append(f"- N={n}: the project build's {cost[0].lower()}{cost[1:]}")
             if not args.no_edit_loop:
                 with progress.phase(f"{n} items: edit loop (dev server)"):
                     page_s, all_s = edit_loop(corpus, work)
