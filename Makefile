@@ -51,6 +51,7 @@ help: ## List every target
 	@echo 'Variables: PORT=$(PORT) BIND=$(BIND) SITEURL=... (publish) TITLE="..." (new-thread, new-post)'
 	@echo '           SSH_HOST SSH_PORT SSH_USER SSH_TARGET_DIR (rsync_upload) PYTEST_ARGS (test)'
 	@echo '           BUILDOPTS=--no-search (html, publish: skip the search index)'
+	@echo '           BUILDOPTS=--full (html, publish: build anew even if nothing changed)'
 	@echo '           ITEM=slug#reply-id REASON="..." (takedown)'
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies (skipped when unchanged)

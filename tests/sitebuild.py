@@ -177,5 +177,6 @@ def theme_script(path: Path, tag) -> bool:
     if path.parent.name != "search":
         return False
     if tag.get("src"):
-        return tag["src"] == f"{SITEURL}/pagefind/pagefind-ui.js"
+        # Pagefind's UI, and the list of the index's other parts (tools/search_index.py).
+        return tag["src"] in (f"{SITEURL}/pagefind/pagefind-ui.js", f"{SITEURL}/pagefind/parts.js")
     return (tag.string or "").strip().startswith('window.addEventListener("DOMContentLoaded"')

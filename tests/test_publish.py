@@ -113,7 +113,12 @@ def test_a_publish_killed_half_way_leaves_the_previous_site_whole(published, che
     leftovers = [p.name for p in output.parent.iterdir() if p.name.startswith(".output-link-")]
     versions = output.parent / ".site-versions"
     assert leftovers == [] and not list(versions.glob("*.partial"))
-    assert len(list(versions.iterdir())) <= 2
+    kept = [p for p in versions.iterdir() if p.is_dir()]
+    assert len(kept) <= 2
+    # Each kept build has the record of what it was made from beside it, and only they do.
+    assert sorted(p.name for p in versions.glob("*.inputs.json")) == sorted(
+        f"{p.name}.inputs.json" for p in kept
+    )
 
 
 def test_publish_with_a_mistake_fails_lists_it_and_keeps_the_old_site(published):

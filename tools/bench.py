@@ -338,6 +338,27 @@ def build_project(corpus: Path, out: Path, tick=None) -> tuple[float, float, str
     )
 
 
+def unchanged_publish(corpus: Path, out: Path) -> float:
+    """Seconds for the project's build run again with nothing changed (it keeps the site)."""
+    command = [
+        PYTHON,
+        str(ROOT / "tools" / "build.py"),
+        "--settings",
+        str(ROOT / "pelicanconf.py"),
+        "--content",
+        str(corpus / "project"),
+        "--output",
+        str(out),
+        "--no-search",
+    ]
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - started
+    if done.returncode != 0 or "Nothing changed since" not in done.stdout:
+        raise SystemExit(f"the unchanged publish built anew:\n{done.stdout[-2000:]}")
+    return elapsed
+
+
 def _wait_for_line(process: subprocess.Popen, start: str, deadline: float) -> None:
     """Read the dev server's output until a line starts with `start`."""
     for line in process.stdout:
@@ -516,6 +537,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"and comments; {topics_per_item(work / f'out-{n}' / 'b', n):.1f} topics per item; "
                 f"b/a run by run: {pairs}"
             )
+            with progress.phase(f"{n} items: publish again, nothing changed"):
+                again = unchanged_publish(corpus, work / f"out-{n}" / "b")
+            extra.append(f"- N={n}: publish with nothing changed (the site kept): {again:.1f} s")
             with progress.phase(f"{n} items: search index (Pagefind)"):
                 error, cost = build_search_index(work / f"out-{n}" / "b", progress.tick)
             if error:

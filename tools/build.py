@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import logging
 import os
 import resource
@@ -34,11 +35,13 @@ if str(ROOT / "plugins") not in sys.path:
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tools.inputs import build_inputs, differences  # noqa: E402
 from tools.progress import Progress  # noqa: E402
 from tools.search_index import build_search_index  # noqa: E402 - tests and the dev server import it from here
 
 VERSIONS_DIR = ".site-versions"
 PARTIAL_SUFFIX = ".partial"
+INPUTS_SUFFIX = ".inputs.json"  # beside each version: what it was made from
 KEEP_VERSIONS = 2  # the current site and the one before it, for a quick rollback
 
 # Test hook: the tests that kill a publish half-way set SITE_BUILD_PAUSE_AT to
@@ -133,6 +136,9 @@ def prune(versions: Path, current: Path) -> None:
     for p in done:
         if p.resolve() not in keep:
             shutil.rmtree(p, ignore_errors=True)
+    for manifest in versions.glob(f"*{INPUTS_SUFFIX}"):
+        if not (versions / manifest.name.removesuffix(INPUTS_SUFFIX)).is_dir():
+            manifest.unlink(missing_ok=True)
 
 
 def swap_in(output: Path, new_version: Path) -> None:
@@ -288,24 +294,86 @@ def one_build_at_a_time(versions: Path):
         os.close(handle)  # closing the last descriptor releases the lock
 
 
-def build(settings_file: Path, output: Path, strict: bool, extra: dict, search: bool = True) -> int:
+def build(
+    settings_file: Path,
+    output: Path,
+    strict: bool,
+    extra: dict,
+    search: bool = True,
+    full: bool = False,
+) -> int:
     versions = output.parent / VERSIONS_DIR
-    versions.mkdir(exist_ok=True)
+    versions.mkdir(parents=True, exist_ok=True)
     with one_build_at_a_time(versions):
-        return _build(settings_file, output, strict, extra, search)
+        return _build(settings_file, output, strict, extra, search, full)
 
 
-def _build(settings_file: Path, output: Path, strict: bool, extra: dict, search: bool) -> int:
+def read_inputs(settings_file: Path, extra: dict, search: bool) -> tuple[dict, dict[str, str]]:
+    """The settings, and what this build would be made from (tools/inputs.py)."""
+    from pelican.settings import read_settings
+
+    settings = read_settings(str(settings_file), override={**extra})
+    return settings, build_inputs(settings, settings_file, {"search": search})
+
+
+def manifest_of(version: Path) -> Path:
+    return version.parent / f"{version.name}{INPUTS_SUFFIX}"
+
+
+def kept_build(output: Path, inputs: dict[str, str]) -> tuple[Path, dict] | None:
+    """The build `output` points at, if it was made from exactly `inputs`."""
+    if not output.is_symlink():
+        return None
+    current = output.resolve()
+    try:
+        manifest = json.loads(manifest_of(current).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not current.is_dir() or differences(manifest.get("inputs", {}), inputs):
+        return None
+    return current, manifest
+
+
+def _build(
+    settings_file: Path, output: Path, strict: bool, extra: dict, search: bool, full: bool = False
+) -> int:
     root = output.parent
     versions = root / VERSIONS_DIR
     clean_stale(versions, root)
+
+    started = time.monotonic()
+    settings, inputs = read_inputs(settings_file, extra, search)
+    kept = None if full else kept_build(output, inputs)
+    if kept is not None:
+        current, manifest = kept
+        problems = manifest.get("problems", [])
+        if problems:
+            errors = sum(line.startswith("error:") for line in problems)
+            print(
+                f"\nThe build reported {errors} error(s) and {len(problems) - errors} warning(s):",
+                file=sys.stderr,
+            )
+            for line in problems:
+                print(f"  - {line}", file=sys.stderr)
+            if strict:
+                print(
+                    f"\nNot published: fix the problems above. {output}/ is unchanged.",
+                    file=sys.stderr,
+                )
+                return 1
+        print(
+            f"Nothing changed since {output}/ was built ({VERSIONS_DIR}/{current.name}): "
+            f"kept it ({time.monotonic() - started:.1f} s). "
+            "To build it anew anyway: --full (make publish BUILDOPTS=--full)."
+        )
+        tell_placeholders(settings)
+        return 0
 
     stamp = time.strftime("%Y%m%dT%H%M%S")
     name = f"{stamp}-{os.getpid()}"
     staging = versions / f"{name}{PARTIAL_SUFFIX}"
     staging.mkdir()
 
-    started = time.monotonic()
     with Progress() as progress:
         collector = run_pelican(settings_file, staging, extra, progress)
         elapsed = time.monotonic() - started
@@ -354,6 +422,9 @@ def _build(settings_file: Path, output: Path, strict: bool, extra: dict, search:
     checkpoint("staged")
     final = versions / name
     staging.rename(final)
+    # What it was made from, beside it (not in it: the folder is what is uploaded).
+    manifest = {"inputs": inputs, "problems": sorted(describe(r) for r in problems)}
+    manifest_of(final).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     swap_in(output, final)
     prune(versions, final)
     print(
@@ -361,12 +432,16 @@ def _build(settings_file: Path, output: Path, strict: bool, extra: dict, search:
         f"{peaks[0]:.0f} MiB (largest worker {peaks[1]:.0f} MiB)"
         + (" (with the problems listed above)" if problems else "")
     )
-    left = placeholders(collector.settings)
+    tell_placeholders(collector.settings)
+    return 0
+
+
+def tell_placeholders(settings: dict) -> None:
+    left = placeholders(settings)
     if left:
         print("Still set to the examples a new site comes with (see docs/deploy.md):")
         for line in left:
             print(f"  - {line}")
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,6 +472,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the Pagefind search index (the search page will not work)",
     )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="build anew even when nothing changed since the build in --output",
+    )
     args = parser.parse_args(argv)
     extra: dict = {}
     if args.siteurl is not None:
@@ -404,7 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.content is not None:
         extra["PATH"] = str(args.content.absolute())
     output = args.output.absolute()
-    return build(args.settings, output, args.strict, extra, search=not args.no_search)
+    return build(
+        args.settings, output, args.strict, extra, search=not args.no_search, full=args.full
+    )
 
 
 if __name__ == "__main__":

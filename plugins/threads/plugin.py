@@ -440,8 +440,29 @@ def drop_reply_text(generator) -> None:
             thread.text = ""
 
 
-def _feed(title: str, link: str, feed_url: str, description: str) -> Atom1Feed:
-    return Atom1Feed(title=title, link=link, feed_url=feed_url, description=description)
+class DatedFeed(Atom1Feed):
+    """An Atom feed dated by its newest entry, as feedgenerator dates it, or,
+    with no entry yet, by `quiet_since` (the item's own date): feedgenerator
+    would use the time of the build, and every build would change the file."""
+
+    def __init__(self, *args, quiet_since=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.quiet_since = quiet_since
+
+    def latest_post_date(self):
+        if not self.items and self.quiet_since is not None:
+            return self.quiet_since
+        return super().latest_post_date()
+
+
+def _feed(title: str, link: str, feed_url: str, description: str, quiet_since) -> DatedFeed:
+    return DatedFeed(
+        title=title,
+        link=link,
+        feed_url=feed_url,
+        description=description,
+        quiet_since=quiet_since,
+    )
 
 
 def _add_reply(feed: Atom1Feed, article, reply, domain: str) -> None:
@@ -517,6 +538,7 @@ class ThreadPagesGenerator(Generator):
             link,
             f"{domain}/{article.replies_feed_url}",
             excerpt(plain_text(article.summary), 30),
+            quiet_since=getattr(article, "modified", None) or article.date,
         )
         for reply in visible:
             _add_reply(feed, article, reply, domain)
@@ -536,6 +558,7 @@ class ThreadPagesGenerator(Generator):
                 f"{domain}/",
                 f"{domain}/{site_feed}",
                 "Every reply on the site, newest first",
+                quiet_since=max((a.date for a in items), default=None),
             )
             for reply, article in newest_replies(items, self.settings["THREADS_FEED_MAX_ITEMS"]):
                 _add_reply(feed, article, reply, domain)

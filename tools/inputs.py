@@ -1,0 +1,102 @@
+"""What a build is made from, as one comparable record.
+
+`make publish` with nothing changed since the site in `output/` was built
+keeps that site instead of building it again (tools/build.py). "Nothing
+changed" is decided here, conservatively: every byte of the content folder,
+of the theme, of the project's code (plugins, tools, settings files), the
+settings as Pelican reads them (so an environment variable a settings file
+reads, such as SITEURL, counts), the installed packages and Python, and the
+build's own options. Any difference, however small, means a full build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# The project's code: what could change the output without changing content.
+CODE = ("pelicanconf.py", "publishconf.py", "plugins", "tools", "pelican", "stacks_offers")
+SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
+# Environment variables the build reads outside the settings file.
+ENVIRONMENT = ("SEARCH_SHARD_SIZE",)
+# Settings that differ from build to build without changing the site.
+PER_BUILD = {"OUTPUT_PATH"}
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def tree_digest(path: Path) -> str:
+    """A digest of every file under `path` (names and bytes), or of one file."""
+    digest = hashlib.blake2b(digest_size=20)
+    if path.is_file():
+        digest.update(path.read_bytes())
+        return digest.hexdigest()
+    if not path.exists():
+        return "absent"
+    for folder, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            file = os.path.join(folder, name)
+            digest.update(os.path.relpath(file, path).encode("utf-8", "surrogateescape") + b"\0")
+            try:
+                with open(file, "rb") as handle:
+                    digest.update(hashlib.file_digest(handle, "blake2b").digest())
+            except OSError as exc:  # unreadable: never equal to anything
+                digest.update(f"unreadable {exc.errno} {os.urandom(8).hex()}".encode())
+    return digest.hexdigest()
+
+
+def stable(value) -> str:
+    """A text for a settings value that is the same in every run with the same
+    meaning: functions by their names, no memory addresses, dicts sorted."""
+    if isinstance(value, dict):
+        items = sorted((str(k), stable(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(stable(v) for v in value) + "]"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(stable(v) for v in value)) + "}"
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '?')}.{value.__qualname__}"
+    return _ADDRESS.sub("", repr(value))
+
+
+def packages() -> str:
+    found = sorted(
+        f"{dist.metadata['Name']}=={dist.version}"
+        for dist in metadata.distributions()
+        if dist.metadata["Name"]
+    )
+    return f"Python {platform.python_version()}; " + ", ".join(found)
+
+
+def build_inputs(settings: dict, settings_file: Path, options: dict) -> dict[str, str]:
+    """Everything a build reads, each part as a digest or a short text."""
+    parts = {
+        "content": tree_digest(Path(settings["PATH"])),
+        "theme": tree_digest(Path(settings["THEME"])),
+        "settings file": tree_digest(Path(settings_file).resolve()),
+        "settings": hashlib.blake2b(
+            stable(
+                {k: v for k, v in settings.items() if k not in PER_BUILD and k[:1] != "_"}
+            ).encode(),
+            digest_size=20,
+        ).hexdigest(),
+        "packages": hashlib.blake2b(packages().encode(), digest_size=20).hexdigest(),
+        "options": stable(options),
+        "environment": stable({name: os.environ.get(name) for name in ENVIRONMENT}),
+    }
+    for name in CODE:
+        parts[f"code: {name}"] = tree_digest(ROOT / name)
+    return parts
+
+
+def differences(before: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The parts that differ, by name."""
+    return sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
