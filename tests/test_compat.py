@@ -9,12 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import compat
 import pytest
 from parallel import plugin as parallel
-from parallel.forkmap import default_jobs
 from pelican.writers import Writer
 
+from stacks_offers import compat
+from stacks_offers.forkmap import default_jobs
 from tests.sitebuild import PELICANCONF, ROOT, run_build
 from tests.test_parallel import _site_files
 from tools.bench import generate

@@ -3,10 +3,10 @@ and enforced: a PLUGINS order that would build the site wrong stops the build at
 
 from __future__ import annotations
 
-import contract
 from pelican import signals
 
 import pelicanconf
+from stacks_offers import contract
 from tests.sitebuild import PELICANCONF, ROOT, build, copy_content, run_build
 
 

@@ -16,13 +16,13 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import compat
-import contract
-from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
+from pelican.plugins.threads.render import plain_address
 from pelican.utils import sanitised_join
-from threads.render import plain_address
+
+from stacks_offers import compat, contract
+from stacks_offers.forkmap import default_jobs, fork_map
 
 from .related import rank_related
 

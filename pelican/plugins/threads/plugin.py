@@ -18,15 +18,15 @@ from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import compat
-import contract
 from feedgenerator import Atom1Feed, get_tag_uri
 from markdown import Markdown
-from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime, get_date, sanitised_join
+
+from stacks_offers import compat, contract
+from stacks_offers.forkmap import default_jobs, fork_map
 
 from . import jsonld, privacy
 from .model import KINDS, PackedThread, build_thread

@@ -15,12 +15,13 @@ import logging
 import os
 from pathlib import Path
 
-import contract
 from markupsafe import Markup
-from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.urlwrappers import URLWrapper
+
+from stacks_offers import contract
+from stacks_offers.forkmap import default_jobs, fork_map
 
 from .vocabulary import Vocabulary, VocabularyError, load
 
