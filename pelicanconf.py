@@ -193,7 +193,7 @@ PLUGINS = [
 BUILD_JOBS = None
 # The speed layer (plugins/parallel, plugins/speedups, the dev server's one-page
 # rewrite): off by itself, with a warning, on a Pelican version it was not
-# verified on (plugins/compat.py); False builds with plain Pelican, silently.
+# verified on (stacks_offers/compat.py); False builds with plain Pelican, silently.
 SPEED_LAYER = True
 
 # Threads plugin (docs/settings.md lists every plugin setting and its default).

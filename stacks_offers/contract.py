@@ -117,7 +117,7 @@ def check_order(settings) -> None:
         raise PluginOrderError(
             "PLUGINS is in an order that would build the site wrong: "
             + "; ".join(problems)
-            + f". List them as {fixed} (see plugins/contract.py)."
+            + f". List them as {fixed} (see stacks_offers/contract.py)."
         )
 
 

@@ -1,4 +1,4 @@
-"""The contract between plugins (plugins/contract.py): written down, true of a real build,
+"""The contract between plugins (stacks_offers/contract.py): written down, true of a real build,
 and enforced: a PLUGINS order that would build the site wrong stops the build at start."""
 
 from __future__ import annotations
