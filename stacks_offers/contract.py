@@ -49,6 +49,10 @@ CONTRACT: dict[str, Plugin] = {
                 # Emptied (and `author` taken away) on an item withdrawn with
                 # `make takedown`: no byline, no author page lists it.
                 "article.authors",
+                # "thread" (or "page_thread") on items with replies, unless the
+                # author's `Template:` named one: the theme's, else the plugin's.
+                "article.template",
+                "page.template",
                 "page.thread",
             }
         ),
