@@ -7,7 +7,9 @@ published site.
 import sys
 from functools import lru_cache
 from pathlib import Path
+from pkgutil import extend_path
 
+import pelican
 from jinja2 import pass_context
 from markupsafe import Markup
 from pelican.settings import DEFAULT_CONFIG
@@ -164,19 +166,34 @@ MARKDOWN = {
     "output_format": "html5",
 }
 
+# threads, topics and indexes are in pelican/plugins/, laid out as the
+# pelican-plugins organisation lays out its plugins so that `pip install` can
+# put them in any site (README "Using the plugins in another Pelican site").
+# Here they are used where they are: Pelican adds every `pelican/` folder on
+# sys.path to its package when it is first imported, and these settings are
+# read after that, so the one in this folder is added here.
+# The speed layer (parallel, speedups) is this site's own, in plugins/.
 PLUGIN_PATHS = [str(HERE / "plugins")]
-# The plugins share one helper (parallel.forkmap): make the folder importable.
-if PLUGIN_PATHS[0] not in sys.path:
-    sys.path.insert(0, PLUGIN_PATHS[0])
+for _folder in (str(HERE), PLUGIN_PATHS[0]):
+    if _folder not in sys.path:
+        sys.path.insert(0, _folder)
+pelican.__path__[:] = extend_path(pelican.__path__, "pelican")
 # Order matters: parallel first (it reads the content before the others look at
 # it); topics reads the replies; indexes reads replies and topics.
-PLUGINS = ["parallel", "speedups", "threads", "topics", "indexes", "pelican.plugins.sitemap"]
+PLUGINS = [
+    "parallel",
+    "speedups",
+    "pelican.plugins.threads",
+    "pelican.plugins.topics",
+    "pelican.plugins.indexes",
+    "pelican.plugins.sitemap",
+]
 # Worker processes for reading and writing (None: the BUILD_JOBS environment
 # variable, else every core; 1: everything in one process).
 BUILD_JOBS = None
 # The speed layer (plugins/parallel, plugins/speedups, the dev server's one-page
 # rewrite): off by itself, with a warning, on a Pelican version it was not
-# verified on (plugins/compat.py); False builds with plain Pelican, silently.
+# verified on (stacks_offers/compat.py); False builds with plain Pelican, silently.
 SPEED_LAYER = True
 
 # Threads plugin (docs/settings.md lists every plugin setting and its default).

@@ -1,8 +1,9 @@
 """A pytest plugin for Pelican's own test suite: Pelican's functions as the speedups plugin
 replaces them in a build (`pytest -p tests.pelican_speedups_active --pyargs pelican.tests`)."""
 
-import compat
 import speedups.plugin as speedups
+
+from stacks_offers import compat
 
 speedups._active = True
 speedups.keep_wrapper_urls()

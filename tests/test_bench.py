@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from threads.parse import parse_thread
+from pelican.plugins.threads.parse import parse_thread
 
 from tools.bench import edit_first_reply, generate, main, scaling
 

@@ -1,4 +1,4 @@
-"""The compatibility module (plugins/compat.py): on a Pelican or pelican-sitemap version the
+"""The compatibility module (stacks_offers/compat.py): on a Pelican or pelican-sitemap version the
 speed layer was not verified on, one warning names it and plain Pelican builds the same site."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import compat
 import pytest
 from parallel import plugin as parallel
-from parallel.forkmap import default_jobs
 from pelican.writers import Writer
 
+from stacks_offers import compat
+from stacks_offers.forkmap import default_jobs
 from tests.sitebuild import PELICANCONF, ROOT, run_build
 from tests.test_parallel import _site_files
 from tools.bench import generate
@@ -26,6 +26,14 @@ def test_the_installed_versions_are_the_verified_ones():
     # requirements.txt pins what compat.VERIFIED names: the speed layer runs.
     assert compat.unverified() == []
     assert compat.speed_layer({}) is True
+
+
+def test_a_package_not_installed_is_not_an_unverified_one(monkeypatch):
+    # A site with the threads plugin and no pelican-sitemap: nothing of it is reached.
+    monkeypatch.setenv(compat.REPORT_VERSIONS_ENV, f"pelican-sitemap={compat.NOT_INSTALLED}")
+    assert compat.unverified() == []
+    monkeypatch.setenv(compat.REPORT_VERSIONS_ENV, "pelican-sitemap=1.3.0")
+    assert compat.unverified() == ["pelican-sitemap 1.3.0 (verified: 1.2.2)"]
 
 
 def test_an_unverified_version_turns_the_speed_layer_off_with_one_warning(monkeypatch, caplog):

@@ -1,12 +1,12 @@
-"""The contract between plugins (plugins/contract.py): written down, true of a real build,
+"""The contract between plugins (stacks_offers/contract.py): written down, true of a real build,
 and enforced: a PLUGINS order that would build the site wrong stops the build at start."""
 
 from __future__ import annotations
 
-import contract
 from pelican import signals
 
 import pelicanconf
+from stacks_offers import contract
 from tests.sitebuild import PELICANCONF, ROOT, build, copy_content, run_build
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
-from threads.model import build_thread, walk
-from threads.parse import Problem, RawReply, parse_comment, parse_thread, safe_body
-from threads.render import plain_text, render_untrusted
-from topics.tagger import TemplateError, compile_template
-from topics.vocabulary import VocabularyError, load
+from pelican.plugins.threads.model import build_thread, walk
+from pelican.plugins.threads.parse import Problem, RawReply, parse_comment, parse_thread, safe_body
+from pelican.plugins.threads.render import plain_text, render_untrusted
+from pelican.plugins.topics.tagger import TemplateError, compile_template
+from pelican.plugins.topics.vocabulary import VocabularyError, load
 
 from tests.sitebuild import CONTENT
 from tools.import_content import read

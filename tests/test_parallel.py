@@ -14,11 +14,11 @@ from pathlib import Path
 import jinja2
 import pytest
 from parallel import plugin
-from parallel.forkmap import WorkerError, default_jobs, fork_map
 from pelican import signals
 from pelican.settings import DEFAULT_CONFIG
 
 import pelicanconf
+from stacks_offers.forkmap import WorkerError, default_jobs, fork_map
 from tests.sitebuild import build_local
 from tools.bench import generate
 

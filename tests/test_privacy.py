@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from threads import privacy
-from threads.privacy import Names, check_comment, check_imported, check_thread, find
+from pelican.plugins.threads import privacy
+from pelican.plugins.threads.privacy import Names, check_comment, check_imported, check_thread, find
 
 NAMES = Names(employers=("Harbour County Library",), people=("Dana Whitcombe",))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from indexes.related import Stats, rank_related
+from pelican.plugins.indexes.related import Stats, rank_related
 
 
 def test_shared_topics_weigh_more_than_shared_tags_and_newer_wins_ties():

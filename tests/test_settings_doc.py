@@ -6,11 +6,11 @@ import ast
 import re
 from pathlib import Path
 
-from indexes import plugin as indexes
 from parallel import plugin as parallel
+from pelican.plugins.indexes import plugin as indexes
+from pelican.plugins.threads import plugin as threads
+from pelican.plugins.topics import plugin as topics
 from pelican.settings import DEFAULT_CONFIG
-from threads import plugin as threads
-from topics import plugin as topics
 
 import pelicanconf
 

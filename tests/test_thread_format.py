@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from threads.model import PackedThread, build_thread, lay_out, page_events, walk
-from threads.parse import pack_raw, parse_comment, parse_thread, unpack_raw
-from threads.plugin import newest_replies
-from threads.render import plain_text, render_untrusted
+from pelican.plugins.threads.model import PackedThread, build_thread, lay_out, page_events, walk
+from pelican.plugins.threads.parse import pack_raw, parse_comment, parse_thread, unpack_raw
+from pelican.plugins.threads.plugin import newest_replies
+from pelican.plugins.threads.render import plain_text, render_untrusted
 
 UTC = UTC
 OPENED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -345,7 +345,7 @@ def test_dates_keep_their_offset():
     ],
 )
 def test_safe_body_never_breaks_the_thread_around_it(body):
-    from threads.parse import safe_body
+    from pelican.plugins.threads.parse import safe_body
 
     text = thread_text(reply("a", body=safe_body(body)), reply("b"))
     _parsed, thread, problems = build(text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from topics.tagger import (
+from pelican.plugins.topics.tagger import (
     Index,
     TemplateError,
     _match_at,
@@ -13,7 +13,7 @@ from topics.tagger import (
     tokens,
     words_of,
 )
-from topics.vocabulary import VocabularyError, load
+from pelican.plugins.topics.vocabulary import VocabularyError, load
 
 from tests.sitebuild import CONTENT
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import feedparser
-from topics.vocabulary import load
+from pelican.plugins.topics.vocabulary import load
 
 from tests.content_index import sources
 from tests.sitebuild import CONTENT, ROOT, SITEURL, build, copy_content

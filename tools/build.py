@@ -30,10 +30,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "plugins") not in sys.path:
-    sys.path.insert(0, str(ROOT / "plugins"))  # compat, as the settings file does
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The plugins (pelican/plugins/, with stacks_offers) and the speed layer
+# (plugins/), as the settings file does; before Pelican is imported, which
+# adds this folder's pelican/plugins/ to its namespace then.
+sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "plugins")) if p not in sys.path]
 
 from tools.inputs import build_inputs, differences  # noqa: E402
 from tools.progress import Progress  # noqa: E402
@@ -160,14 +160,14 @@ STOPPED = "The build stopped"
 
 def forget_stopped_build() -> None:
     """After a build that stopped, let the next one in this process write a sitemap."""
-    import compat
+    from stacks_offers import compat
 
     compat.forget_stopped_build()
 
 
 def forget_logged_messages() -> None:
     """Each build in this process (the tests, the dev server) shows all of its warnings."""
-    import compat
+    from stacks_offers import compat
 
     compat.forget_logged_messages()
 
@@ -245,7 +245,7 @@ def run_pelican(
             Pelican(settings).run()
     except Exception as exc:  # report it with the rest and fail the build
         # A mistake in the settings says what to do; anything else shows where it happened.
-        from contract import PluginOrderError
+        from stacks_offers.contract import PluginOrderError
 
         known = isinstance(exc, PluginOrderError)
         logger.error(

@@ -40,17 +40,17 @@ import watchfiles
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "plugins")) if p not in sys.path]
 
-import compat  # noqa: E402
-from parallel.forkmap import die_with_parent  # noqa: E402
 from pelican import Pelican, signals  # noqa: E402
 from pelican.contents import Article  # noqa: E402
 from pelican.generators import ArticlesGenerator  # noqa: E402
 from pelican.log import init as init_logging  # noqa: E402
+from pelican.plugins.threads.plugin import ARTICLE_LISTS as ITEM_LISTS  # noqa: E402
 from pelican.settings import read_settings  # noqa: E402
 from pelican.utils import FileChangeFilter  # noqa: E402
 from pelican.writers import Writer  # noqa: E402
-from threads.plugin import ARTICLE_LISTS as ITEM_LISTS  # noqa: E402
 
+from stacks_offers import compat  # noqa: E402
+from stacks_offers.forkmap import die_with_parent  # noqa: E402
 from tools.build import (  # noqa: E402
     build_search_index,
     checkpoint,

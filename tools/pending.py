@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "plugins"))
+sys.path.insert(0, str(ROOT))
 
-from threads import privacy  # noqa: E402
-from threads.parse import parse_comment, parse_thread  # noqa: E402
+from pelican.plugins.threads import privacy  # noqa: E402
+from pelican.plugins.threads.parse import parse_comment, parse_thread  # noqa: E402
 
 
 def pending(content: Path) -> list[tuple[str, int, str, str, str]]:

@@ -21,10 +21,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+sys.path[:0] = [str(ROOT)]
 
-from topics.evaluate import evaluate  # noqa: E402
-from topics.vocabulary import VocabularyError, load  # noqa: E402
+from pelican.plugins.topics.evaluate import evaluate  # noqa: E402
+from pelican.plugins.topics.vocabulary import VocabularyError, load  # noqa: E402
 
 DEFAULT_VOCABULARY = ROOT / "content" / "topics.toml"
 

@@ -34,9 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "plugins"))
+sys.path.insert(0, str(ROOT))
 
-from threads.parse import ID_RE, normalise, parse_comment, parse_thread  # noqa: E402
+from pelican.plugins.threads.parse import ID_RE, normalise, parse_comment, parse_thread  # noqa: E402
 
 ITEM_RE = re.compile(r"^([a-z0-9][a-z0-9-]*)(?:#(?:reply-)?([A-Za-z0-9_-]{1,80}))?$")
 WITHDRAWN_TITLE = "Withdrawn at the author's request"

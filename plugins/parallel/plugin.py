@@ -33,13 +33,13 @@ import os
 import traceback
 import zlib
 
-import compat
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator, TemplatePagesGenerator
 from pelican.urlwrappers import URLWrapper
 from pelican.utils import file_suffix
 
-from .forkmap import (
+from stacks_offers import compat
+from stacks_offers.forkmap import (
     can_fork,
     collect,
     default_jobs,

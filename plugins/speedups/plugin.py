@@ -48,10 +48,11 @@ import string
 from itertools import groupby
 from operator import attrgetter
 
-import compat
-from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.contents import Article, Page
+
+from stacks_offers import compat
+from stacks_offers.forkmap import default_jobs, fork_map
 
 
 class Members(list):

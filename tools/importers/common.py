@@ -19,12 +19,12 @@ from urllib.parse import unquote
 from markdownify import MarkdownConverter, chomp
 from unidecode import unidecode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
-from threads.parse import without_controls
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from pelican.plugins.threads.parse import without_controls
 
 # Imported bodies keep ordinary formatting and nothing executable: the same
 # allow-list as the build, which cleans imported posts' HTML again.
-from threads.render import clean_url, plain_address, sanitise_imported
+from pelican.plugins.threads.render import clean_url, plain_address, sanitise_imported
 
 BLOCK_START = re.compile(
     r"^\s*<(?:p|div|h[1-6]|ul|ol|li|blockquote|pre|table|figure|hr|dl|address|section|!--)\b",

@@ -19,8 +19,8 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
-from threads.parse import safe_body
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from pelican.plugins.threads.parse import safe_body
 
 from .common import Item, Reply, one_line
 

@@ -65,7 +65,7 @@ def default_jobs(settings=None) -> int:
     else the BUILD_JOBS setting when it is set (not None), else the BUILD_JOBS
     environment variable, else the cores this process may use."""
     if settings is not None:
-        import compat  # the speed layer may be off: then one process
+        from stacks_offers import compat  # the speed layer may be off: then one process
 
         if not compat.speed_layer(settings):
             return 1

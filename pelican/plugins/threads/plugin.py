@@ -18,15 +18,15 @@ from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import compat
-import contract
 from feedgenerator import Atom1Feed, get_tag_uri
 from markdown import Markdown
-from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime, get_date, sanitised_join
+
+from stacks_offers import compat, contract, templates
+from stacks_offers.forkmap import default_jobs, fork_map
 
 from . import jsonld, privacy
 from .model import KINDS, PackedThread, build_thread
@@ -50,6 +50,10 @@ from .render import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Default pages for items with replies (thread.html, page_thread.html,
+# continuation.html) and their parts (threads/*.html), for a theme without them.
+TEMPLATES = Path(__file__).parent / "templates"
 
 DEFAULTS = {
     "THREADS_PATH": "threads",  # folder under PATH holding one thread per file
@@ -86,6 +90,13 @@ def set_defaults(pelican) -> None:
         settings["THREADS_REMOVAL_EMAIL"] = settings["THREADS_REPLY_EMAIL"]
     if not settings["THREADS_AVATAR_SALT"]:
         settings["THREADS_AVATAR_SALT"] = settings.get("SITENAME", "")
+    # Comment files are replies, never posts or pages of their own, wherever
+    # ARTICLE_PATHS and PAGE_PATHS look (Pelican's default reads all of PATH).
+    # New lists: the ones in the settings may be Pelican's shared defaults.
+    for key in ("ARTICLE_EXCLUDES", "PAGE_EXCLUDES"):
+        excluded = list(settings.get(key) or [])
+        if settings["THREADS_COMMENTS_PATH"] not in excluded:
+            settings[key] = [*excluded, settings["THREADS_COMMENTS_PATH"]]
 
 
 def report(problems: list[Problem]) -> None:
@@ -420,6 +431,10 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         url, save_as = folders[n]
         article.thread = thread
         article.reply_pages = thread.pages
+        if "template" not in article.metadata:
+            # A theme that shows replies has these (it may extend its own
+            # article.html); any other gets the plugin's (`add_templates`).
+            article.template = "page_thread" if pages else "thread"
         article.replies_feed_url = f"{url}replies.atom.xml"
         article.replies_feed_save_as = f"{save_as}replies.atom.xml"
         if pages:
@@ -628,6 +643,11 @@ def add_filters(generator) -> None:
     generator.env.filters["removal_mailto"] = removal_mailto
 
 
+def add_templates(generator) -> None:
+    """generator_init: the plugin's default templates, after the theme's."""
+    templates.add_defaults(generator, TEMPLATES)
+
+
 def register() -> None:
     signals.initialized.connect(set_defaults)
     signals.readers_init.connect(install_reader)
@@ -636,3 +656,4 @@ def register() -> None:
     signals.page_generator_finalized.connect(attach_page_threads)
     signals.get_generators.connect(get_generators)
     signals.generator_init.connect(add_filters)
+    signals.generator_init.connect(add_templates)

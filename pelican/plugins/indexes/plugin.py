@@ -16,17 +16,20 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import compat
-import contract
-from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
+from pelican.plugins.threads.render import plain_address
 from pelican.utils import sanitised_join
-from threads.render import plain_address
+
+from stacks_offers import compat, contract, templates
+from stacks_offers.forkmap import default_jobs, fork_map
 
 from .related import rank_related
 
 logger = logging.getLogger(__name__)
+
+# Default questions.html, redirect.html and robots.txt, for a theme without them.
+TEMPLATES = Path(__file__).parent / "templates"
 
 QUESTION_LISTS = {
     # key: (title, lead, sort key)
@@ -335,8 +338,14 @@ def get_generators(pelican):  # noqa: ARG001 - signal API
     return IndexesGenerator
 
 
+def add_templates(generator) -> None:
+    """generator_init: the plugin's default templates, after the theme's."""
+    templates.add_defaults(generator, TEMPLATES)
+
+
 def register() -> None:
     signals.initialized.connect(set_defaults)
     signals.article_generator_pretaxonomy.connect(mark_thread_activity)
     signals.get_generators.connect(get_generators)
+    signals.generator_init.connect(add_templates)
     signals.all_generators_finalized.connect(date_listings)

@@ -15,16 +15,20 @@ import logging
 import os
 from pathlib import Path
 
-import contract
 from markupsafe import Markup
-from parallel.forkmap import default_jobs, fork_map
 from pelican import signals
 from pelican.generators import Generator
 from pelican.urlwrappers import URLWrapper
 
+from stacks_offers import contract, templates
+from stacks_offers.forkmap import default_jobs, fork_map
+
 from .vocabulary import Vocabulary, VocabularyError, load
 
 logger = logging.getLogger(__name__)
+
+# Default topics.html and topic.html, for a theme without them.
+TEMPLATES = Path(__file__).parent / "templates"
 
 DEFAULTS = {
     "TOPICS_VOCABULARY": "topics.toml",  # under PATH (or an absolute path)
@@ -223,7 +227,13 @@ def get_generators(pelican):  # noqa: ARG001 - signal API
     return TopicsGenerator
 
 
+def add_templates(generator) -> None:
+    """generator_init: the plugin's default templates, after the theme's."""
+    templates.add_defaults(generator, TEMPLATES)
+
+
 def register() -> None:
     signals.initialized.connect(set_defaults)
     signals.article_generator_pretaxonomy.connect(tag_articles)
     signals.get_generators.connect(get_generators)
+    signals.generator_init.connect(add_templates)

@@ -49,6 +49,10 @@ CONTRACT: dict[str, Plugin] = {
                 # Emptied (and `author` taken away) on an item withdrawn with
                 # `make takedown`: no byline, no author page lists it.
                 "article.authors",
+                # "thread" (or "page_thread") on items with replies, unless the
+                # author's `Template:` named one: the theme's, else the plugin's.
+                "article.template",
+                "page.template",
                 "page.thread",
             }
         ),
@@ -117,7 +121,7 @@ def check_order(settings) -> None:
         raise PluginOrderError(
             "PLUGINS is in an order that would build the site wrong: "
             + "; ".join(problems)
-            + f". List them as {fixed} (see plugins/contract.py)."
+            + f". List them as {fixed} (see stacks_offers/contract.py)."
         )
 
 
