@@ -26,12 +26,13 @@ from tests.browser import (
     start_chromium,
     stop_chromium,
 )
-from tests.sitebuild import PELICANCONF, build
+from tests.sitebuild import PELICANCONF, build, run_build
 from tools.bench import generate
 from tools.search_index import (
     SHARD_SIZE_ENV,
     build_search_index,
     pages_with_reader_text,
+    part_folder,
     plan_parts,
 )
 
@@ -110,7 +111,7 @@ def two_indexes(tmp_path_factory):
     return indexed
 
 
-def ask(folder: Path) -> dict:
+def ask(folder: Path, queries=QUERIES) -> dict:
     require(os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})")
     require(os.path.exists(CHROMEDRIVER), f"ChromeDriver ({CHROMEDRIVER})")
     with LocalServer(folder) as server:
@@ -118,7 +119,7 @@ def ask(folder: Path) -> dict:
         try:
             driver.set_script_timeout(120)
             driver.get(server.url + "/search/")
-            answer = driver.execute_async_script(SEARCH, list(QUERIES))
+            answer = driver.execute_async_script(SEARCH, list(queries))
         finally:
             stop_chromium(driver)
     assert "error" not in answer, answer
@@ -179,3 +180,46 @@ def test_the_search_page_shows_results_from_every_part(two_indexes):
             )
         finally:
             stop_chromium(driver)
+
+
+def test_an_edit_re_indexes_only_the_part_it_touched(tmp_path):
+    """Through `make publish`'s command: the parts whose pages did not change are
+    hard links to the last build's; search finds the edit; and the site searches
+    as a clean build's index does."""
+    generate(tmp_path / "corpus", 120, seed=5, max_replies=6)
+    content = tmp_path / "corpus" / "project"
+    env = {SHARD_SIZE_ENV: str(PART_SIZE)}
+    output = tmp_path / "site" / "output"
+
+    def publish(*extra, to=output):
+        done = run_build(to, content, *extra, settings=PELICANCONF, siteurl="", env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    first = publish()
+    count = len(plan_parts(pages_with_reader_text(output.resolve()), PART_SIZE))
+    assert f"in {count} parts" in first and "kept from the last build" not in first
+    before = output.resolve()
+
+    # One post's text changes (its listing summary and related lists do not).
+    post = sorted((content / "posts").glob("*.md"))[-1]
+    post.write_text(post.read_text(encoding="utf-8") + "\nA word nobody used: quokkaberry.\n")
+    second = publish()
+    assert f"{count - 1} of {count} unchanged and kept from the last build" in second, second
+    after = output.resolve()
+    changed = []
+    for number in range(1, count + 1):
+        entry = Path(part_folder(number)) / "pagefind-entry.json"
+        if (after / entry).stat().st_ino != (before / entry).stat().st_ino:
+            changed.append(number)
+    assert len(changed) == 1, changed  # one part indexed anew, the rest linked
+
+    found = ask(after, ("quokkaberry", *QUERIES))
+    assert len(found["answers"]["quokkaberry"]) == 1
+    clean = tmp_path / "clean" / "output"
+    clean_said = publish("--full", to=clean)
+    assert "kept from the last build" not in clean_said
+    whole = ask(clean.resolve(), ("quokkaberry", *QUERIES))
+    assert found["filters"] == whole["filters"]
+    for query in ("quokkaberry", *QUERIES):
+        assert sorted(found["answers"][query]) == sorted(whole["answers"][query]), query

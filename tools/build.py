@@ -384,8 +384,10 @@ def _build(
         )
         if search and not (strict and collector.records):
             with progress.phase("Search index (Pagefind)"):
+                # The site in output/ now: its unchanged search index parts are kept.
+                previous = output.resolve() if output.is_symlink() and not full else None
                 error, cost = build_search_index(
-                    staging, progress.tick if progress.enabled else None
+                    staging, progress.tick if progress.enabled else None, previous
                 )
         else:
             error = cost = None
@@ -475,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--full",
         action="store_true",
-        help="build anew even when nothing changed since the build in --output",
+        help="build anew (the search index too) even when nothing changed since the build "
+        "in --output",
     )
     args = parser.parse_args(argv)
     extra: dict = {}

@@ -20,6 +20,11 @@ changes the part of its year and leaves the others as they were.
 A site with fewer pages is indexed in one run, as before, and `parts.js`
 lists no other part.
 
+An edit re-indexes only the parts it touched: `pagefind/parts.json` records
+each part's pages and a digest of their bytes, and a part whose pages are what
+they were in the previous build (the one `output/` points at) is copied from
+it (hard links) instead of being indexed again.
+
 What parts change: each part is searched on its own and the results joined,
 so a query word that no page of a part contains is dropped from the query in
 that part (Pagefind ignores words its index does not know): "salary Denver"
@@ -30,6 +35,7 @@ gives (tests/test_search_parts.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -160,37 +166,107 @@ def write_parts_script(site: Path, count: int) -> None:
     (site / BUNDLE / PARTS_SCRIPT).write_text(script, encoding="utf-8")
 
 
-def build_search_index(site: Path, tick=None) -> tuple[str | None, str]:
+MANIFEST = "parts.json"
+
+
+def pagefind_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("pagefind")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def part_digest(site: Path, pages: list[str]) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    for page in pages:
+        digest.update(page.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(hashlib.blake2b((site / page).read_bytes(), digest_size=20).digest())
+    return digest.hexdigest()
+
+
+def previous_parts(previous: Path | None, size: int) -> dict[int, dict]:
+    """The parts the previous build indexed, by number, if made the same way."""
+    if previous is None:
+        return {}
+    try:
+        manifest = json.loads((previous / BUNDLE / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if manifest.get("size") != size or manifest.get("pagefind") != pagefind_version():
+        return {}
+    return {part["number"]: part for part in manifest.get("parts", [])}
+
+
+def _copy_part(previous: Path, site: Path, number: int) -> bool:
+    """Hard-link part `number`'s bundle from the previous build; False if it is not whole."""
+    source, target = previous / part_folder(number), site / part_folder(number)
+    if not (source / "pagefind-entry.json").is_file():
+        return False
+
+    def skip(folder, names):
+        # Part 1's folder holds the other parts and the site's own lists: not its files.
+        if Path(folder) == source and number == 1:
+            return [n for n in names if n.startswith("part-") or n in (MANIFEST, PARTS_SCRIPT)]
+        return []
+
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, ignore=skip, copy_function=link, dirs_exist_ok=True)
+    return True
+
+
+def build_search_index(
+    site: Path, tick=None, previous: Path | None = None
+) -> tuple[str | None, str]:
     """Index the built site with Pagefind into site/pagefind/ (and its parts).
 
     Only elements marked data-pagefind-body (the main text of posts, threads
     and replies) are indexed: navigation, listings and footers are not.
     `tick`, if given, is called about ten times a second while Pagefind runs.
+    `previous`, the last build's folder: its parts whose pages are unchanged
+    are copied from it, not indexed again.
     Returns (an error or None, a line saying what it cost).
     """
     started = time.monotonic()
     site = Path(site)
+    size = shard_size()
     pages = pages_with_reader_text(site)
-    parts = plan_parts(pages, shard_size())
-    peak = 0.0
-    if len(parts) <= 1:
-        # One run over the whole site: Pagefind itself keeps to the marked pages.
-        code, said, peak = _run_pagefind(site, site / BUNDLE, tick)
-        if code != 0:
-            return _failed(code, said), _cost(started, 1, peak)
-        write_parts_script(site, 1)
-        return None, _cost(started, 1, peak)
+    parts = plan_parts(pages, size)
+    before = previous_parts(previous, size)
+    record = []
+    indexed, peak = 0, 0.0
     for number, members in enumerate(parts, start=1):
-        with tempfile.TemporaryDirectory(prefix=".search-part-", dir=site.parent) as folder:
-            _linked_copy(site, members, Path(folder))
-            code, said, used = _run_pagefind(Path(folder), site / part_folder(number), tick)
+        digest = part_digest(site, members)
+        record.append({"number": number, "digest": digest, "pages": len(members)})
+        kept = before.get(number)
+        if kept and kept.get("digest") == digest and _copy_part(previous, site, number):
+            continue
+        indexed += 1
+        if len(parts) == 1:
+            # One run over the whole site: Pagefind itself keeps to the marked pages.
+            code, said, used = _run_pagefind(site, site / BUNDLE, tick)
+        else:
+            with tempfile.TemporaryDirectory(prefix=".search-part-", dir=site.parent) as folder:
+                _linked_copy(site, members, Path(folder))
+                code, said, used = _run_pagefind(Path(folder), site / part_folder(number), tick)
         peak = max(peak, used)
         if code != 0:
-            return _failed(code, said, f" (part {number} of {len(parts)})"), _cost(
-                started, len(parts), peak
-            )
-    write_parts_script(site, len(parts))
-    return None, _cost(started, len(parts), peak)
+            where = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
+            return _failed(code, said, where), _cost(started, len(parts), indexed, peak)
+    if not parts:  # nothing to index: Pagefind still writes its (empty) bundle
+        code, said, peak = _run_pagefind(site, site / BUNDLE, tick)
+        if code != 0:
+            return _failed(code, said), _cost(started, 1, 1, peak)
+    write_parts_script(site, max(len(parts), 1))
+    manifest = {"size": size, "pagefind": pagefind_version(), "parts": record}
+    (site / BUNDLE / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return None, _cost(started, len(parts), indexed, peak)
 
 
 def _failed(code: int, said: str, where: str = "") -> str:
@@ -198,7 +274,9 @@ def _failed(code: int, said: str, where: str = "") -> str:
     return f"Pagefind failed{where} (exit {code}): {' | '.join(detail)}"
 
 
-def _cost(started: float, parts: int, peak: float) -> str:
+def _cost(started: float, parts: int, indexed: int, peak: float) -> str:
     elapsed = time.monotonic() - started
     how = f" in {parts} parts (peak of one part)" if parts > 1 else ""
+    if indexed < parts:
+        how += f", {parts - indexed} of {parts} unchanged and kept from the last build"
     return f"Search index (Pagefind) in {elapsed:.1f} s{how}, peak {peak:.0f} MiB"
