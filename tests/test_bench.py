@@ -51,6 +51,12 @@ def test_a_tiny_benchmark_reports_every_run_both_sizes_and_the_scaling(tmp_path,
         line = next(x for x in report.splitlines() if x.startswith(f"- N={n}: corpus of {n} items"))
         assert re.search(r"b/a run by run: \d+\.\d\d, \d+\.\d\d$", line), line
         assert re.search(
+            rf"^- N={n}: CPU time \(user \+ system, the build and its workers\), medians: "
+            r"vanilla Pelican \d+\.\d s, project \d+\.\d s, \d+\.\d\dx vanilla's$",
+            report,
+            re.M,
+        )
+        assert re.search(
             rf"^- N={n}: publish with nothing changed \(the site kept\): \d+\.\d s$", report, re.M
         )
         assert re.search(

@@ -28,6 +28,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -237,14 +238,16 @@ SAMPLER_SHARE = 20
 SAMPLE_EVERY = 0.05  # seconds between samples, at the least
 
 
-def run_measured(command: list[str], cwd: Path, tick=None) -> tuple[float, float, str]:
-    """Wall seconds, peak MiB (PSS summed over the process tree), stderr's tail.
+def run_measured(command: list[str], cwd: Path, tick=None) -> tuple[float, float, str, float]:
+    """Wall seconds, peak MiB (PSS summed over the process tree), stderr's tail, and
+    CPU seconds (user and system, of the process and every worker it waited for).
 
     `tick`, if given, is called at each memory sample (to redraw progress)."""
     # Write out what earlier runs left in the page cache first: the kernel would
     # otherwise write it back during this run (420 MB were still waiting to be
     # written a moment after a 10,000-item build, and the next run is timed).
     os.sync()
+    cpu_before = _children_cpu()
     started = time.monotonic()
     process = subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -262,7 +265,12 @@ def run_measured(command: list[str], cwd: Path, tick=None) -> tuple[float, float
     err = process.stderr.read() if process.stderr else ""
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{err[-3000:]}")
-    return elapsed, peak / 1024, err[-500:]
+    return elapsed, peak / 1024, err[-500:], _children_cpu() - cpu_before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _memory_kib(pid: int) -> int:
@@ -298,7 +306,7 @@ def tree_memory_kib(pid: int) -> int:
     return total
 
 
-def build_vanilla(corpus: Path, out: Path, tick=None) -> tuple[float, float, str]:
+def build_vanilla(corpus: Path, out: Path, tick=None) -> tuple[float, float, str, float]:
     shutil.rmtree(out, ignore_errors=True)
     vanilla = corpus / "vanilla"
     return run_measured(
@@ -318,7 +326,7 @@ def build_vanilla(corpus: Path, out: Path, tick=None) -> tuple[float, float, str
     )
 
 
-def build_project(corpus: Path, out: Path, tick=None) -> tuple[float, float, str]:
+def build_project(corpus: Path, out: Path, tick=None) -> tuple[float, float, str, float]:
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(out.parent / ".site-versions", ignore_errors=True)
     return run_measured(
@@ -503,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         times = {n: {"a": [], "b": []} for n in sizes}
         peaks = {n: {"a": [], "b": []} for n in sizes}
+        cpus = {n: {"a": [], "b": []} for n in sizes}
         # Round by round, every size in turn: a machine that slows down during
         # the benchmark then slows every size alike, not just the last one.
         for run in range(args.runs):
@@ -511,8 +520,11 @@ def main(argv: list[str] | None = None) -> int:
                 for key, builder in (("a", build_vanilla), ("b", build_project)):
                     name = "vanilla Pelican" if key == "a" else "project"
                     with progress.phase(f"Round {run + 1} of {args.runs}: {n} items, {name}"):
-                        seconds, peak, _ = builder(corpus, work / f"out-{n}" / key, progress.tick)
+                        seconds, peak, _, cpu = builder(
+                            corpus, work / f"out-{n}" / key, progress.tick
+                        )
                     times[n][key].append(seconds)
+                    cpus[n][key].append(cpu)
                     peaks[n][key].append(peak)
                     print(
                         f"N={n} run {run + 1} {'vanilla' if key == 'a' else 'project'}: "
@@ -536,6 +548,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"- N={n}: corpus of {n} items, {n // 4} of them threads, {replies[n]} replies "
                 f"and comments; {topics_per_item(work / f'out-{n}' / 'b', n):.1f} topics per item; "
                 f"b/a run by run: {pairs}"
+            )
+            cpu = {k: statistics.median(v) for k, v in cpus[n].items()}
+            extra.append(
+                f"- N={n}: CPU time (user + system, the build and its workers), medians: "
+                f"vanilla Pelican {cpu['a']:.1f} s, project {cpu['b']:.1f} s, "
+                f"{cpu['b'] / cpu['a']:.2f}x vanilla's"
             )
             with progress.phase(f"{n} items: publish again, nothing changed"):
                 again = unchanged_publish(corpus, work / f"out-{n}" / "b")
