@@ -262,3 +262,11 @@ def test_a_share_image_that_cannot_be_used_is_reported_with_file_and_line(tmp_pa
     assert "images/my-picture.png" in message  # and how to fix it
     soup = built.soup("/2026/panel-interview-day/")  # the page still gets the site's picture
     assert soup.select_one('meta[property="og:image"]')["content"].endswith("/share.png")
+
+
+def test_an_items_own_page_labels_its_date_the_same_way(site):
+    for source in ARTICLES:
+        byline = site.soup(source.url).select_one("article.entry .byline")
+        words = byline.get_text(" ", strip=True)
+        assert words.startswith(VERB[source.kind].capitalize() + " "), (source.slug, words)
+        assert byline.time["datetime"].startswith(source.fields["date"].replace(" ", "T"))
