@@ -119,6 +119,9 @@ topics-eval: venv ## Measure the tagger: make topics-eval DATA=items.jsonl [PRED
 	@test -n "$(DATA)" || { echo 'Give the data: make topics-eval DATA=items.jsonl [PREDICTIONS=out.jsonl]'; exit 2; }
 	$(PYTHON) tools/tagging.py eval "$(DATA)" $(if $(PREDICTIONS),--predictions "$(PREDICTIONS)")
 
+share-image: venv ## Redraw the theme's share image (1200x630 PNG) from SITENAME and SITESUBTITLE, in headless Chromium
+	$(PYTHON) tools/share_image.py --settings $(CONFFILE)
+
 bench: venv ## Benchmark against vanilla Pelican (BENCH_N="1000 5000", BENCH_RUNS=3, BENCH_MAX_REPLIES=40); appends to bench/results.md
 	BENCH_N="$(BENCH_N)" BENCH_RUNS="$(BENCH_RUNS)" BENCH_MAX_REPLIES="$(BENCH_MAX_REPLIES)" $(PYTHON) tools/bench.py
 
@@ -147,4 +150,4 @@ github: ## Publish, then push output/ to the gh-pages branch of the remote you n
 	git push "$(GITHUB_PAGES_REMOTE)" $(GITHUB_PAGES_BRANCH)
 
 .PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending takedown topics-report topics-eval \
-	bench test lint format lock rsync_upload github
+	share-image bench test lint format lock rsync_upload github
