@@ -50,6 +50,10 @@ CONTRACT: dict[str, Plugin] = {
                 # `make takedown`: no byline, no author page lists it.
                 "article.authors",
                 "page.thread",
+                # Readers may reply: posts and threads unless `Comments: off`,
+                # pages where `Comments: on` (or THREADS_PAGE_COMMENTS).
+                "article.comments_open",
+                "page.comments_open",
             }
         ),
         when="article_generator_pretaxonomy, page_generator_finalized",

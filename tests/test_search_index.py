@@ -34,6 +34,9 @@ const done = arguments[arguments.length - 1];
 FURNITURE = (
     "permalink to this reply",
     "Reply by e-mail",
+    "Leave a reply by e-mail",
+    "Answer this question by e-mail",
+    "No replies yet",
     "Follow replies",
     "Accepted answer",
     "See this answer in the thread",
