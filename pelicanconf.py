@@ -169,8 +169,17 @@ PLUGIN_PATHS = [str(HERE / "plugins")]
 if PLUGIN_PATHS[0] not in sys.path:
     sys.path.insert(0, PLUGIN_PATHS[0])
 # Order matters: parallel first (it reads the content before the others look at
-# it); topics reads the replies; indexes reads replies and topics.
-PLUGINS = ["parallel", "speedups", "threads", "topics", "indexes", "pelican.plugins.sitemap"]
+# it); topics reads the replies; indexes reads replies and topics; readers
+# reads what threads set (the Ask page, question outcomes).
+PLUGINS = [
+    "parallel",
+    "speedups",
+    "threads",
+    "topics",
+    "indexes",
+    "readers",
+    "pelican.plugins.sitemap",
+]
 # Worker processes for reading and writing (None: the BUILD_JOBS environment
 # variable, else every core; 1: everything in one process).
 BUILD_JOBS = None

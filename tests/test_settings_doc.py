@@ -9,6 +9,7 @@ from pathlib import Path
 from indexes import plugin as indexes
 from parallel import plugin as parallel
 from pelican.settings import DEFAULT_CONFIG
+from readers import plugin as readers
 from threads import plugin as threads
 from topics import plugin as topics
 
@@ -27,7 +28,7 @@ def documented() -> dict[str, tuple[object, str]]:
 
 
 def in_code() -> dict[str, object]:
-    found = {**threads.DEFAULTS, **topics.DEFAULTS, **indexes.DEFAULTS}
+    found = {**threads.DEFAULTS, **topics.DEFAULTS, **indexes.DEFAULTS, **readers.DEFAULTS}
     settings: dict = {}
     parallel.set_defaults(type("P", (), {"settings": settings}))
     found.update(settings)  # BUILD_JOBS
