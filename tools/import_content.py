@@ -2,7 +2,8 @@
 
     python tools/import_content.py SOURCE FILE [--content content] [--force] [--dry-run]
 
-SOURCE is wordpress, reddit, disqus, discourse or email. The whole file is
+SOURCE is wordpress, reddit, disqus, discourse or email (replies, and questions
+sent through the site's Ask page, which become pending question threads). The whole file is
 read first; if anything in it is malformed, nothing is written and the command
 exits with 2 and a message naming the file, line and problem. Then posts,
 pages and threads are written as Markdown files, replies as thread replies or
@@ -75,13 +76,20 @@ def _read(source: str, path: Path, content: Path, args) -> Result:
     if source == "wordpress":
         return wordpress.parse(path, pingbacks=args.pingbacks)
     if source == "reddit":
-        return reddit.parse(path, category=args.category)
+        return reddit.parse(path, category=args.category or "Imported")
     if source == "discourse":
-        return discourse.parse(path, category=args.category, base_url=args.base_url)
+        return discourse.parse(
+            path, category=args.category or "Imported", base_url=args.base_url
+        )
     if source == "disqus":
         return disqus.parse(path, known_addresses(content))
     key_file = getattr(args, "privacy_key", None) or content.resolve().parent / ".privacy-key"
-    return email_in.parse(path, known_messages(content), email_in.load_key(key_file))
+    return email_in.parse(
+        path,
+        known_messages(content),
+        email_in.load_key(key_file),
+        category=args.category or "The Search",
+    )
 
 
 def summary(result: Result, writer: Writer) -> str:
@@ -120,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         help="wordpress: import pingbacks and trackbacks as replies too",
     )
     parser.add_argument(
-        "--category", default="Imported", help="reddit, discourse: category of the imported thread"
+        "--category",
+        default=None,
+        help="reddit, discourse: category of the imported thread (default: Imported); "
+        "email: of questions sent through the Ask page (default: The Search)",
     )
     parser.add_argument(
         "--base-url", default="", help="discourse: the forum's address, to link the original topic"

@@ -237,6 +237,25 @@ class ThreadAwareMarkdownReader(MarkdownReader):
             )
             kind = "question"
         metadata["kind"] = kind
+        moderation = str(metadata.pop("moderation", "published")).strip().lower()
+        if moderation not in ("published", "pending"):
+            line = next((at for key, _v, at in parsed.metadata if key == "moderation"), None)
+            report(
+                [
+                    Problem(
+                        source_path,
+                        line,
+                        f"`Moderation: {moderation}` is not a thread's moderation",
+                        "Write `Moderation: published` to publish the thread, or `pending` "
+                        "to hold it back; it is held back until then.",
+                    )
+                ]
+            )
+            moderation = "pending"
+        if moderation == "pending":
+            # A reader's question the owner has not approved yet: a draft, which
+            # `make publish` never writes (`make html` previews it under drafts/).
+            metadata["status"] = "draft"
         metadata["thread_replies"] = pack_raw(parsed.replies)
         return render_untrusted(parsed.body), metadata
 

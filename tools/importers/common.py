@@ -46,6 +46,7 @@ class Reply:
     moderation: str = "published"
     origin: str = ""
     message_id: str = ""
+    update: bool = False  # the asker's news of what happened next
 
 
 @dataclass
@@ -67,6 +68,9 @@ class Item:
     # Where community content came from and under what terms: its posts are
     # their writers', not the site's (shown on the page; no site licence in JSON-LD).
     attribution: str = ""
+    # A reader's question sent through the Ask page: "pending" until the owner
+    # approves it (changes the thread's `Moderation:` to published).
+    moderation: str = "published"
 
 
 @dataclass
