@@ -78,9 +78,7 @@ def _read(source: str, path: Path, content: Path, args) -> Result:
     if source == "reddit":
         return reddit.parse(path, category=args.category or "Imported")
     if source == "discourse":
-        return discourse.parse(
-            path, category=args.category or "Imported", base_url=args.base_url
-        )
+        return discourse.parse(path, category=args.category or "Imported", base_url=args.base_url)
     if source == "disqus":
         return disqus.parse(path, known_addresses(content))
     key_file = getattr(args, "privacy_key", None) or content.resolve().parent / ".privacy-key"

@@ -263,9 +263,7 @@ def check_thread(text: str, source: str, names: Names | None = None) -> list[Fla
         for key, value, at in parsed.metadata:
             if key in ("title", "summary"):
                 for line, f in _scan([value], [at], names):
-                    out.append(
-                        Flagged(source, line, f"the thread's {key}", f, shown, opening_fix)
-                    )
+                    out.append(Flagged(source, line, f"the thread's {key}", f, shown, opening_fix))
     starts = [r.line for r in parsed.replies] + [len(lines) + 1]
     body_from = _metadata_end(lines) + 1  # 1-based line after the blank line
     if not opening_ok:

@@ -43,7 +43,7 @@ from pathlib import Path
 from .common import ImportFailure, Item, Reply, Result, one_line, slugify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
-from readers.tokens import ASK_PLACEHOLDER, ASK_RE  # noqa: E402
+from readers.tokens import ASK_PLACEHOLDER, ASK_RE
 
 TOKEN = re.compile(r"\[reply-to:\s*([a-z0-9-]+)(?:#([A-Za-z0-9_-]+))?\s*\]")
 REMOVAL = re.compile(r"\[remove:\s*([a-z0-9-]+)(?:#([A-Za-z0-9_-]+))?\s*\]")
@@ -53,9 +53,7 @@ FORM_FIELD = re.compile(r"^(name|e-?mail)\s*:\s*(.*)$", re.IGNORECASE)
 # Yes/no lines the Ask page and forms write: `Notify: yes` (e-mail me replies),
 # `Update: yes` (this reply is the asker's news). Only with a yes or no, so a
 # reply that starts "Update: I called her" keeps its first line.
-FORM_FLAG = re.compile(
-    r"^(notify|update)\s*:\s*(yes|no|y|n|true|false|on|off)?\s*$", re.IGNORECASE
-)
+FORM_FLAG = re.compile(r"^(notify|update)\s*:\s*(yes|no|y|n|true|false|on|off)?\s*$", re.IGNORECASE)
 SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv)\s*:\s*)+", re.IGNORECASE)
 
 
