@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import contract
 from pelican import signals
@@ -29,7 +30,14 @@ DEFAULTS = {
     "OUTCOMES_DATA": "outcomes.toml",  # under PATH: the vocabulary of outcomes
     "OUTCOMES_URL": "outcomes/",
     "OUTCOMES_SAVE_AS": "outcomes/index.html",
+    # A form service for hosts that have one: the Ask page and every "Leave a
+    # reply" get a form posting there, beside the mailto: link. Its exported
+    # submissions are imported with `make import SOURCE=form`.
+    "READERS_FORM_SERVICE": "",  # netlify, formspree, staticman or github; "" no form
+    "READERS_FORM_ENDPOINT": "",  # where the form posts (github: .../issues/new?template=...)
 }
+
+FORM_SERVICES = ("netlify", "formspree", "staticman", "github")
 
 
 def set_defaults(pelican) -> None:
@@ -43,6 +51,56 @@ def set_defaults(pelican) -> None:
         settings["OUTCOMES_URL"] = ""
     if not settings["ASK_EMAIL"]:
         settings["ASK_EMAIL"] = settings.get("THREADS_REPLY_EMAIL", "")
+    check_form_settings(settings)
+
+
+def check_form_settings(settings) -> None:
+    """A form service needs its endpoint, and the endpoint a plain address."""
+    service = settings["READERS_FORM_SERVICE"]
+    endpoint = settings["READERS_FORM_ENDPOINT"]
+    if service not in ("", *FORM_SERVICES):
+        raise ValueError(
+            f"READERS_FORM_SERVICE is {service!r}: set it to one of {', '.join(FORM_SERVICES)}, "
+            'or "" for no forms (see docs/settings.md)'
+        )
+    if service and service != "netlify" and not endpoint:
+        raise ValueError(
+            f"READERS_FORM_SERVICE is {service!r} but READERS_FORM_ENDPOINT is empty: set it "
+            "to the address the service gave you"
+        )
+    if endpoint:
+        parts = urlsplit(endpoint)
+        plain = (parts.scheme == "https" and parts.netloc) or (
+            not parts.scheme and endpoint.startswith("/")
+        )
+        if not plain or any(c in endpoint for c in "\"<> '`"):
+            raise ValueError(
+                f"READERS_FORM_ENDPOINT is {endpoint!r}: set it to an https:// address "
+                "(or, for netlify, a path on the site such as /thanks/)"
+            )
+        if not service:
+            raise ValueError(
+                "READERS_FORM_ENDPOINT is set but READERS_FORM_SERVICE is not: name the "
+                f"service ({', '.join(FORM_SERVICES)})"
+            )
+
+
+def form_action(endpoint: str) -> str:
+    """`{{ READERS_FORM_ENDPOINT | form_action }}`: the address without its query."""
+    parts = urlsplit(endpoint)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def form_hidden(endpoint: str) -> list[tuple[str, str]]:
+    """`{{ READERS_FORM_ENDPOINT | form_hidden }}`: the query's fields, as hidden
+    inputs (a GET form drops its action's query: a GitHub issue form's
+    `template=` would be lost)."""
+    return parse_qsl(urlsplit(endpoint).query)
+
+
+def add_filters(generator) -> None:
+    generator.env.filters["form_action"] = form_action
+    generator.env.filters["form_hidden"] = form_hidden
 
 
 def _line(path: str, key: str) -> int | None:
@@ -116,6 +174,7 @@ class ReadersGenerator(Generator):
                 page_name="ask",
                 url=settings["ASK_URL"],
                 relative_urls=relative,
+                ask_token=tokens.ASK_TOKEN,
                 ask_mailto=tokens.ask_mailto(settings["ASK_EMAIL"])
                 if settings["ASK_EMAIL"]
                 else "",
@@ -140,3 +199,4 @@ def register() -> None:
     signals.initialized.connect(set_defaults)
     signals.article_generator_pretaxonomy.connect(attach_outcomes)
     signals.get_generators.connect(get_generators)
+    signals.generator_init.connect(add_filters)

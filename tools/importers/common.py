@@ -74,6 +74,18 @@ class Item:
 
 
 @dataclass
+class Subscription:
+    """A reader who asked to be e-mailed replies (`Notify: yes`). The address is
+    kept in the subscribers file outside content/, never in a content file."""
+
+    address: str
+    name: str  # the name they post under: their own replies are not sent to them
+    item: Item | None = None  # a question of theirs (its slug is known once written)
+    slug: str = ""  # or the post or thread they replied to
+    since: datetime | None = None  # replies after this are sent (their message's date)
+
+
+@dataclass
 class Result:
     source: str
     items: list[Item] = field(default_factory=list)
@@ -81,6 +93,8 @@ class Result:
     attach: dict[str, list[Reply]] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    unsubscribe: list[str] = field(default_factory=list)  # tokens from "stop" links
 
 
 _MARKUP_IN_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})

@@ -40,12 +40,13 @@ from datetime import UTC, datetime
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
-from .common import ImportFailure, Item, Reply, Result, one_line, slugify
+from .common import ImportFailure, Item, Reply, Result, Subscription, one_line, slugify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
 from readers.tokens import ASK_PLACEHOLDER, ASK_RE
 
 TOKEN = re.compile(r"\[reply-to:\s*([a-z0-9-]+)(?:#([A-Za-z0-9_-]+))?\s*\]")
+UNSUBSCRIBE = re.compile(r"\[unsubscribe:\s*([A-Za-z0-9_-]{8,64})\s*\]")
 REMOVAL = re.compile(r"\[remove:\s*([a-z0-9-]+)(?:#([A-Za-z0-9_-]+))?\s*\]")
 QUOTE_INTRO = re.compile(r"^On .{0,200} wrote:\s*$", re.IGNORECASE)
 # Lines a web form (or a careful reader) puts at the top of the message.
@@ -240,6 +241,11 @@ def parse(
                 f'make takedown ITEM={item} REASON="requested by e-mail"'
             )
             continue
+        stop = UNSUBSCRIBE.search(subject)
+        if stop:
+            result.unsubscribe.append(stop.group(1))
+            result.counts["unsubscribe requests"] += 1
+            continue
         if ASK_RE.search(subject) and not TOKEN.search(subject):
             _question(message, (path, number), subject, message_id, key, category, result)
             continue
@@ -294,6 +300,10 @@ def parse(
             known[keyed(key, message_id)] = (slug, reply.id)
         result.attach.setdefault(slug, []).append(reply)
         result.counts["pending replies"] += 1
+        if said_yes(fields, "notify"):
+            subscribe(
+                result, address or fields.get("email", ""), name, where, slug=slug, since=date
+            )
     return result
 
 
@@ -337,18 +347,40 @@ def _question(message, at: tuple[Path, int], subject, message_id, key, category,
             f"({title[:60]!r}): edit it before publishing"
         )
     identity = keyed(key, message_id or f"{subject}\n{message.get('Date')}\n{body}")
-    result.items.append(
-        Item(
-            key=f"email:ask:{identity[:24]}",
-            kind="thread",
-            title=title,
-            slug=slugify(title, "question"),
-            date=_date(message, where, result),
-            author=name,
-            body=body,
-            category=category,
-            thread_kind="question",
-            moderation="pending",
-        )
+    item = new_question(
+        f"email:ask:{identity[:24]}", title, body, name, _date(message, where, result), category
     )
+    result.items.append(item)
     result.counts["pending questions"] += 1
+    if said_yes(fields, "notify"):
+        subscribe(result, address or fields.get("email", ""), name, item=item, where=where)
+
+
+def new_question(key: str, title: str, body: str, name: str, date: datetime, category: str):
+    """A reader's question, waiting for the owner's approval."""
+    return Item(
+        key=key,
+        kind="thread",
+        title=title,
+        slug=slugify(title, "question"),
+        date=date,
+        author=name,
+        body=body,
+        category=category,
+        thread_kind="question",
+        moderation="pending",
+    )
+
+
+def subscribe(
+    result: Result, address: str, name: str, where: str, item=None, slug: str = "", since=None
+):
+    """`Notify: yes`: the reader wants replies by e-mail. The address goes to the
+    subscribers file (outside content/), never into a content file."""
+    address = parseaddr(address)[1].strip()
+    if "@" not in address:
+        result.warnings.append(f"{where}: asked to be notified, but gave no e-mail address")
+        return
+    since = item.date if item is not None else since
+    result.subscriptions.append(Subscription(address, name, item, slug, since))
+    result.counts["notification requests"] += 1
