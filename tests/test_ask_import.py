@@ -142,3 +142,33 @@ def test_a_question_without_a_subject_takes_its_first_sentence(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "Title: Should I list a contract job that ended early on my CV?\n" in text
     assert "Author: Night Shift Archivist\n" in text and "Pat" not in text
+
+
+def test_an_askers_update_by_e_mail_is_marked_and_ordinary_first_lines_stay(tmp_path):
+    content = copy_content(tmp_path / "content")
+    mbox = tmp_path / "updates.mbox"
+    mbox.write_text(
+        "From someone Mon Nov 16 09:00:00 2026\n"
+        "From: Wren <wren@mail.example.com>\n"
+        "Subject: Re: Do I tell the hiring director? [reply-to: other-offer-fell-through]\n"
+        "Date: Mon, 16 Nov 2026 09:00:00 -0600\n"
+        "Message-ID: <u1@mail.example.com>\n\n"
+        "Update: yes\n\nSix months in, and the job is what she said it would be.\n\n"
+        "From someone Mon Nov 16 10:00:00 2026\n"
+        "From: Sam <sam@mail.example.com>\n"
+        "Subject: Re: Do I tell the hiring director? [reply-to: other-offer-fell-through]\n"
+        "Date: Mon, 16 Nov 2026 10:00:00 -0600\n"
+        "Message-ID: <u2@mail.example.com>\n\n"
+        "Update: I tried this script and it worked for me too.\n",
+        encoding="utf-8",
+    )
+    done = run_import(content, str(mbox))
+    assert done.returncode == 0, done.stderr
+    files = {
+        p.read_text(encoding="utf-8")
+        for p in (content / "comments" / "other-offer-fell-through").glob("mail-*.md")
+    }
+    marked = [t for t in files if "Six months in" in t]
+    assert len(marked) == 1 and "Update: yes" in marked[0]
+    [plain] = [t for t in files if "tried this script" in t]
+    assert "Update: yes" not in plain and "Update: I tried this script" in plain
