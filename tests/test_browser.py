@@ -33,6 +33,8 @@ PAGES = {
     "category": "/category/offers-negotiation/",
     "unanswered": "/questions/unanswered/",
     "search": "/search/",
+    "ask": "/ask/",
+    "outcomes": "/outcomes/",
 }
 
 
@@ -78,7 +80,7 @@ def load(browser, served, path: str) -> None:
 def test_page_loads_cleanly_and_passes_axe(browser, served, name):
     path = PAGES[name]
     load(browser, served, path)
-    if name == "search":  # let Pagefind's script load its assets and draw its form
+    if name in ("search", "ask"):  # let Pagefind's script load its assets and draw its form
         wait_for(
             lambda: browser.execute_script(
                 "return document.querySelector('.pagefind-ui__search-input') !== null"
@@ -199,3 +201,14 @@ def test_search_finds_results_and_the_topic_filter_narrows_them(browser, served)
     narrowed = wait_for(lambda: result_count(browser) < before and loaded_titles(browser))
     assert all("Salary" in chips[t] for t in narrowed), narrowed
     assert {t for t in everything if "Salary" not in chips[t]}.isdisjoint(narrowed)
+
+
+def test_the_ask_page_offers_similar_questions_before_asking(browser, served):
+    load(browser, served, "/ask/")
+    box = wait_for(lambda: browser.find_elements("css selector", ".pagefind-ui__search-input"))[0]
+    box.send_keys("posted salary below")
+    asked = "Do you apply when the posted salary is below what you make now?"
+    titles = wait_for(lambda: (t := loaded_titles(browser)) and asked in t and t)
+    assert asked in titles
+    link = browser.find_element("css selector", "a.ask-question")
+    assert link.get_attribute("href").startswith("mailto:")

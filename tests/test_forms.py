@@ -221,3 +221,28 @@ def test_a_wrong_form_setting_stops_the_build_naming_it(tmp_path):
     done = run_build(tmp_path / "out", copy_content(tmp_path / "content"), settings=conf)
     assert done.returncode != 0
     assert "READERS_FORM_ENDPOINT is 'javascript:alert(1)'" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("service", "endpoint"),
+    [("netlify", ""), ("github", "https://github.com/me/site/issues/new?template=reader.yml")],
+)
+def test_the_forms_are_valid_html(tmp_path, service, endpoint):
+    import shutil
+    import subprocess
+
+    from tests.browser import VNU, require
+
+    java = shutil.which("java")
+    require(java is not None, "Java (for the Nu HTML Checker)")
+    require(VNU.is_file(), "the Nu HTML Checker (node_modules/vnu-jar)")
+    site = build(tmp_path / "out", READERS_FORM_SERVICE=service, READERS_FORM_ENDPOINT=endpoint)
+    pages = [site.path("/ask/"), site.path("/2026/burnout-and-the-inbox/")]
+    assert all(BeautifulSoup(p.read_text(), "html.parser").select("form") for p in pages)
+    checked = subprocess.run(
+        [java, "-jar", str(VNU), "--errors-only", "--format", "json", *map(str, pages)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert [m["message"] for m in json.loads(checked.stderr)["messages"]] == []
