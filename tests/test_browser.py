@@ -33,6 +33,8 @@ PAGES = {
     "category": "/category/offers-negotiation/",
     "unanswered": "/questions/unanswered/",
     "search": "/search/",
+    "ask": "/ask/",
+    "outcomes": "/outcomes/",
 }
 
 
@@ -78,7 +80,7 @@ def load(browser, served, path: str) -> None:
 def test_page_loads_cleanly_and_passes_axe(browser, served, name):
     path = PAGES[name]
     load(browser, served, path)
-    if name == "search":  # let Pagefind's script load its assets and draw its form
+    if name in ("search", "ask"):  # let Pagefind's script load its assets and draw its form
         wait_for(
             lambda: browser.execute_script(
                 "return document.querySelector('.pagefind-ui__search-input') !== null"
@@ -229,13 +231,10 @@ return {left: panel.left, right: panel.right, scrollWidth: document.documentElem
 
 
 @pytest.fixture(scope="module")
-def served_with_ask(tmp_path_factory, served):  # noqa: ARG001 - after the demo site
-    """The demo site with an "Ask a question" page: the widest first row there is."""
-    root = tmp_path_factory.mktemp("served-ask")
+def served_without_ask(tmp_path_factory, served):  # noqa: ARG001 - after the demo site
+    """The demo site without its Ask page (`ASK_SAVE_AS = ""`): the first row one link shorter."""
+    root = tmp_path_factory.mktemp("served-no-ask")
     content = copy_content(root / "content")
-    (content / "pages" / "ask.md").write_text(
-        "Title: Ask a question\nSlug: ask\n\nWrite your question here.\n", encoding="utf-8"
-    )
     folder = root / "site"
     folder.mkdir()
     with LocalServer(folder) as server:
@@ -246,6 +245,7 @@ def served_with_ask(tmp_path_factory, served):  # noqa: ARG001 - after the demo 
             SITEURL=server.url,
             FEED_DOMAIN=server.url,
             RELATIVE_URLS=False,
+            ASK_SAVE_AS="",
         )
         assert site.messages == []
         yield server
@@ -258,9 +258,9 @@ def emulate(browser, metrics: dict) -> None:
 @pytest.mark.parametrize("name", ["home", "deepest-thread", "category", "unanswered", "search"])
 @pytest.mark.parametrize("with_ask", [False, True], ids=["demo", "with-ask"])
 def test_on_a_phone_the_navigation_is_one_row_above_the_content(
-    browser, served, served_with_ask, name, with_ask
+    browser, served, served_without_ask, name, with_ask
 ):
-    server = served_with_ask if with_ask else served
+    server = served if with_ask else served_without_ask
     emulate(browser, PHONE)
     try:
         load(browser, server, PAGES[name])
@@ -308,10 +308,8 @@ def no_javascript(browser):
     browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
 
 
-def test_every_destination_is_reachable_without_javascript_on_a_phone(
-    no_javascript, served_with_ask
-):
-    browser, server = no_javascript, served_with_ask
+def test_every_destination_is_reachable_without_javascript_on_a_phone(no_javascript, served):
+    browser, server = no_javascript, served
     emulate(browser, PHONE)
     try:
         browser.get(server.url + "/search/")
@@ -341,3 +339,14 @@ def test_every_destination_is_reachable_without_javascript_on_a_phone(
             assert heading and heading != "Page not found", text
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_ask_page_offers_similar_questions_before_asking(browser, served):
+    load(browser, served, "/ask/")
+    box = wait_for(lambda: browser.find_elements("css selector", ".pagefind-ui__search-input"))[0]
+    box.send_keys("posted salary below")
+    asked = "Do you apply when the posted salary is below what you make now?"
+    titles = wait_for(lambda: (t := loaded_titles(browser)) and asked in t and t)
+    assert asked in titles
+    link = browser.find_element("css selector", "a.ask-question")
+    assert link.get_attribute("href").startswith("mailto:")
