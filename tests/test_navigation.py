@@ -20,7 +20,7 @@ ARTICLES = [s for s in SOURCES if s.kind != "page"]
 BY_URL = {f"{SITEURL}{s.url}": s for s in ARTICLES}
 VERB = {"question": "asked", "discussion": "started", "post": "posted"}
 
-PRIMARY = ["Questions", "Topics", "Search"]
+PRIMARY = ["Questions", "Ask", "Topics", "Search"]
 MORE = ["Latest posts and threads", "Recently active", "Unanswered", "Categories", "Archives"]
 
 
@@ -60,6 +60,7 @@ def test_every_page_has_the_short_row_and_the_rest_behind_more(site):
     primary, more = nav_links(site.soup("/"))
     assert dict(primary) == {
         "Questions": f"{SITEURL}/questions/",
+        "Ask": f"{SITEURL}/ask/",
         "Topics": f"{SITEURL}/topics/",
         "Search": f"{SITEURL}/search/",
     }
@@ -101,27 +102,33 @@ def test_tags_stay_as_keywords_and_their_pages_stay_reachable(site):
 
 
 @pytest.fixture(scope="module")
-def with_ask(tmp_path_factory):
-    """The demo site with an "Ask a question" page (slug `ask`)."""
+def own_ask(tmp_path_factory):
+    """The demo site with the readers plugin's Ask page turned off (`ASK_SAVE_AS = ""`)
+    and an "Ask a question" page of the owner's own (slug `ask`) instead."""
     root = tmp_path_factory.mktemp("ask")
     content = copy_content(root / "content")
     (content / "pages" / "ask.md").write_text(
         "Title: Ask a question\nSlug: ask\n\nWrite your question here.\n", encoding="utf-8"
     )
-    return build(root / "output", content=content)
+    return build(root / "output", content=content, ASK_SAVE_AS="")
 
 
-def test_ask_takes_its_place_in_the_first_row_once_an_ask_page_exists(site, with_ask):
-    assert with_ask.messages == []
-    for url in ("/", "/2026/is-the-mlis-worth-it/", "/about/", "/ask/"):
-        primary, more = nav_links(with_ask.soup(url))
-        assert [text for text, _ in primary] == ["Questions", "Ask", "Topics", "Search"]
-        assert dict(primary)["Ask"] == f"{SITEURL}/ask/"
-        assert "Ask a question" not in dict(more)  # not twice
-    nav = with_ask.soup("/ask/").select_one('nav[aria-label="Main"]')
-    assert [a.get_text() for a in nav.select('a[aria-current="page"]')] == ["Ask"]
-    # Without the page (the demo site), no Ask: no link to a page that is not there.
-    assert "Ask" not in dict(nav_links(site.soup("/"))[0])
+def test_ask_is_second_in_the_first_row_and_marked_on_its_own_page(site, own_ask):
+    for built in (site, own_ask):
+        assert built.messages == []
+        for url in ("/", "/2026/is-the-mlis-worth-it/", "/about/", "/ask/"):
+            primary, more = nav_links(built.soup(url))
+            assert [text for text, _ in primary] == ["Questions", "Ask", "Topics", "Search"]
+            assert dict(primary)["Ask"] == f"{SITEURL}/ask/"
+            assert "Ask a question" not in dict(more)  # not twice
+        nav = built.soup("/ask/").select_one('nav[aria-label="Main"]')
+        assert [a.get_text() for a in nav.select('a[aria-current="page"]')] == ["Ask"]
+
+
+def test_without_an_ask_page_there_is_no_ask_link(tmp_path):
+    built = build(tmp_path / "output", content=copy_content(tmp_path / "content"), ASK_SAVE_AS="")
+    assert "Ask" not in dict(nav_links(built.soup("/"))[0])
+    assert not built.path("/ask/").exists()
 
 
 def test_a_hidden_ask_page_is_still_linked(tmp_path):
@@ -130,7 +137,7 @@ def test_a_hidden_ask_page_is_still_linked(tmp_path):
         "Title: Ask a question\nSlug: ask\nStatus: hidden\n\nWrite your question here.\n",
         encoding="utf-8",
     )
-    built = build(tmp_path / "output", content=content)
+    built = build(tmp_path / "output", content=content, ASK_SAVE_AS="")
     primary, _more = nav_links(built.soup("/"))
     assert dict(primary)["Ask"] == f"{SITEURL}/ask/" and built.path("/ask/").is_file()
 
