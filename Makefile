@@ -33,6 +33,7 @@ REASON ?=
 SOURCE ?=
 FILE ?=
 IMPORTOPTS ?=
+NOTIFYOPTS ?=
 DATA ?=
 PREDICTIONS ?=
 PYTEST_ARGS ?=
@@ -52,7 +53,7 @@ help: ## List every target
 	@echo '           SSH_HOST SSH_PORT SSH_USER SSH_TARGET_DIR (rsync_upload) PYTEST_ARGS (test)'
 	@echo '           BUILDOPTS=--no-search (html, publish: skip the search index)'
 	@echo '           BUILDOPTS=--full (html, publish: build anew even if nothing changed)'
-	@echo '           ITEM=slug#reply-id REASON="..." (takedown)'
+	@echo '           ITEM=slug#reply-id REASON="..." (takedown) NOTIFYOPTS=--dry-run (notify)'
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies (skipped when unchanged)
 
@@ -101,12 +102,15 @@ new-post: venv ## Write a skeleton blog post, as a draft: make new-post TITLE="W
 	@test -n "$(TITLE)" || { echo 'Give the title: make new-post TITLE="..."'; exit 2; }
 	$(PYTHON) tools/new_thread.py --kind post --title "$(TITLE)" --content $(INPUTDIR)
 
-import: venv ## Import: make import SOURCE=wordpress|reddit|disqus|discourse|email FILE=path [IMPORTOPTS=--force]
+import: venv ## Import: make import SOURCE=wordpress|reddit|disqus|discourse|email|form FILE=path [IMPORTOPTS=--force]
 	@test -n "$(SOURCE)" -a -n "$(FILE)" || { echo 'Give both: make import SOURCE=wordpress FILE=export.xml'; exit 2; }
 	$(PYTHON) tools/import_content.py "$(SOURCE)" "$(FILE)" --content $(INPUTDIR) $(IMPORTOPTS)
 
-pending: venv ## List what awaits moderation, and personal data found in readers' text
+pending: venv ## List readers' questions and replies awaiting moderation, and personal data in readers' text
 	$(PYTHON) tools/pending.py --content $(INPUTDIR)
+
+notify: venv ## E-mail readers who asked for it the replies published since the last run (NOTIFYOPTS=--dry-run)
+	$(PYTHON) tools/notify.py --content $(INPUTDIR) --settings $(PUBLISHCONF) $(NOTIFYOPTS)
 
 takedown: venv ## Withdraw at its author's request: make takedown ITEM=slug#reply-id (or ITEM=slug) REASON="..."
 	@test -n "$(ITEM)" -a -n "$(REASON)" || { echo 'Give both: make takedown ITEM=below-current-pay#p1 REASON="asked by the author"'; exit 2; }
@@ -118,6 +122,9 @@ topics-report: venv ## Print every post's and thread's topics with their evidenc
 topics-eval: venv ## Measure the tagger: make topics-eval DATA=items.jsonl [PREDICTIONS=out.jsonl]
 	@test -n "$(DATA)" || { echo 'Give the data: make topics-eval DATA=items.jsonl [PREDICTIONS=out.jsonl]'; exit 2; }
 	$(PYTHON) tools/tagging.py eval "$(DATA)" $(if $(PREDICTIONS),--predictions "$(PREDICTIONS)")
+
+share-image: venv ## Redraw the theme's share image (1200x630 PNG) from SITENAME and SITESUBTITLE, in headless Chromium
+	$(PYTHON) tools/share_image.py --settings $(CONFFILE)
 
 bench: venv ## Benchmark against vanilla Pelican (BENCH_N="1000 5000", BENCH_RUNS=3, BENCH_MAX_REPLIES=40); appends to bench/results.md
 	BENCH_N="$(BENCH_N)" BENCH_RUNS="$(BENCH_RUNS)" BENCH_MAX_REPLIES="$(BENCH_MAX_REPLIES)" $(PYTHON) tools/bench.py
@@ -146,5 +153,5 @@ github: ## Publish, then push output/ to the gh-pages branch of the remote you n
 	$(BIN)/ghp-import -m "$(GITHUB_PAGES_COMMIT_MESSAGE)" -b $(GITHUB_PAGES_BRANCH) "$(OUTPUTDIR)" --no-jekyll
 	git push "$(GITHUB_PAGES_REMOTE)" $(GITHUB_PAGES_BRANCH)
 
-.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending takedown topics-report topics-eval \
-	bench test lint format lock rsync_upload github
+.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending notify takedown topics-report topics-eval \
+	share-image bench test lint format lock rsync_upload github

@@ -179,13 +179,15 @@ for _folder in (str(HERE), PLUGIN_PATHS[0]):
         sys.path.insert(0, _folder)
 pelican.__path__[:] = extend_path(pelican.__path__, "pelican")
 # Order matters: parallel first (it reads the content before the others look at
-# it); topics reads the replies; indexes reads replies and topics.
+# it); topics reads the replies; indexes reads replies and topics; readers
+# reads what threads set (the Ask page, question outcomes).
 PLUGINS = [
     "parallel",
     "speedups",
     "pelican.plugins.threads",
     "pelican.plugins.topics",
     "pelican.plugins.indexes",
+    "readers",
     "pelican.plugins.sitemap",
 ]
 # Worker processes for reading and writing (None: the BUILD_JOBS environment

@@ -54,6 +54,10 @@ CONTRACT: dict[str, Plugin] = {
                 "article.template",
                 "page.template",
                 "page.thread",
+                # Readers may reply: posts and threads unless `Comments: off`,
+                # pages where `Comments: on` (or THREADS_PAGE_COMMENTS).
+                "article.comments_open",
+                "page.comments_open",
             }
         ),
         when="article_generator_pretaxonomy, page_generator_finalized",
@@ -75,6 +79,12 @@ CONTRACT: dict[str, Plugin] = {
         ),
         reads=frozenset({"article.thread", "article.kind", "article.topics"}),
         when="article_generator_pretaxonomy (modified), its generator's context (the rest)",
+    ),
+    # The Ask page and question outcomes (`Outcome:` against content/outcomes.toml).
+    "readers": Plugin(
+        sets=frozenset({"article.outcome"}),
+        reads=frozenset({"article.kind"}),
+        when="article_generator_pretaxonomy (outcome), its generator (the Ask and outcomes pages)",
     ),
     # pelican-sitemap reads `modified` as each page is written: after every
     # plugin above has set it, whatever the order (listing pages get the newest

@@ -170,11 +170,11 @@ def run_tool(
 
 
 def theme_script(path: Path, tag) -> bool:
-    """A <script> the theme itself writes: JSON-LD anywhere, and on the search page
-    exactly Pagefind's UI and its starter. Any other script came from somewhere else."""
+    """A <script> the theme itself writes: JSON-LD anywhere, and on the search and Ask
+    pages exactly Pagefind's UI and its starter. Any other script came from somewhere else."""
     if tag.get("type") == "application/ld+json":
         return True
-    if path.parent.name != "search":
+    if path.parent.name not in ("search", "ask"):
         return False
     if tag.get("src"):
         # Pagefind's UI, and the list of the index's other parts (tools/search_index.py).

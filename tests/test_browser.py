@@ -21,7 +21,7 @@ from tests.browser import (
     start_chromium,
     stop_chromium,
 )
-from tests.sitebuild import PELICANCONF, build
+from tests.sitebuild import PELICANCONF, build, copy_content
 
 NETWORK_SCHEMES = {"http", "https", "ws", "wss", "ftp"}  # not chrome://, data:, blob:
 PAGES = {
@@ -33,6 +33,8 @@ PAGES = {
     "category": "/category/offers-negotiation/",
     "unanswered": "/questions/unanswered/",
     "search": "/search/",
+    "ask": "/ask/",
+    "outcomes": "/outcomes/",
 }
 
 
@@ -78,7 +80,7 @@ def load(browser, served, path: str) -> None:
 def test_page_loads_cleanly_and_passes_axe(browser, served, name):
     path = PAGES[name]
     load(browser, served, path)
-    if name == "search":  # let Pagefind's script load its assets and draw its form
+    if name in ("search", "ask"):  # let Pagefind's script load its assets and draw its form
         wait_for(
             lambda: browser.execute_script(
                 "return document.querySelector('.pagefind-ui__search-input') !== null"
@@ -199,3 +201,152 @@ def test_search_finds_results_and_the_topic_filter_narrows_them(browser, served)
     narrowed = wait_for(lambda: result_count(browser) < before and loaded_titles(browser))
     assert all("Salary" in chips[t] for t in narrowed), narrowed
     assert {t for t in everything if "Salary" not in chips[t]}.isdisjoint(narrowed)
+
+
+# The navigation on a phone and on a desktop: measured, not read from the markup.
+PHONE = {"width": 375, "height": 740, "deviceScaleFactor": 2, "mobile": True}
+DESKTOP = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+
+LAYOUT = """
+const lh = parseFloat(getComputedStyle(document.body).lineHeight);
+const rows = new Set(Array.from(document.querySelectorAll('.nav-primary > li'))
+  .map(li => Math.round(li.getBoundingClientRect().top)));
+const title = document.querySelector('.site-title').getBoundingClientRect();
+const nav = document.querySelector('.site-nav').getBoundingClientRect();
+return {
+  lineHeight: lh,
+  mainTop: document.querySelector('main').getBoundingClientRect().top + window.scrollY,
+  h1Top: document.querySelector('main h1').getBoundingClientRect().top + window.scrollY,
+  navRows: rows.size,
+  navTop: nav.top, navBottom: nav.bottom, titleTop: title.top, titleBottom: title.bottom,
+  scrollWidth: document.documentElement.scrollWidth,
+  viewport: document.documentElement.clientWidth,
+};
+"""
+
+PANEL = """
+const panel = document.querySelector('.nav-more details > ul').getBoundingClientRect();
+return {left: panel.left, right: panel.right, scrollWidth: document.documentElement.scrollWidth};
+"""
+
+
+@pytest.fixture(scope="module")
+def served_without_ask(tmp_path_factory, served):  # noqa: ARG001 - after the demo site
+    """The demo site without its Ask page (`ASK_SAVE_AS = ""`): the first row one link shorter."""
+    root = tmp_path_factory.mktemp("served-no-ask")
+    content = copy_content(root / "content")
+    folder = root / "site"
+    folder.mkdir()
+    with LocalServer(folder) as server:
+        site = build(
+            folder,
+            content=content,
+            settings=PELICANCONF,
+            SITEURL=server.url,
+            FEED_DOMAIN=server.url,
+            RELATIVE_URLS=False,
+            ASK_SAVE_AS="",
+        )
+        assert site.messages == []
+        yield server
+
+
+def emulate(browser, metrics: dict) -> None:
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
+@pytest.mark.parametrize("name", ["home", "deepest-thread", "category", "unanswered", "search"])
+@pytest.mark.parametrize("with_ask", [False, True], ids=["demo", "with-ask"])
+def test_on_a_phone_the_navigation_is_one_row_above_the_content(
+    browser, served, served_without_ask, name, with_ask
+):
+    server = served if with_ask else served_without_ask
+    emulate(browser, PHONE)
+    try:
+        load(browser, server, PAGES[name])
+        layout = browser.execute_script(LAYOUT)
+        labels = [a.text for a in browser.find_elements("css selector", ".nav-primary > li > a")]
+        assert ("Ask" in labels) == with_ask, labels
+        # Before: title, subtitle and ten links on three lines put <main> 191 px down
+        # (7.5 lines). Now: the title's line and one row of links.
+        assert layout["navRows"] == 1, layout
+        assert layout["navBottom"] - layout["navTop"] <= 2 * layout["lineHeight"], layout
+        assert layout["mainTop"] <= 3.5 * layout["lineHeight"], layout
+        assert layout["h1Top"] < 740 / 3, layout  # the page's heading in the first third
+        assert layout["scrollWidth"] <= layout["viewport"] == 375, layout
+        # "More" opens over the page (no JavaScript: <details>) and stays on screen.
+        browser.find_element("css selector", ".nav-more summary").click()
+        panel = browser.execute_script(PANEL)
+        assert panel["left"] >= 0 and panel["right"] <= 375 and panel["scrollWidth"] <= 375
+        violations = [v for v in run_axe(browser) if v["impact"] in ("serious", "critical")]
+        assert violations == [], [
+            (v["id"], [n["target"] for n in v["nodes"][:3]]) for v in violations
+        ]
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("name", ["home", "deepest-thread", "topic"])
+def test_at_desktop_width_the_title_and_navigation_share_one_line(browser, served, name):
+    emulate(browser, DESKTOP)
+    try:
+        load(browser, served, PAGES[name])
+        layout = browser.execute_script(LAYOUT)
+        assert layout["navRows"] == 1, layout
+        assert layout["navTop"] < layout["titleBottom"], layout  # beside the title
+        assert layout["mainTop"] <= 3 * layout["lineHeight"], layout
+        assert layout["scrollWidth"] <= layout["viewport"], layout
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.fixture
+def no_javascript(browser):
+    """The same browser with JavaScript switched off for pages (as some readers have it)."""
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    yield browser
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+def test_every_destination_is_reachable_without_javascript_on_a_phone(no_javascript, served):
+    browser, server = no_javascript, served
+    emulate(browser, PHONE)
+    try:
+        browser.get(server.url + "/search/")
+        # JavaScript really is off: Pagefind drew no search box; the <noscript> text shows.
+        assert not browser.find_elements("css selector", ".pagefind-ui__search-input")
+        assert "Search needs JavaScript" in browser.find_element("tag name", "main").text
+        browser.get(server.url + "/")
+        more = browser.find_elements("css selector", ".nav-more details a")
+        assert more and not any(a.is_displayed() for a in more)  # closed until asked
+        destinations = [
+            (a.get_attribute("textContent").strip(), a.get_attribute("href"), a in more)
+            for a in browser.find_elements("css selector", "nav.site-nav a")
+        ]
+        names = [text for text, _href, _more in destinations]
+        assert names[:4] == ["Questions", "Ask", "Topics", "Search"], names
+        assert {"Recently active", "Unanswered", "Categories", "Archives", "About"} <= set(names)
+        for text, href, behind_more in destinations:
+            browser.get(server.url + "/2026/is-the-mlis-worth-it/")  # start from a deep page
+            if behind_more:
+                browser.find_element("css selector", ".nav-more summary").click()
+            link = browser.find_element("link text", text)
+            box = link.rect
+            assert link.is_displayed() and box["x"] >= 0 and box["x"] + box["width"] <= 375
+            link.click()
+            assert browser.current_url == href, text
+            heading = browser.find_element("css selector", "main h1").text
+            assert heading and heading != "Page not found", text
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_ask_page_offers_similar_questions_before_asking(browser, served):
+    load(browser, served, "/ask/")
+    box = wait_for(lambda: browser.find_elements("css selector", ".pagefind-ui__search-input"))[0]
+    box.send_keys("posted salary below")
+    asked = "Do you apply when the posted salary is below what you make now?"
+    titles = wait_for(lambda: (t := loaded_titles(browser)) and asked in t and t)
+    assert asked in titles
+    link = browser.find_element("css selector", "a.ask-question")
+    assert link.get_attribute("href").startswith("mailto:")

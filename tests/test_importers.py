@@ -253,7 +253,7 @@ def test_reply_links_carry_the_token_the_email_importer_reads(site):
     link = soup.select_one("#reply-halvard a.reply-link")["href"]
     assert link.startswith("mailto:replies@stacks-and-offers.example.org?subject=")
     assert "%5Breply-to%3A%20other-offer-fell-through%23halvard%5D" in link
-    assert soup.select_one(".discussion .feed-link a.reply-link")
+    assert soup.select_one(".discussion a.reply-link.leave-reply")
 
 
 def test_old_addresses_redirect_to_the_new_pages(tmp_path, content):

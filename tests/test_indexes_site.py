@@ -158,7 +158,9 @@ def test_every_page_has_a_canonical_link_to_itself_and_social_meta(site):
         assert soup.select_one('meta[property="og:url"]')["content"] == own
         for name in ("og:title", "og:description", "og:site_name", "og:type"):
             assert soup.select_one(f'meta[property="{name}"]')["content"].strip(), (relative, name)
-        assert soup.select_one('meta[name="twitter:card"]')["content"] == "summary"
+        assert soup.select_one('meta[name="twitter:card"]')["content"] == "summary_large_image"
+        image = soup.select_one('meta[property="og:image"]')["content"]
+        assert image.startswith(f"{SITEURL}/") and site.path(image).is_file(), relative
     article = site.soup("/2026/panel-interview-day/")
     assert article.select_one('meta[property="og:type"]')["content"] == "article"
 

@@ -278,6 +278,15 @@ def test_a_withdrawn_thread_keeps_its_address_and_others_replies_only(withdrawn)
     assert soup.h1.get_text() == "Withdrawn at the author's request"
     assert soup.select("li.reply:not(.reply-removed)")  # other people's replies stay
     assert not soup.select_one(".byline a[href*='author/']")  # no byline, not even the owner's
+    # Listed, it says when it was asked and by no one: not the owner's name either.
+    listing = BeautifulSoup((site / "questions/index.html").read_bytes(), "html.parser")
+    [row] = [
+        li for li in listing.select("li.item")
+        if li.h2.get_text(strip=True) == "Withdrawn at the author's request"
+    ]  # fmt: skip
+    started = row.select_one(".item-started")
+    assert started.get_text(" ", strip=True).startswith("asked ") and started.time
+    assert " by " not in started.get_text() and not row.select_one(".item-author")
 
 
 def test_takedown_says_how_to_purge_history(withdrawn):

@@ -1,5 +1,5 @@
 """The search index as Pagefind itself reads it, in Chromium: one filter per name (type,
-answered, topic) with the values a reader can pick, and only the text people wrote in it
+answered, topic, outcome) with the values a reader can pick, and only the text people wrote in it
 (no permalinks, reply links, avatars, reply counts or tag rows in excerpts)."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ const done = arguments[arguments.length - 1];
   const pagefind = await import('/pagefind/pagefind.js');
   await pagefind.init();
   const filters = await pagefind.filters();
-  const found = await pagefind.search(arguments[0]);
+  const found = await pagefind.search(arguments[0], {filters: arguments[1]});
   const pages = await Promise.all(found.results.map(r => r.data()));
   done({filters, pages: pages.map(p => ({url: p.url, excerpt: p.excerpt, content: p.content,
                                           filters: p.filters}))});
@@ -34,6 +34,9 @@ const done = arguments[arguments.length - 1];
 FURNITURE = (
     "permalink to this reply",
     "Reply by e-mail",
+    "Leave a reply by e-mail",
+    "Answer this question by e-mail",
+    "No replies yet",
     "Follow replies",
     "Accepted answer",
     "See this answer in the thread",
@@ -51,7 +54,7 @@ def indexed(tmp_path_factory):
     return site
 
 
-def ask(site, query: str) -> dict:
+def ask(site, query: str | None, filters: dict | None = None) -> dict:
     require(os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})")
     require(os.path.exists(CHROMEDRIVER), f"ChromeDriver ({CHROMEDRIVER})")
     with LocalServer(site.output) as server:
@@ -59,7 +62,7 @@ def ask(site, query: str) -> dict:
         try:
             driver.set_script_timeout(60)
             driver.get(server.url + "/search/")
-            answer = driver.execute_async_script(PAGEFIND, query)
+            answer = driver.execute_async_script(PAGEFIND, query, filters or {})
         finally:
             stop_chromium(driver)
     assert "error" not in answer, answer
@@ -92,7 +95,7 @@ def states(site) -> dict[str, dict[str, int]]:
 def test_each_filter_has_its_own_name_and_the_values_readers_pick(indexed):
     answer = ask(indexed, "interview")
     filters = answer["filters"]
-    assert set(filters) == {"type", "answered", "topic"}, filters
+    assert set(filters) == {"type", "answered", "topic", "outcome"}, filters
     assert set(filters["type"]) == {"Post", "Thread"}
     assert set(filters["answered"]) <= {"Solved", "Answered", "Unanswered"}
     assert len(filters["answered"]) >= 2
@@ -125,3 +128,20 @@ def test_search_results_hold_what_people_wrote_not_the_page_furniture(indexed):
     # The accepted answer is indexed once, from where it is shown in full.
     accepted = soup.select_one("aside#accepted .reply-body").get_text(" ", strip=True)
     assert other["content"].count(accepted[:40]) == 1
+
+
+def test_outcome_is_a_filter_with_the_threads_of_each(indexed):
+    from tests.content_index import sources
+
+    expected: dict[str, int] = {}
+    for source in sources():
+        value = source.fields.get("outcome")
+        if value:
+            name = value[0].upper() + value[1:]
+            expected[name] = expected.get(name, 0) + 1
+    assert len(expected) >= 2
+    answer = ask(indexed, "interview")
+    assert answer["filters"]["outcome"] == expected
+    hired = ask(indexed, None, {"outcome": "Hired"})
+    assert [p["url"] for p in hired["pages"]] == ["/2026/other-offer-fell-through/"]
+    assert hired["pages"][0]["filters"]["outcome"] == ["Hired"]

@@ -11,6 +11,7 @@ from pelican.plugins.indexes import plugin as indexes
 from pelican.plugins.threads import plugin as threads
 from pelican.plugins.topics import plugin as topics
 from pelican.settings import DEFAULT_CONFIG
+from readers import plugin as readers
 
 import pelicanconf
 
@@ -27,7 +28,7 @@ def documented() -> dict[str, tuple[object, str]]:
 
 
 def in_code() -> dict[str, object]:
-    found = {**threads.DEFAULTS, **topics.DEFAULTS, **indexes.DEFAULTS}
+    found = {**threads.DEFAULTS, **topics.DEFAULTS, **indexes.DEFAULTS, **readers.DEFAULTS}
     settings: dict = {}
     parallel.set_defaults(type("P", (), {"settings": settings}))
     found.update(settings)  # BUILD_JOBS

@@ -109,7 +109,10 @@ def test_one_markdown_instance_carries_nothing_from_one_file_to_the_next(tmp_pat
         notes = [li.get_text(" ", strip=True) for li in body.select(".footnote li")]
         assert len(notes) == 1 and f"The {slug} footnote." in notes[0]
         assert body.select_one("h2#background")  # not "background_1": ids are per file
-        assert [a.get_text() for a in body.find_parent("article").select(".tag-list a")] == [slug]
+        # Each post's own tag (JSON-LD keywords, the tag page): nothing carried over.
+        assert site.main_jsonld(f"/2026/the-{slug}-post/")["keywords"] == [slug]
+        listed = [a.get_text() for a in site.soup(f"/tag/{slug}/").select("li.item h2 a")]
+        assert listed == [f"The {slug} post"]
 
 
 def test_a_summary_that_links_within_the_site_is_worked_out_for_each_page(tmp_path):

@@ -49,7 +49,7 @@ def test_every_item_shows_chips_and_is_listed_on_each_of_its_topic_pages(site):
 
 def test_topic_pages_list_newest_first_with_thread_state(site):
     soup = site.soup("/topics/management/")
-    dates = [t["datetime"] for t in soup.select("li.item p.item-meta > time")]
+    dates = [t["datetime"] for t in soup.select("li.item .item-started time")]
     assert dates == sorted(dates, reverse=True) and len(dates) >= 2
     thread = [li for li in soup.select("li.item") if "item-question" in li["class"]]
     assert thread and thread[0].select_one(".reply-count")

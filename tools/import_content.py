@@ -2,7 +2,9 @@
 
     python tools/import_content.py SOURCE FILE [--content content] [--force] [--dry-run]
 
-SOURCE is wordpress, reddit, disqus, discourse or email. The whole file is
+SOURCE is wordpress, reddit, disqus, discourse, email (replies, and questions
+sent through the site's Ask page, which become pending question threads) or
+form (the same, from a form service's JSON or CSV export). The whole file is
 read first; if anything in it is malformed, nothing is written and the command
 exits with 2 and a message naming the file, line and problem. Then posts,
 pages and threads are written as Markdown files, replies as thread replies or
@@ -14,17 +16,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.importers import discourse, disqus, email_in, reddit, wordpress  # noqa: E402
+from tools import subscribers as subscriber_file  # noqa: E402
+from tools.importers import discourse, disqus, email_in, forms, reddit, wordpress  # noqa: E402
 from tools.importers.common import ImportFailure, Result, clean_result  # noqa: E402
 from tools.importers.writer import FOLDERS, Writer, read_header  # noqa: E402
 from tools.progress import Progress  # noqa: E402
 
-SOURCES = ("wordpress", "reddit", "disqus", "discourse", "email")
+SOURCES = ("wordpress", "reddit", "disqus", "discourse", "email", "form")
 
 
 def known_addresses(content: Path) -> dict[str, list[str]]:
@@ -76,13 +80,22 @@ def _read(source: str, path: Path, content: Path, args) -> Result:
     if source == "wordpress":
         return wordpress.parse(path, pingbacks=args.pingbacks)
     if source == "reddit":
-        return reddit.parse(path, category=args.category)
+        return reddit.parse(path, category=args.category or "Imported")
     if source == "discourse":
-        return discourse.parse(path, category=args.category, base_url=args.base_url)
+        return discourse.parse(path, category=args.category or "Imported", base_url=args.base_url)
     if source == "disqus":
         return disqus.parse(path, known_addresses(content))
     key_file = getattr(args, "privacy_key", None) or content.resolve().parent / ".privacy-key"
-    return email_in.parse(path, known_messages(content), email_in.load_key(key_file))
+    if source == "form":
+        return forms.parse(
+            path, email_in.load_key(key_file), category=args.category or "The Search"
+        )
+    return email_in.parse(
+        path,
+        known_messages(content),
+        email_in.load_key(key_file),
+        category=args.category or "The Search",
+    )
 
 
 def summary(result: Result, writer: Writer) -> str:
@@ -104,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 2)[2]
     )
     parser.add_argument("source", choices=SOURCES)
-    parser.add_argument("file", type=Path, help="the export file (.xml, .json, .eml or mbox)")
+    parser.add_argument("file", type=Path, help="the export file (.xml, .json, .csv, .eml or mbox)")
     parser.add_argument(
         "--content",
         type=Path,
@@ -121,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         help="wordpress: import pingbacks and trackbacks as replies too",
     )
     parser.add_argument(
-        "--category", default="Imported", help="reddit, discourse: category of the imported thread"
+        "--category",
+        default=None,
+        help="reddit, discourse: category of the imported thread (default: Imported); "
+        "email: of questions sent through the Ask page (default: The Search)",
     )
     parser.add_argument(
         "--base-url", default="", help="discourse: the forum's address, to link the original topic"
@@ -132,6 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="email: the secret file that makes senders' handles (default: .privacy-key "
         "beside the content folder, made on first use; keep it, and out of git)",
+    )
+    parser.add_argument(
+        "--subscribers",
+        type=Path,
+        default=None,
+        help="email, form: the file that keeps the addresses of readers who asked for "
+        "replies by e-mail (default: .subscribers.json beside the content folder; never "
+        "publish or commit it)",
     )
     args = parser.parse_args(argv)
 
@@ -151,8 +175,40 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"Import failed, nothing was written: {failed}", file=sys.stderr)
         return 2
+    try:
+        notes = keep_subscriptions(result, args)
+    except subscriber_file.SubscribersError as exc:
+        print(f"Subscriptions not saved: {exc}", file=sys.stderr)
+        return 2
     print(summary(result, writer))
+    for note in notes:
+        print(f"  note: {note}")
     return 0
+
+
+def keep_subscriptions(result: Result, args) -> list[str]:
+    """Notification requests and unsubscribe requests, in the subscribers file
+    (outside content/). Returns what to tell the owner, never an address."""
+    if not result.subscriptions and not result.unsubscribe:
+        return []
+    path = args.subscribers or subscriber_file.default_path(args.content)
+    entries = subscriber_file.load(path)
+    notes, now = [], datetime.now(tz=UTC)
+    for wanted in result.subscriptions:
+        slug = wanted.item.slug if wanted.item is not None else wanted.slug
+        since = wanted.since or now
+        if subscriber_file.add(entries, wanted.address, wanted.name, slug, since):
+            notes.append(f"{wanted.name} will be e-mailed new replies to {slug} (make notify)")
+    for token in result.unsubscribe:
+        gone = subscriber_file.remove(entries, token)
+        notes.append(
+            f"{gone.name} no longer gets replies to {gone.slug}"
+            if gone
+            else "an unsubscribe request matched no subscription (already removed?)"
+        )
+    if not args.dry_run:
+        subscriber_file.save(path, entries)
+    return notes
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""List what awaits moderation: replies and comment files with `moderation: pending`,
+"""List what awaits moderation: readers' questions (threads with `Moderation: pending`),
+replies and comment files with `moderation: pending`,
 and every reply, comment, thread or imported item whose text carries personal data.
 
 Publishing one is changing its `Moderation:` (or `moderation:`) to `published`.
@@ -19,6 +20,29 @@ sys.path.insert(0, str(ROOT))
 
 from pelican.plugins.threads import privacy  # noqa: E402
 from pelican.plugins.threads.parse import parse_comment, parse_thread  # noqa: E402
+
+
+def pending_questions(content: Path) -> list[tuple[str, int, str, str, str]]:
+    """(file, line of `Moderation:`, author, date, title and first words) of every
+    thread waiting for approval: a reader's question sent through the Ask page."""
+    found = []
+    for path in sorted((content / "threads").glob("*.md")):
+        parsed = parse_thread(_text(path), str(path))
+        meta = {key: (value, line) for key, value, line in parsed.metadata}
+        state, line = meta.get("moderation", ("published", 1))
+        if state.strip().lower() == "published":
+            continue
+        title = meta.get("title", ("?", 1))[0]
+        found.append(
+            (
+                str(path),
+                line,
+                meta.get("author", ("", 1))[0],
+                meta.get("date", ("", 1))[0],
+                f"question “{title}”: {parsed.body}",
+            )
+        )
+    return found
 
 
 def pending(content: Path) -> list[tuple[str, int, str, str, str]]:
@@ -60,6 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--content", type=Path, default=ROOT / "content")
     args = parser.parse_args(argv)
+    questions = pending_questions(args.content)
+    for path, line, author, date, body in questions:
+        words = " ".join(body.split())
+        print(
+            f"{path}:{line}: {author or '?'}, {date or '?'}: {words[:90]}"
+            + ("…" if len(words) > 90 else "")
+        )
+    print(
+        f"{len(questions)} pending {'question' if len(questions) == 1 else 'questions'}. "
+        "Publish one by setting its Moderation to published (and checking its category)."
+    )
     rows = pending(args.content)
     for path, line, author, date, body in rows:
         words = " ".join(body.split())

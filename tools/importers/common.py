@@ -46,6 +46,7 @@ class Reply:
     moderation: str = "published"
     origin: str = ""
     message_id: str = ""
+    update: bool = False  # the asker's news of what happened next
 
 
 @dataclass
@@ -67,6 +68,21 @@ class Item:
     # Where community content came from and under what terms: its posts are
     # their writers', not the site's (shown on the page; no site licence in JSON-LD).
     attribution: str = ""
+    # A reader's question sent through the Ask page: "pending" until the owner
+    # approves it (changes the thread's `Moderation:` to published).
+    moderation: str = "published"
+
+
+@dataclass
+class Subscription:
+    """A reader who asked to be e-mailed replies (`Notify: yes`). The address is
+    kept in the subscribers file outside content/, never in a content file."""
+
+    address: str
+    name: str  # the name they post under: their own replies are not sent to them
+    item: Item | None = None  # a question of theirs (its slug is known once written)
+    slug: str = ""  # or the post or thread they replied to
+    since: datetime | None = None  # replies after this are sent (their message's date)
 
 
 @dataclass
@@ -77,6 +93,8 @@ class Result:
     attach: dict[str, list[Reply]] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    unsubscribe: list[str] = field(default_factory=list)  # tokens from "stop" links
 
 
 _MARKUP_IN_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})

@@ -13,6 +13,12 @@ written nowhere: not as the author, not in the body (where the display name,
 its surname and, in a sign-off, any of its words are replaced by the published
 name), not as the Message-Id (kept as a keyed hash, enough to match In-Reply-To).
 
+A message whose subject carries `[ask]` (the site's Ask page puts it there) is
+a new question: it becomes a question thread under content/threads/, with
+`Moderation: pending` until the owner approves it, under the same pseudonym
+rules; its title is the rest of the subject (or, when that is empty, the
+message's first sentence).
+
 A message whose subject carries a removal request (`[remove: slug#reply-id]`,
 from the site's "Request removal" links) is not a reply: it is counted and
 named with the `make takedown` command that carries it out.
@@ -29,17 +35,27 @@ import mailbox
 import os
 import re
 import secrets
+import sys
 from datetime import UTC, datetime
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
-from .common import ImportFailure, Reply, Result, one_line
+from .common import ImportFailure, Item, Reply, Result, Subscription, one_line, slugify
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
+from readers.tokens import ASK_PLACEHOLDER, ASK_RE
 
 TOKEN = re.compile(r"\[reply-to:\s*([a-z0-9-]+)(?:#([A-Za-z0-9_-]+))?\s*\]")
+UNSUBSCRIBE = re.compile(r"\[unsubscribe:\s*([A-Za-z0-9_-]{8,64})\s*\]")
 REMOVAL = re.compile(r"\[remove:\s*([a-z0-9-]+)(?:#([A-Za-z0-9_-]+))?\s*\]")
 QUOTE_INTRO = re.compile(r"^On .{0,200} wrote:\s*$", re.IGNORECASE)
 # Lines a web form (or a careful reader) puts at the top of the message.
 FORM_FIELD = re.compile(r"^(name|e-?mail)\s*:\s*(.*)$", re.IGNORECASE)
+# Yes/no lines the Ask page and forms write: `Notify: yes` (e-mail me replies),
+# `Update: yes` (this reply is the asker's news). Only with a yes or no, so a
+# reply that starts "Update: I called her" keeps its first line.
+FORM_FLAG = re.compile(r"^(notify|update)\s*:\s*(yes|no|y|n|true|false|on|off)?\s*$", re.IGNORECASE)
+SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv)\s*:\s*)+", re.IGNORECASE)
 
 
 def load_key(path: Path) -> bytes:
@@ -71,14 +87,40 @@ def handle(key: bytes, address: str) -> str:
 
 
 def form_fields(body: str) -> tuple[dict[str, str], str]:
-    """`Name:` / `Email:` lines at the top of a message, and the rest of it."""
+    """`Name:` / `Email:` (and yes/no `Notify:` / `Update:`) lines at the top of a
+    message, and the rest of it."""
     fields: dict[str, str] = {}
     lines = body.split("\n")
-    while lines and (not lines[0].strip() or FORM_FIELD.match(lines[0].strip())):
-        match = FORM_FIELD.match(lines.pop(0).strip())
+    while lines:
+        line = lines[0].strip()
+        match = FORM_FIELD.match(line) or FORM_FLAG.match(line)
+        if line and not match:
+            break
+        lines.pop(0)
         if match:
-            fields.setdefault(match.group(1).lower().replace("-", ""), match.group(2).strip())
+            value = (match.group(2) or "").strip()
+            fields.setdefault(match.group(1).lower().replace("-", ""), value)
     return fields, "\n".join(lines).strip()
+
+
+def said_yes(fields: dict[str, str], key: str) -> bool:
+    return fields.get(key, "").lower() in ("yes", "y", "true", "on")
+
+
+def question_title(subject: str, body: str) -> tuple[str, bool]:
+    """The title of an asked question: the subject without `[ask]`, "Re:" and
+    the Ask page's placeholder; else the body's first sentence. And whether it
+    came from the body."""
+    title = ASK_RE.sub(" ", subject)
+    title = SUBJECT_PREFIX.sub("", title)
+    title = re.sub(re.escape(ASK_PLACEHOLDER), " ", title, flags=re.IGNORECASE)
+    title = one_line(title, 150).strip(" -:")
+    if title:
+        return title, False
+    first = re.split(r"(?<=[.?!])\s", " ".join(body.split()), maxsplit=1)[0]
+    if len(first) > 100:
+        first = first[:100].rsplit(" ", 1)[0] + "…"
+    return first, True
 
 
 # Capitalised words a display name may hold that are also ordinary words of a
@@ -175,9 +217,12 @@ def _body(message) -> str:
     return "\n".join(lines).strip()
 
 
-def parse(path: Path, known: dict[str, tuple[str, str]], key: bytes) -> Result:
+def parse(
+    path: Path, known: dict[str, tuple[str, str]], key: bytes, category: str = "The Search"
+) -> Result:
     """`known`: Message-Id (or its keyed hash) -> (slug, reply id) of replies
-    already imported; `key`: the owner's secret (`load_key`)."""
+    already imported; `key`: the owner's secret (`load_key`); `category`: that
+    of asked questions (the owner may change it when approving one)."""
     try:
         messages = _messages(path)
     except (OSError, mailbox.Error) as exc:
@@ -195,6 +240,14 @@ def parse(path: Path, known: dict[str, tuple[str, str]], key: bytes) -> Result:
                 f"{where}: a removal request for {item}; to carry it out: "
                 f'make takedown ITEM={item} REASON="requested by e-mail"'
             )
+            continue
+        stop = UNSUBSCRIBE.search(subject)
+        if stop:
+            result.unsubscribe.append(stop.group(1))
+            result.counts["unsubscribe requests"] += 1
+            continue
+        if ASK_RE.search(subject) and not TOKEN.search(subject):
+            _question(message, (path, number), subject, message_id, key, category, result)
             continue
         slug = parent = None
         token = TOKEN.search(subject)
@@ -241,9 +294,93 @@ def parse(path: Path, known: dict[str, tuple[str, str]], key: bytes) -> Result:
             parent=parent,
             moderation="pending",
             message_id=keyed(key, message_id) if message_id else "",
+            update=said_yes(fields, "update"),
         )
         if message_id:
             known[keyed(key, message_id)] = (slug, reply.id)
         result.attach.setdefault(slug, []).append(reply)
         result.counts["pending replies"] += 1
+        if said_yes(fields, "notify"):
+            subscribe(
+                result, address or fields.get("email", ""), name, where, slug=slug, since=date
+            )
     return result
+
+
+def _date(message, where: str, result: Result) -> datetime:
+    try:
+        date = parsedate_to_datetime(str(message.get("Date")))
+    except (TypeError, ValueError):
+        date = None
+    if date is None:
+        result.warnings.append(f"{where}: no readable Date header; dated now")
+        date = datetime.now(tz=UTC).replace(microsecond=0)
+    return date
+
+
+def _question(message, at: tuple[Path, int], subject, message_id, key, category, result):
+    """A question sent through the Ask page: a pending question thread."""
+    path, number = at
+    where = f"{path}: message {number} ({subject[:50]!r})"
+    display_name, address = parseaddr(str(message.get("From", "")))
+    fields, body = form_fields(_body(message))
+    if not body:
+        result.counts["skipped: empty question"] += 1
+        result.warnings.append(f"{where}: a question with no text; skipped")
+        return
+    chosen = one_line(fields.get("name", ""), 80)
+    sender = address or fields.get("email", "") or message_id
+    name = chosen or handle(key, sender or f"{path}:{number}")
+    result.counts["published under a chosen name" if chosen else "given a handle"] += 1
+    title, from_body = question_title(subject, body)
+    if display_name and display_name.strip() != chosen:
+        body, replaced = without_names(body, display_name, name)
+        title, in_title = without_names(title, display_name, name)
+        if replaced or in_title:
+            result.warnings.append(
+                f"{where}: the sender's name was replaced by {name!r} in the question "
+                f"({replaced + in_title} time(s)); read it before publishing"
+            )
+    if from_body:
+        result.warnings.append(
+            f"{where}: the subject has no question in it; the title is the first sentence "
+            f"({title[:60]!r}): edit it before publishing"
+        )
+    identity = keyed(key, message_id or f"{subject}\n{message.get('Date')}\n{body}")
+    item = new_question(
+        f"email:ask:{identity[:24]}", title, body, name, _date(message, where, result), category
+    )
+    result.items.append(item)
+    result.counts["pending questions"] += 1
+    if said_yes(fields, "notify"):
+        subscribe(result, address or fields.get("email", ""), name, item=item, where=where)
+
+
+def new_question(key: str, title: str, body: str, name: str, date: datetime, category: str):
+    """A reader's question, waiting for the owner's approval."""
+    return Item(
+        key=key,
+        kind="thread",
+        title=title,
+        slug=slugify(title, "question"),
+        date=date,
+        author=name,
+        body=body,
+        category=category,
+        thread_kind="question",
+        moderation="pending",
+    )
+
+
+def subscribe(
+    result: Result, address: str, name: str, where: str, item=None, slug: str = "", since=None
+):
+    """`Notify: yes`: the reader wants replies by e-mail. The address goes to the
+    subscribers file (outside content/), never into a content file."""
+    address = parseaddr(address)[1].strip()
+    if "@" not in address:
+        result.warnings.append(f"{where}: asked to be notified, but gave no e-mail address")
+        return
+    since = item.date if item is not None else since
+    result.subscriptions.append(Subscription(address, name, item, slug, since))
+    result.counts["notification requests"] += 1

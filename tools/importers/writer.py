@@ -79,6 +79,7 @@ def render_item(item: Item) -> str:
         ("Status", "draft" if item.status == "draft" else ""),
         ("Original-URL", item.original_url),
         ("Attribution", item.attribution),
+        ("Moderation", "" if item.moderation == "published" else item.moderation),
         ("Import-Key", item.key),
     ]
     if item.kind == "thread":
@@ -98,6 +99,7 @@ def render_comment(reply: Reply) -> str:
         ("Moderation", reply.moderation),
         ("Origin", reply.origin),
         ("Message-Id", reply.message_id),
+        ("Update", "yes" if reply.update else ""),
     ]
     return _header(pairs) + "\n" + (reply.body or "[removed]") + "\n"
 

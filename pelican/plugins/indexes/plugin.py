@@ -58,7 +58,13 @@ DEFAULTS = {
     # redirect page at each old path, and the same as maps a web server loads.
     "REDIRECTS_NETLIFY_SAVE_AS": "_redirects",
     "REDIRECTS_NGINX_SAVE_AS": "redirects.nginx.map",
+    # The picture social sites show beside a shared link (og:image), where an
+    # item names none with `Image:`: a path on the site (the theme's own PNG).
+    "SHARE_IMAGE": "theme/images/share.png",
 }
+
+# What social sites show as a link's picture: no SVG (most refuse it).
+SHARE_IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
 def set_defaults(pelican) -> None:
@@ -187,6 +193,11 @@ class IndexesGenerator(Generator):
                 ", ".join(sorted(known)),
             )
 
+        # Every item's share image (`Image:`), drafts included: a mistake shows in `make html`.
+        for key in ("articles", "drafts", "pages", "hidden_pages", "draft_pages"):
+            for item in self.context.get(key) or ():
+                item.share_image = share_image(item, settings)
+
         threads = [a for a in articles if getattr(a, "thread", None) and a.kind != "post"]
         self.question_lists = {
             "questions": sorted(threads, key=lambda a: a.date, reverse=True),
@@ -272,6 +283,56 @@ def _metadata_line(path: str, key: str) -> int | None:
     except OSError:
         pass
     return None
+
+
+def resolve_share_image(value: str, content: Path, static_paths) -> tuple[str, str]:
+    """An item's `Image:` as (its address, relative to the site or absolute; a
+    problem, or ""). `images/x.png` (or `/images/x.png`, `{static}/images/x.png`)
+    is a file under the content folder, in one of STATIC_PATHS so the build
+    copies it; an http(s) URL is taken as it is."""
+    value = value.strip()
+    if value.startswith(("http://", "https://")):
+        return (value, "") if plain_address(value) else ("", "is not a plain http(s) URL")
+    relative = value.removeprefix("{static}").lstrip("/")
+    if not relative or ".." in Path(relative).parts:
+        return "", "is not a path inside the content folder"
+    if not relative.lower().endswith(SHARE_IMAGE_TYPES):
+        return "", "is not a PNG, JPEG, GIF or WebP image (social sites do not show SVG)"
+    if not (content / relative).is_file():
+        return "", f"names no file: there is no {content / relative}"
+    if not any(relative == s or relative.startswith(s.rstrip("/") + "/") for s in static_paths):
+        folders = ", ".join(static_paths) or "none"
+        return "", f"is not in a folder the build copies (STATIC_PATHS: {folders})"
+    return relative, ""
+
+
+def share_image(item, settings) -> str:
+    """The item's own share image (`Image:` metadata), checked; "" for the site's
+    default. A mistake is an error naming the file, the line and the fix."""
+    value = item.metadata.get("image")
+    if not value:
+        return ""
+    address, problem = resolve_share_image(
+        str(value), Path(settings["PATH"]), settings.get("STATIC_PATHS", [])
+    )
+    if problem:
+        line = _metadata_line(item.source_path, "image")
+        logger.error(
+            "%s: Image: %r %s. Name a PNG or JPEG under content/images/ "
+            "(Image: images/my-picture.png) or a full https:// address; without Image: "
+            "the page shares the site's own picture (SHARE_IMAGE).",
+            f"{item.source_path}:{line}" if line else item.source_path,
+            value,
+            problem,
+        )
+        return ""
+    if address.startswith(("http://", "https://")):
+        return address
+    # Where the build copies it: Pelican's STATIC_URL ("{path}" unless changed).
+    try:
+        return settings.get("STATIC_URL", "{path}").format(path=address)
+    except (KeyError, IndexError, ValueError):
+        return address
 
 
 def old_paths(items, siteurl: str) -> list[tuple[str, str, str]]:

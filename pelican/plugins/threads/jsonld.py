@@ -160,17 +160,32 @@ def with_license(data: dict, article, license_url: str) -> dict:
     return data
 
 
+def with_keywords(data: dict, article) -> dict:
+    """The item's tags as `keywords`: the theme no longer lists them on the page
+    (topics are the way through subjects), and this is where they still say
+    what the author filed the item under."""
+    names = [tag.name for tag in getattr(article, "tags", None) or ()]
+    if names:
+        data.get("mainEntity", data)["keywords"] = names
+    return data
+
+
 def for_thread(article, thread: Thread, site_url: str, license_url: str = "") -> Deferred:
     return Deferred(
-        lambda: with_license(
-            thread_jsonld(article, thread, site_url, plain_text(article.content)),
+        lambda: with_keywords(
+            with_license(
+                thread_jsonld(article, thread, site_url, plain_text(article.content)),
+                article,
+                license_url,
+            ),
             article,
-            license_url,
         )
     )
 
 
 def for_post(article, thread: Thread | None, site_url: str, license_url: str = "") -> Deferred:
     return Deferred(
-        lambda: with_license(post_jsonld(article, thread, site_url), article, license_url)
+        lambda: with_keywords(
+            with_license(post_jsonld(article, thread, site_url), article, license_url), article
+        )
     )

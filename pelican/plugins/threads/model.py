@@ -50,6 +50,7 @@ class Reply:
     continuation_url: str = ""  # the page its replies continue on, past the depth limit
     initials: str = ""  # avatar: set by the plugin from the author's name
     hue: int = 0
+    update: bool = False  # the asker's news of what happened next (`update: yes`)
 
     @property
     def anchor(self) -> str:
@@ -110,6 +111,12 @@ class Thread:
     @cached_property
     def last_activity(self) -> datetime:
         return max([self.opened, *(r.date for r in self.visible)])
+
+    @cached_property
+    def latest_update(self) -> Reply | None:
+        """The asker's newest update (`update: yes`), shown at the thread's top."""
+        updates = [r for r in self.visible if r.update]
+        return max(updates, key=lambda r: (r.date, r.id)) if updates else None
 
     @property
     def op_followups(self) -> list[Reply]:
@@ -226,6 +233,7 @@ def build_thread(
             field_lines=raw.field_lines,
         )
         node.accepted = raw.accepted and not removed
+        node.update = raw.update and not removed
         nodes[reply_id] = node
         parents[reply_id] = raw.parent
 
@@ -295,6 +303,18 @@ def build_thread(
         node.is_answer = (
             kind == "question" and node.parent is None and not node.is_op and not node.removed
         )
+        if node.update and not node.is_op:
+            who = f"the asker ({asker})" if asker else "the asker"
+            problems.append(
+                Problem(
+                    node.source,
+                    node.line_of("update"),
+                    f"reply {node.id} is marked `update: yes`, but it is by {node.author}, "
+                    f"and only {who} posts updates",
+                    "Remove `update: yes` from it (or fix its author).",
+                )
+            )
+            node.update = False
         if not node.accepted:
             continue
         if not node.is_answer:
@@ -485,6 +505,7 @@ def pack_replies(replies: list[Reply]) -> bytes:
             r.notes,
             r.initials,
             r.hue,
+            r.update,
         )
         for r in replies
     ]
@@ -495,10 +516,13 @@ def unpack_replies(packed: bytes) -> tuple[list[Reply], list[Reply]]:
     """(replies in reading order, top-level replies) from `pack_replies`."""
     replies: list[Reply] = []
     roots: list[Reply] = []
-    for parent, head, flags, notes, initials, hue in pickle.loads(zlib.decompress(packed)):
+    rows = pickle.loads(zlib.decompress(packed))
+    for parent, head, flags, notes, initials, hue, update in rows:
         above = replies[parent] if parent >= 0 else None
         depth = above.depth + 1 if above is not None else 1
-        reply = Reply(*head, above, [], depth, *flags, _NO_LINES, notes, "", "", initials, hue)
+        reply = Reply(
+            *head, above, [], depth, *flags, _NO_LINES, notes, "", "", initials, hue, update
+        )
         if above is None:
             roots.append(reply)
         else:
@@ -550,7 +574,9 @@ class PackedThread:
         raise AttributeError(name)
 
 
-_FROM_REPLIES = frozenset(("replies", "roots", "accepted", "visible", "answers", "op_followups"))
+_FROM_REPLIES = frozenset(
+    ("replies", "roots", "accepted", "visible", "answers", "op_followups", "latest_update")
+)
 
 
 class PackedPage:

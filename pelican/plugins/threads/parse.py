@@ -48,6 +48,8 @@ REPLY_FIELDS = {
     "reviewed": "yes when the owner checked what the personal-data check found and it may be "
     "published",
     "reason": "why the reply was withdrawn or removed; kept in the source, never published",
+    "update": "yes on a reply by the asker that says what happened next (shown as the asker's "
+    "update; the latest is also shown at the top of the thread)",
 }
 MODERATION_STATES = ("published", "pending", "removed", "withdrawn")
 # A placeholder: the reply's place in the tree stays, its words and author do not.
@@ -93,6 +95,7 @@ class RawReply:
     origin: str = ""
     field_lines: dict[str, int] = field(default_factory=dict)  # field -> its line
     reviewed: bool = False  # personal data found in it may be published
+    update: bool = False  # the asker's news of what happened next
 
     def line_of(self, key: str) -> int:
         """The line of a field, or of the reply's header when it is absent."""
@@ -362,6 +365,9 @@ def reply_from_fields(
     reviewed = False
     if "reviewed" in values:
         reviewed = _flag(values["reviewed"], "reviewed", source, lines["reviewed"], problems)
+    update = False
+    if "update" in values:
+        update = _flag(values["update"], "update", source, lines["update"], problems)
     parent = values.get("parent", "").strip() or None
     return RawReply(
         id=reply_id or f"line-{line}",
@@ -376,6 +382,7 @@ def reply_from_fields(
         origin=values.get("origin", ""),
         field_lines=lines,
         reviewed=reviewed,
+        update=update,
     )
 
 

@@ -31,6 +31,8 @@ from stacks_offers.forkmap import default_jobs, fork_map
 from . import jsonld, privacy
 from .model import KINDS, PackedThread, build_thread
 from .parse import (
+    FALSE_WORDS,
+    TRUE_WORDS,
     Problem,
     RawReply,
     pack_raw,
@@ -75,6 +77,9 @@ DEFAULTS = {
     # The owner's list of names (employers, people) the personal-data check
     # looks for in readers' text, under PATH.
     "THREADS_PRIVACY_NAMES": "privacy.toml",
+    # Pages take replies only where the owner turns them on (`Comments: on` in
+    # a page's metadata); True: every page does, unless `Comments: off`.
+    "THREADS_PAGE_COMMENTS": False,
 }
 
 
@@ -135,6 +140,41 @@ def report_personal_data(flagged: list[privacy.Flagged]) -> None:
             for f in flagged
             if f.published
         ]
+    )
+
+
+def metadata_line(source_path: str, key: str) -> int | None:
+    """The line of `Key:` in a content file's metadata (for a message), if any."""
+    try:
+        text, _ = read_source(source_path)
+    except OSError:
+        return None
+    for number, line in enumerate((text or "").split("\n"), 1):
+        if not line.strip():
+            return None
+        if line.lower().startswith(f"{key}:"):
+            return number
+    return None
+
+
+def comments_open(item, default: bool) -> tuple[bool, Problem | None]:
+    """Whether readers may reply to an item: `Comments: on` / `off` in its
+    metadata, else `default`. A value that is neither is a mistake (reported)
+    and leaves the default."""
+    value = item.metadata.get("comments")
+    if value is None:
+        return default, None
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True, None
+    if word in FALSE_WORDS and word:
+        return False, None
+    source = item.source_path
+    return default, Problem(
+        source,
+        metadata_line(source, "comments"),
+        f"`Comments: {value}` is neither on nor off",
+        "Write `Comments: off` to close the item to replies, `Comments: on` to open it.",
     )
 
 
@@ -208,6 +248,25 @@ class ThreadAwareMarkdownReader(MarkdownReader):
             )
             kind = "question"
         metadata["kind"] = kind
+        moderation = str(metadata.pop("moderation", "published")).strip().lower()
+        if moderation not in ("published", "pending"):
+            line = next((at for key, _v, at in parsed.metadata if key == "moderation"), None)
+            report(
+                [
+                    Problem(
+                        source_path,
+                        line,
+                        f"`Moderation: {moderation}` is not a thread's moderation",
+                        "Write `Moderation: published` to publish the thread, or `pending` "
+                        "to hold it back; it is held back until then.",
+                    )
+                ]
+            )
+            moderation = "pending"
+        if moderation == "pending":
+            # A reader's question the owner has not approved yet: a draft, which
+            # `make publish` never writes (`make html` previews it under drafts/).
+            metadata["status"] = "draft"
         metadata["thread_replies"] = pack_raw(parsed.replies)
         return render_untrusted(parsed.body), metadata
 
@@ -399,6 +458,14 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         kind = article.metadata.get("kind", "post")
         article.kind = kind if kind in KINDS else "post"
         article.thread = None
+        # Readers may reply (a "Leave a reply" link, "Reply" on each reply):
+        # posts and threads unless `Comments: off`, pages where turned on.
+        is_open, problem = comments_open(
+            article, settings["THREADS_PAGE_COMMENTS"] if pages else True
+        )
+        article.comments_open = is_open and not article.metadata.get("withdrawn")
+        if problem:
+            report([problem])
         if article.kind == "post" and not packed and not comment_files:
             if not pages:
                 article.jsonld = jsonld.for_post(article, None, site_url, license_url)

@@ -250,6 +250,12 @@ def check_thread(text: str, source: str, names: Names | None = None) -> list[Fla
     parsed = parse_thread(text, source)
     lines = normalise(text).split("\n")
     meta = {key: value for key, value, _ in parsed.metadata}
+    # A question waiting for the owner's approval (`Moderation: pending`), or a
+    # draft, is not published: what it holds is listed, and blocks nothing yet.
+    shown = (
+        meta.get("moderation", "published").strip().lower() == "published"
+        and meta.get("status", "").strip().lower() != "draft"
+    )
     out: list[Flagged] = []
     opening_fix = _REVIEW_FIX.format(field="Reviewed: yes", place="the thread's metadata")
     opening_ok = _reviewed(meta.get("reviewed", ""))
@@ -257,13 +263,13 @@ def check_thread(text: str, source: str, names: Names | None = None) -> list[Fla
         for key, value, at in parsed.metadata:
             if key in ("title", "summary"):
                 for line, f in _scan([value], [at], names):
-                    out.append(Flagged(source, line, f"the thread's {key}", f, True, opening_fix))
+                    out.append(Flagged(source, line, f"the thread's {key}", f, shown, opening_fix))
     starts = [r.line for r in parsed.replies] + [len(lines) + 1]
     body_from = _metadata_end(lines) + 1  # 1-based line after the blank line
     if not opening_ok:
         numbers = list(range(body_from, starts[0]))
         for line, f in _scan([lines[n - 1] for n in numbers], numbers, names):
-            out.append(Flagged(source, line, "the opening post", f, True, opening_fix))
+            out.append(Flagged(source, line, "the opening post", f, shown, opening_fix))
     for reply, end in zip(parsed.replies, starts[1:], strict=True):
         if reply.moderation in ("removed", "withdrawn") or reply.reviewed:
             continue
@@ -271,7 +277,7 @@ def check_thread(text: str, source: str, names: Names | None = None) -> list[Fla
         numbers = list(range(header_end + 1, end))
         fix = _REVIEW_FIX.format(field="reviewed: yes", place=f"reply {reply.id}'s header")
         for line, f in _scan([lines[n - 1] for n in numbers], numbers, names):
-            published = reply.moderation == "published"
+            published = shown and reply.moderation == "published"
             out.append(Flagged(source, line, f"reply {reply.id}", f, published, fix))
     return out
 
