@@ -1,0 +1,257 @@
+"""A small learned layer over the rules: one logistic model per topic.
+
+Pure Python, no dependency. It is trained at development time
+(`tools/train_topics.py`, `make topics-train`) on the labelled sets in
+tests/topics/ and shipped as a JSON file that the vocabulary's `[model]`
+table names. Its features are things a reader can check:
+
+* `rule:<topic>`: the rules' score for every topic, as log(1 + score);
+  `chosen:<topic>`: the rules chose that topic; `decoy`: the decoy cues' score;
+* `w:<stem>`: a word of the text (by stem, common words left out),
+  `t:<stem>`: a word of the title, `b:<stem> <stem>`: two words in a row.
+  Each is 1 where present (0.5 when only in a thread's replies).
+
+A topic's probability is the logistic of its bias plus the weights of the
+features present. The rules keep the first word: a topic they chose is
+*dropped* only when the model finds it very unlikely (below `drop`), and a
+topic they did not choose is *added* only when it is likely (at least `add`),
+with the words that weighed most for it as its evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from .tagger import COMMON_STEMS
+
+REPLIES_VALUE = 0.5
+
+
+class ModelError(ValueError):
+    """A broken model file; the message names it and how to fix it."""
+
+
+def fingerprint(vocabulary_text: str) -> str:
+    """What a model records of the vocabulary it was trained with."""
+    return hashlib.sha256(vocabulary_text.encode("utf-8")).hexdigest()[:16]
+
+
+def _pairs(stems: list[str]) -> set[tuple[str, str]]:
+    return set(zip(stems, islice(stems, 1, None)))
+
+
+def word_features(stems_by_field: dict[str, list[str]]) -> dict[str, float]:
+    """Every word feature of a text (for training; see Model.features)."""
+    found: dict[str, float] = {}
+    for name, stems in stems_by_field.items():
+        value = REPLIES_VALUE if name == "replies" else 1.0
+        words = set(stems) - COMMON_STEMS
+        keys = [f"w:{w}" for w in words] + [
+            f"b:{a} {b}"
+            for a, b in _pairs(stems)
+            if not (a in COMMON_STEMS and b in COMMON_STEMS)
+        ]
+        for key in keys:
+            if found.get(key, 0.0) < value:
+                found[key] = value
+        if name == "title":
+            found.update((f"t:{w}", 1.0) for w in words)
+    return found
+
+
+def rule_features(scores: dict[str, float], chosen: list[str], decoy: float) -> dict[str, float]:
+    found = {f"rule:{t}": math.log1p(s) for t, s in scores.items() if s > 0}
+    found.update((f"chosen:{t}", 1.0) for t in chosen)
+    if decoy > 0:
+        found["decoy"] = math.log1p(decoy)
+    return found
+
+
+def _logistic(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@dataclass
+class Model:
+    """The weights of every topic, and the thresholds that turn them into topics."""
+
+    topics: list[str]
+    bias: dict[str, float]
+    weights: dict[str, dict[str, float]]  # topic -> feature -> weight
+    add: float = 0.9
+    drop: float = 0.05
+    most: int = 4  # never more topics than this on one item
+    vocabulary: str = ""  # fingerprint of the vocabulary it was trained with
+    path: str = ""
+    # feature -> [(topic, weight)], and the word features split for quick look-up
+    _by_feature: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    _words: frozenset = field(default_factory=frozenset)
+    _titles: frozenset = field(default_factory=frozenset)
+    _pairs: frozenset = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        by_feature: dict[str, list[tuple[str, float]]] = {}
+        for topic, weights in self.weights.items():
+            for key, weight in weights.items():
+                by_feature.setdefault(key, []).append((topic, weight))
+        self._by_feature = by_feature
+        self._words = frozenset(k[2:] for k in by_feature if k.startswith("w:"))
+        self._titles = frozenset(k[2:] for k in by_feature if k.startswith("t:"))
+        self._pairs = frozenset(
+            tuple(k[2:].split(" ", 1)) for k in by_feature if k.startswith("b:")
+        )
+
+    def features(self, stems_by_field: dict[str, list[str]]) -> dict[str, float]:
+        """The word features of a text that the model weighs: the same as
+        word_features() restricted to known ones, in a few set operations."""
+        found: dict[str, float] = {}
+        for name, stems in stems_by_field.items():
+            value = REPLIES_VALUE if name == "replies" else 1.0
+            present = set(stems)
+            keys = [f"w:{w}" for w in present & self._words]
+            keys += [f"b:{a} {b}" for a, b in _pairs(stems) & self._pairs]
+            for key in keys:
+                if found.get(key, 0.0) < value:
+                    found[key] = value
+            if name == "title":
+                found.update((f"t:{w}", 1.0) for w in present & self._titles)
+        return found
+
+    def probabilities(self, features: dict[str, float]) -> dict[str, float]:
+        margins = dict(self.bias)
+        by_feature = self._by_feature
+        for key, value in features.items():
+            for topic, weight in by_feature.get(key, ()):
+                margins[topic] += weight * value
+        return {t: _logistic(m) for t, m in margins.items()}
+
+    def reasons(self, topic: str, features: dict[str, float], most: int = 5) -> list[tuple[str, float]]:
+        """The word features that argued most for a topic: (feature, weight), heaviest first."""
+        weights = self.weights.get(topic, {})
+        pushed = [
+            (k, weights[k] * v)
+            for k, v in features.items()
+            if k[:2] in ("w:", "t:", "b:") and weights.get(k, 0.0) > 0
+        ]
+        return sorted(pushed, key=lambda p: (-p[1], p[0]))[:most]
+
+    def decide(
+        self, chosen: list[str], probabilities: dict[str, float]
+    ) -> tuple[list[str], list[str], list[str]]:
+        """(final topics, topics added, topics dropped)."""
+        kept = [t for t in chosen if probabilities.get(t, 1.0) >= self.drop]
+        dropped = [t for t in chosen if t not in kept]
+        room = max(0, self.most - len(kept))
+        added = sorted(
+            (t for t, p in probabilities.items() if p >= self.add and t not in chosen),
+            key=lambda t: (-probabilities[t], t),
+        )[:room]
+        return kept + added, added, dropped
+
+    def to_json(self) -> dict:
+        return {
+            "vocabulary": self.vocabulary,
+            "add": self.add,
+            "drop": self.drop,
+            "most": self.most,
+            "topics": {
+                t: {
+                    "bias": round(self.bias[t], 4),
+                    "weights": {k: round(w, 4) for k, w in sorted(self.weights[t].items())},
+                }
+                for t in self.topics
+            },
+        }
+
+
+def from_json(data: dict, path: str = "") -> Model:
+    try:
+        topics = list(data["topics"])
+        return Model(
+            topics,
+            bias={t: float(data["topics"][t]["bias"]) for t in topics},
+            weights={
+                t: {str(k): float(w) for k, w in data["topics"][t]["weights"].items()}
+                for t in topics
+            },
+            add=float(data.get("add", 0.9)),
+            drop=float(data.get("drop", 0.05)),
+            most=int(data.get("most", 4)),
+            vocabulary=str(data.get("vocabulary", "")),
+            path=path,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelError(
+            f"{path}: not a topic model ({type(exc).__name__}: {exc}). "
+            "Rebuild it with `make topics-train`."
+        ) from exc
+
+
+def load_model(path: str | Path) -> Model:
+    path = str(path)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelError(
+            f"{path}: cannot read the topic model ({exc.strerror}). "
+            "Train it with `make topics-train`, or remove the [model] table."
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise ModelError(
+            f"{path}: not valid JSON ({exc.msg}). Rebuild it with `make topics-train`."
+        ) from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: not a topic model. Rebuild it with `make topics-train`.")
+    return from_json(data, path)
+
+
+def train(
+    examples: list[tuple[dict[str, float], set[str]]],
+    topics: list[str],
+    l2: float = 0.5,
+    epochs: int = 30,
+    rate: float = 0.5,
+    min_count: int = 2,
+    keep: float = 0.02,
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Logistic regression per topic (AdaGrad with an L2 penalty) on sparse features.
+
+    A word feature seen in fewer than `min_count` texts is left out (a word one
+    writer used once is no evidence), and weights under `keep` are not kept.
+    Deterministic: the examples are read in the order given."""
+    counts: dict[str, int] = {}
+    for features, _ in examples:
+        for k in features:
+            counts[k] = counts.get(k, 0) + 1
+    usable = [
+        ({k: v for k, v in f.items() if counts[k] >= min_count or k[:2] not in ("w:", "t:", "b:")}, gold)
+        for f, gold in examples
+    ]
+    penalty = l2 / max(1, len(usable))
+    biases, all_weights = {}, {}
+    for topic in topics:
+        weights: dict[str, float] = {}
+        squares: dict[str, float] = {}
+        bias, bias_sq = 0.0, 1e-8
+        for _ in range(epochs):
+            for features, gold in usable:
+                margin = bias + sum(weights.get(k, 0.0) * v for k, v in features.items())
+                error = _logistic(margin) - (1.0 if topic in gold else 0.0)
+                bias_sq += error * error
+                bias -= rate * error / math.sqrt(bias_sq)
+                for k, v in features.items():
+                    w = weights.get(k, 0.0)
+                    g = error * v + penalty * w
+                    squares[k] = squares.get(k, 1e-8) + g * g
+                    weights[k] = w - rate * g / math.sqrt(squares[k])
+        biases[topic] = bias
+        all_weights[topic] = {k: w for k, w in weights.items() if abs(w) >= keep}
+    return biases, all_weights
