@@ -118,6 +118,9 @@ topics-eval: venv ## Measure the tagger: make topics-eval DATA=items.jsonl [PRED
 	@test -n "$(DATA)" || { echo 'Give the data: make topics-eval DATA=items.jsonl [PREDICTIONS=out.jsonl]'; exit 2; }
 	$(PYTHON) tools/tagging.py eval "$(DATA)" $(if $(PREDICTIONS),--predictions "$(PREDICTIONS)")
 
+topics-train: venv ## Retrain the topic tagger's learned layer (content/topics-model.json) after editing content/topics.toml
+	$(PYTHON) tools/train_topics.py --folds 5
+
 bench: venv ## Benchmark against vanilla Pelican (BENCH_N="1000 5000", BENCH_RUNS=3, BENCH_MAX_REPLIES=40); appends to bench/results.md
 	BENCH_N="$(BENCH_N)" BENCH_RUNS="$(BENCH_RUNS)" BENCH_MAX_REPLIES="$(BENCH_MAX_REPLIES)" $(PYTHON) tools/bench.py
 
@@ -145,5 +148,5 @@ github: ## Publish, then push output/ to the gh-pages branch of the remote you n
 	$(BIN)/ghp-import -m "$(GITHUB_PAGES_COMMIT_MESSAGE)" -b $(GITHUB_PAGES_BRANCH) "$(OUTPUTDIR)" --no-jekyll
 	git push "$(GITHUB_PAGES_REMOTE)" $(GITHUB_PAGES_BRANCH)
 
-.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending takedown topics-report topics-eval \
+.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending takedown topics-report topics-eval topics-train \
 	bench test lint format lock rsync_upload github

@@ -30,14 +30,13 @@ DEFAULT_VOCABULARY = ROOT / "content" / "topics.toml"
 
 
 def _evidence_json(evidence: dict, chosen: list[str]) -> dict:
-    return {
-        topic: {
-            "score": round(evidence[topic].score, 3),
-            "hits": evidence[topic].hits,
-            "count": evidence[topic].hit_count,
-        }
-        for topic in chosen
-    }
+    out = {}
+    for topic in chosen:
+        found = evidence[topic]
+        out[topic] = {"score": round(found.score, 3), "hits": found.hits, "count": found.hit_count}
+        if found.probability is not None:  # the learned layer's word on it
+            out[topic]["probability"] = round(found.probability, 3)
+    return out
 
 
 def read_items(path: Path) -> list[dict]:
@@ -129,8 +128,9 @@ def run_report(args) -> int:
                 continue
             hits = ", ".join(f"{h['text']!r} ({h['field']})" for h in detail["hits"][:6])
             more = detail["count"] - min(6, len(detail["hits"]))
+            model = f" (model {detail['probability']:.2f})" if "probability" in detail else ""
             print(
-                f"  - {topic} {detail['score']:.2f}: {hits}"
+                f"  - {topic} {detail['score']:.2f}{model}: {hits}"
                 + (f" and {more} more" if more > 0 else "")
             )
     args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
