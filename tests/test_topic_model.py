@@ -55,13 +55,14 @@ def test_training_learns_the_words_that_go_with_a_topic():
             text += " they pushed back on the number"
         features = word_features(stems_of(title="a post", body=text))
         examples.append((features, {"negotiation"} if n % 2 else set()))
-    bias, weights = train(examples, ["negotiation"])
+    bias, weights = train(examples, ["negotiation"], l2=1.0)  # a small set: a light penalty
     model = Model(["negotiation"], bias, weights)
     yes = model.probabilities(model.features(stems_of(body="we pushed back on the number")))
     no = model.probabilities(model.features(stems_of(body="the hiring committee met")))
     assert yes["negotiation"] > 0.8 > 0.2 > no["negotiation"]
     # The words that argued for it are the ones that separate the two kinds of text.
-    reasons = [k for k, _ in model.reasons("negotiation", word_features(stems_of(body="pushed back on the number")))]
+    pushed = word_features(stems_of(body="pushed back on the number"))
+    reasons = [k for k, _ in model.reasons("negotiation", pushed)]
     assert reasons and all("push" in k or "back" in k or "number" in k for k in reasons[:3])
 
 
@@ -72,17 +73,33 @@ def test_a_word_seen_in_one_text_only_is_no_evidence():
     assert "w:zorblat" not in weights["offers"]
 
 
-def test_the_look_up_finds_the_same_features_as_the_full_extraction():
+def test_tagging_finds_the_same_features_and_probabilities_as_training():
     text = stems_of(
         title="Pushed back on the offer",
-        body="They offered a salary of $52,000 and I pushed back on the number.",
+        body="They offered a salary of $52,000 and I pushed back on the number. " * 3,
         replies="Good for you. Ask about the relocation money too.",
     )
     every = word_features(text)
-    model = Model(["x"], {"x": 0.0}, {"x": {k: 1.0 for k in list(every)[::2]}})
-    assert model.features(text) == {k: v for k, v in every.items() if k in model.weights["x"]}
-    assert every["w:reloc"] == 0.5  # a word only in the replies counts half
+    assert "w:reloc" not in every  # a thread's replies count through the rules only
     assert every["t:offer"] == 1.0 and every["b:push back"] == 1.0
+    weights = {
+        "a": {k: 0.1 * n for n, k in enumerate(sorted(every)) if n % 2},
+        "b": {"rule:offers": 0.7, "chosen:offers": -0.4, "b:push back": 1.5, "t:push": 0.25},
+    }
+    model = Model(["a", "b"], {"a": -1.0, "b": 0.5}, weights)
+    assert model.features(text) == {
+        k: v for k, v in every.items() if k in weights["a"] or k in weights["b"]
+    }
+    rules = {"rule:offers": 1.6, "chosen:offers": 1.0, "rule:salary": 0.9}
+    fast = model.tag_probabilities(rules, text)
+    slow = model.probabilities({**rules, **every})
+    assert fast.keys() == slow.keys() and all(abs(fast[t] - slow[t]) < 1e-9 for t in fast)
+
+
+def test_only_the_opening_of_a_long_text_gives_features():
+    long = stems_of(body="filler words here " * 200 + "zorblat")
+    assert "w:zorblat" not in word_features(long)
+    assert "w:zorblat" in word_features(stems_of(body="filler words here zorblat"))
 
 
 def test_the_rules_keep_the_first_word():
@@ -118,7 +135,8 @@ def test_a_topic_the_model_finds_very_unlikely_is_dropped(tmp_path):
     path = write_model(tmp_path, {"offers": {"w:vendor": -12.0}}, bias=2.0)
     vocabulary = load(path)
     assert vocabulary.tag({"title": "", "body": "A job offer came this week"})[0] == ["offers"]
-    assert vocabulary.tag({"title": "", "body": "The vendor made a job offer of a discount"})[0] == []
+    vendor = "The vendor made a job offer of a discount"
+    assert vocabulary.tag({"title": "", "body": vendor})[0] == []
 
 
 def test_model_mistakes_name_the_file_and_the_fix(tmp_path):

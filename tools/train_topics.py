@@ -23,11 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
-from tools.tagging import read_items  # noqa: E402
 from topics.evaluate import evaluate  # noqa: E402
 from topics.model import Model, fingerprint, rule_features, train, word_features  # noqa: E402
 from topics.tagger import score  # noqa: E402
 from topics.vocabulary import DECOY, _without_model_table, load  # noqa: E402
+
+from tools.tagging import read_items  # noqa: E402
 
 # The development sets: every labelled set that is tuned on. The held-out
 # splits (heldout.jsonl, realistic-heldout.jsonl) and the fresh writer's
@@ -45,11 +46,7 @@ def rules_and_features(vocabulary, item: dict) -> tuple[list[str], dict[str, flo
     fields = [(n, t, vocabulary.field_weights[n]) for n, t in texts.items() if t]
     read: dict[str, tuple[list[str], list[str]]] = {}
     evidence = score(fields, vocabulary.index, vocabulary.scoring, read)
-    saved, vocabulary.model = vocabulary.model, None  # what the rules alone choose
-    try:
-        chosen, _ = vocabulary.tag(texts)
-    finally:
-        vocabulary.model = saved
+    chosen, _ = vocabulary.tag(texts)  # the vocabulary is loaded without its model
     decoy = evidence.pop(DECOY, None)
     features = rule_features(
         {t: e.score for t, e in evidence.items()}, chosen, decoy.score if decoy else 0.0
@@ -75,10 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocabulary", type=Path, default=ROOT / "content" / "topics.toml")
     parser.add_argument("--out", type=Path, default=ROOT / "content" / "topics-model.json")
     parser.add_argument("--folds", type=int, default=0, help="cross-validate first (k folds)")
-    parser.add_argument("--add", type=float, default=0.9)
+    parser.add_argument("--add", type=float, default=0.8)
     parser.add_argument("--drop", type=float, default=0.05)
     args = parser.parse_args(argv)
-    vocabulary = load(args.vocabulary)
+    vocabulary = load(args.vocabulary, with_model=False)
     topics = list(vocabulary.topics)
     rows = []
     for path in args.data:
@@ -90,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         rules, combined = [], []
         for k in range(args.folds):
             test = rows[k :: args.folds]
-            model = fit(vocabulary, [r for i, r in enumerate(rows) if i % args.folds != k], args.add, args.drop)
+            rest = [r for i, r in enumerate(rows) if i % args.folds != k]
+            model = fit(vocabulary, rest, args.add, args.drop)
             for chosen, features, gold in test:
                 final, _, _ = model.decide(chosen, model.probabilities(features))
                 rules.append((gold, set(chosen)))
@@ -99,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  rules alone      {figures(rules, topics)}")
         print(f"  rules and model  {figures(combined, topics)}")
     model = fit(vocabulary, rows, args.add, args.drop)
-    model.vocabulary = fingerprint(_without_model_table(args.vocabulary.read_text(encoding="utf-8")))
+    text = args.vocabulary.read_text(encoding="utf-8")
+    model.vocabulary = fingerprint(_without_model_table(text))
     args.out.write_text(
         json.dumps(model.to_json(), indent=0, ensure_ascii=False, sort_keys=False) + "\n",
         encoding="utf-8",

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from .tagger import COMMON_STEMS
 
-REPLIES_VALUE = 0.5
+SKIPPED = ("replies",)  # fields whose words are no feature
+OPENING = 250  # only the first this many words of a field are features
 
 
 class ModelError(ValueError):
@@ -42,23 +43,25 @@ def fingerprint(vocabulary_text: str) -> str:
 
 
 def _pairs(stems: list[str]) -> set[tuple[str, str]]:
-    return set(zip(stems, islice(stems, 1, None)))
+    return set(zip(stems, islice(stems, 1, None), strict=False))
 
 
 def word_features(stems_by_field: dict[str, list[str]]) -> dict[str, float]:
-    """Every word feature of a text (for training; see Model.features)."""
+    """Every word feature of a text (for training; see Model.features). A
+    thread's replies are left out: the question says what it is about (the
+    replies still count through the rules' scores)."""
     found: dict[str, float] = {}
     for name, stems in stems_by_field.items():
-        value = REPLIES_VALUE if name == "replies" else 1.0
+        if name in SKIPPED:
+            continue
+        stems = stems[:OPENING]
         words = set(stems) - COMMON_STEMS
-        keys = [f"w:{w}" for w in words] + [
-            f"b:{a} {b}"
+        found.update((f"w:{w}", 1.0) for w in words)
+        found.update(
+            (f"b:{a} {b}", 1.0)
             for a, b in _pairs(stems)
             if not (a in COMMON_STEMS and b in COMMON_STEMS)
-        ]
-        for key in keys:
-            if found.get(key, 0.0) < value:
-                found[key] = value
+        )
         if name == "title":
             found.update((f"t:{w}", 1.0) for w in words)
     return found
@@ -86,54 +89,95 @@ class Model:
     topics: list[str]
     bias: dict[str, float]
     weights: dict[str, dict[str, float]]  # topic -> feature -> weight
-    add: float = 0.9
+    add: float = 0.8
     drop: float = 0.05
     most: int = 4  # never more topics than this on one item
     vocabulary: str = ""  # fingerprint of the vocabulary it was trained with
     path: str = ""
-    # feature -> [(topic, weight)], and the word features split for quick look-up
-    _by_feature: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    # For tagging: each word, title word and pair of words (by stem: no strings
+    # built) and each rule feature -> the (topic, weight) of the topics that weigh it.
+    _by_word: dict[str, list] = field(default_factory=dict)
+    _by_title: dict[str, list] = field(default_factory=dict)
+    _by_pair: dict[tuple[str, str], list] = field(default_factory=dict)
+    _by_rule: dict[str, list] = field(default_factory=dict)
     _words: frozenset = field(default_factory=frozenset)
     _titles: frozenset = field(default_factory=frozenset)
     _pairs: frozenset = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        by_feature: dict[str, list[tuple[str, float]]] = {}
         for topic, weights in self.weights.items():
             for key, weight in weights.items():
-                by_feature.setdefault(key, []).append((topic, weight))
-        self._by_feature = by_feature
-        self._words = frozenset(k[2:] for k in by_feature if k.startswith("w:"))
-        self._titles = frozenset(k[2:] for k in by_feature if k.startswith("t:"))
-        self._pairs = frozenset(
-            tuple(k[2:].split(" ", 1)) for k in by_feature if k.startswith("b:")
-        )
+                kind, _, name = key.partition(":")
+                if kind == "w":
+                    self._by_word.setdefault(name, []).append((topic, weight))
+                elif kind == "t":
+                    self._by_title.setdefault(name, []).append((topic, weight))
+                elif kind == "b":
+                    pair = tuple(name.split(" ", 1))
+                    self._by_pair.setdefault(pair, []).append((topic, weight))
+                else:
+                    self._by_rule.setdefault(key, []).append((topic, weight))
+        self._words = frozenset(self._by_word)
+        self._titles = frozenset(self._by_title)
+        self._pairs = frozenset(self._by_pair)
 
     def features(self, stems_by_field: dict[str, list[str]]) -> dict[str, float]:
-        """The word features of a text that the model weighs: the same as
-        word_features() restricted to known ones, in a few set operations."""
-        found: dict[str, float] = {}
-        for name, stems in stems_by_field.items():
-            value = REPLIES_VALUE if name == "replies" else 1.0
-            present = set(stems)
-            keys = [f"w:{w}" for w in present & self._words]
-            keys += [f"b:{a} {b}" for a, b in _pairs(stems) & self._pairs]
-            for key in keys:
-                if found.get(key, 0.0) < value:
-                    found[key] = value
-            if name == "title":
-                found.update((f"t:{w}", 1.0) for w in present & self._titles)
+        """The word features of a text that the model weighs (as word_features()
+        gives them, restricted to those the model knows)."""
+        words, titles, pairs = self._present(stems_by_field)
+        found = {f"w:{w}": 1.0 for w in words}
+        found.update((f"t:{w}", 1.0) for w in titles)
+        found.update((f"b:{a} {b}", 1.0) for a, b in pairs)
         return found
 
+    def _present(self, stems_by_field: dict[str, list[str]]) -> tuple[set, set, set]:
+        words: set[str] = set()
+        titles: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
+        for name, stems in stems_by_field.items():
+            if name in SKIPPED:
+                continue
+            stems = stems[:OPENING]
+            present = self._words.intersection(stems)
+            words |= present
+            pairs |= self._pairs.intersection(zip(stems, islice(stems, 1, None), strict=False))
+            if name == "title":
+                titles |= self._titles.intersection(stems)
+        return words, titles, pairs
+
     def probabilities(self, features: dict[str, float]) -> dict[str, float]:
+        """Each topic's probability given features by name (as training sees them)."""
+        return {
+            t: _logistic(
+                self.bias[t]
+                + sum(w * features[k] for k, w in self.weights[t].items() if k in features)
+            )
+            for t in self.topics
+        }
+
+    def tag_probabilities(
+        self, rules: dict[str, float], stems_by_field: dict[str, list[str]]
+    ) -> dict[str, float]:
+        """The same as probabilities(rules + word features), by look-ups of the
+        words present: tagging a site must not cost much more than the rules."""
+        words, titles, pairs = self._present(stems_by_field)
         margins = dict(self.bias)
-        by_feature = self._by_feature
-        for key, value in features.items():
-            for topic, weight in by_feature.get(key, ()):
+        for key, value in rules.items():
+            for topic, weight in self._by_rule.get(key, ()):
                 margins[topic] += weight * value
+        for found, weighed in (
+            (words, self._by_word),
+            (titles, self._by_title),
+            (pairs, self._by_pair),
+        ):
+            for key in found:
+                for topic, weight in weighed[key]:
+                    margins[topic] += weight
         return {t: _logistic(m) for t, m in margins.items()}
 
-    def reasons(self, topic: str, features: dict[str, float], most: int = 5) -> list[tuple[str, float]]:
+    def reasons(
+        self, topic: str, features: dict[str, float], most: int = 5
+    ) -> list[tuple[str, float]]:
         """The word features that argued most for a topic: (feature, weight), heaviest first."""
         weights = self.weights.get(topic, {})
         pushed = [
@@ -182,7 +226,7 @@ def from_json(data: dict, path: str = "") -> Model:
                 t: {str(k): float(w) for k, w in data["topics"][t]["weights"].items()}
                 for t in topics
             },
-            add=float(data.get("add", 0.9)),
+            add=float(data.get("add", 0.8)),
             drop=float(data.get("drop", 0.05)),
             most=int(data.get("most", 4)),
             vocabulary=str(data.get("vocabulary", "")),
@@ -216,11 +260,11 @@ def load_model(path: str | Path) -> Model:
 def train(
     examples: list[tuple[dict[str, float], set[str]]],
     topics: list[str],
-    l2: float = 0.5,
+    l2: float = 16.0,
     epochs: int = 30,
     rate: float = 0.5,
     min_count: int = 2,
-    keep: float = 0.02,
+    keep: float = 0.05,
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Logistic regression per topic (AdaGrad with an L2 penalty) on sparse features.
 
@@ -231,10 +275,11 @@ def train(
     for features, _ in examples:
         for k in features:
             counts[k] = counts.get(k, 0) + 1
-    usable = [
-        ({k: v for k, v in f.items() if counts[k] >= min_count or k[:2] not in ("w:", "t:", "b:")}, gold)
-        for f, gold in examples
-    ]
+
+    def kept(key: str) -> bool:
+        return counts[key] >= min_count or key[:2] not in ("w:", "t:", "b:")
+
+    usable = [({k: v for k, v in f.items() if kept(k)}, gold) for f, gold in examples]
     penalty = l2 / max(1, len(usable))
     biases, all_weights = {}, {}
     for topic in topics:

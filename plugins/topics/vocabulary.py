@@ -89,14 +89,16 @@ class Vocabulary:
         """The learned layer: drop a chosen topic it finds very unlikely, add one
         it finds likely, and give an added topic the words that weighed most."""
         model = self.model
-        features = rule_features(
+        rules = rule_features(
             {t: e.score for t, e in evidence.items()}, chosen, decoy.score if decoy else 0.0
         )
-        features.update(model.features({name: stems for name, (_, stems) in read.items()}))
-        probabilities = model.probabilities(features)
+        stems = {name: stems for name, (_, stems) in read.items()}
+        probabilities = model.tag_probabilities(rules, stems)
         final, added, _dropped = model.decide(chosen, probabilities)
         for topic in chosen:
             evidence[topic].probability = probabilities.get(topic)
+        if added:
+            features = model.features(stems)
         for topic in added:
             found = evidence.setdefault(topic, Evidence())
             found.probability = probabilities[topic]
@@ -128,7 +130,9 @@ def _fail(path: str, text: str, needle: str, message: str) -> VocabularyError:
     return VocabularyError(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
-def load(path: str | Path) -> Vocabulary:
+def load(path: str | Path, with_model: bool = True) -> Vocabulary:
+    """The vocabulary at path, compiled; with its [model] unless `with_model` is
+    false (the rules alone, as the model is trained on)."""
     path = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -218,7 +222,7 @@ def load(path: str | Path) -> Vocabulary:
         if not isinstance(value, int | float) or value < 0:
             raise _fail(path, text, key, f"[decoy] {key} = {value!r}: use a number >= 0")
         decoy_numbers[key] = float(value)
-    model, stale = _load_model(path, text, data.get("model"), set(topics))
+    model, stale = _load_model(path, text, data.get("model") if with_model else None, set(topics))
     scoring = Scoring(
         repeat_weight=float(tagger["repeat_weight"]),
         caps=caps,
