@@ -60,7 +60,7 @@ def read_items(path: Path) -> list[dict]:
 
 
 def run_eval(args) -> int:
-    vocabulary = load(args.vocabulary)
+    vocabulary = load(args.vocabulary, with_model=not args.rules_only)
     items = read_items(args.data)
     unknown = sorted(
         {label for item in items for label in item.get("labels", [])} - set(vocabulary.topics)
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--predictions", type=Path, help="write one JSON line per item here")
     ev.add_argument("--vocabulary", type=Path, default=DEFAULT_VOCABULARY)
     ev.add_argument("-v", "--verbose", action="store_true", help="list every wrong item")
+    ev.add_argument("--rules-only", action="store_true", help="without the learned layer ([model])")
     rep = sub.add_parser("report", help="each item's topics with their evidence")
     rep.add_argument("--settings", type=Path, default=ROOT / "pelicanconf.py")
     rep.add_argument("--json", type=Path, default=Path("topics-report.json"))

@@ -29,7 +29,6 @@ from pathlib import Path
 
 from .tagger import COMMON_STEMS
 
-SKIPPED = ("replies",)  # fields whose words are no feature
 OPENING = 250  # only the first this many words of a field are features
 
 
@@ -46,15 +45,23 @@ def _pairs(stems: list[str]) -> set[tuple[str, str]]:
     return set(zip(stems, islice(stems, 1, None), strict=False))
 
 
+def _openings(stems_by_field: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The words that give features: the first OPENING words of each field, a
+    thread's replies read as the rest of its question (as the labelled sets
+    write threads: the question, then "Reply: ..."). A long text is read no
+    further than its opening: that is where it says what it is about."""
+    opened = {n: s[:OPENING] for n, s in stems_by_field.items() if n != "replies"}
+    replies = stems_by_field.get("replies")
+    if replies:
+        body = opened.get("body", [])
+        opened["body"] = body + replies[: OPENING - len(body)]
+    return opened
+
+
 def word_features(stems_by_field: dict[str, list[str]]) -> dict[str, float]:
-    """Every word feature of a text (for training; see Model.features). A
-    thread's replies are left out: the question says what it is about (the
-    replies still count through the rules' scores)."""
+    """Every word feature of a text (for training; see Model.features)."""
     found: dict[str, float] = {}
-    for name, stems in stems_by_field.items():
-        if name in SKIPPED:
-            continue
-        stems = stems[:OPENING]
+    for name, stems in _openings(stems_by_field).items():
         words = set(stems) - COMMON_STEMS
         found.update((f"w:{w}", 1.0) for w in words)
         found.update(
@@ -134,10 +141,7 @@ class Model:
         words: set[str] = set()
         titles: set[str] = set()
         pairs: set[tuple[str, str]] = set()
-        for name, stems in stems_by_field.items():
-            if name in SKIPPED:
-                continue
-            stems = stems[:OPENING]
+        for name, stems in _openings(stems_by_field).items():
             present = self._words.intersection(stems)
             words |= present
             pairs |= self._pairs.intersection(zip(stems, islice(stems, 1, None), strict=False))
