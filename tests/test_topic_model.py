@@ -80,7 +80,7 @@ def test_tagging_finds_the_same_features_and_probabilities_as_training():
         replies="Good for you. Ask about the relocation money too.",
     )
     every = word_features(text)
-    assert "w:reloc" not in every  # a thread's replies count through the rules only
+    assert every["w:reloc"] == 1.0  # a thread's replies read as the rest of its question
     assert every["t:offer"] == 1.0 and every["b:push back"] == 1.0
     weights = {
         "a": {k: 0.1 * n for n, k in enumerate(sorted(every)) if n % 2},

@@ -112,18 +112,21 @@ class Model:
     _pairs: frozenset = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        for topic, weights in self.weights.items():
-            for key, weight in weights.items():
+        # Topics by their place in self.topics; a rule feature weighs every topic
+        # (a row of weights), a word only a few (a list of (place, weight)).
+        for place, topic in enumerate(self.topics):
+            for key, weight in self.weights.get(topic, {}).items():
                 kind, _, name = key.partition(":")
                 if kind == "w":
-                    self._by_word.setdefault(name, []).append((topic, weight))
+                    self._by_word.setdefault(name, []).append((place, weight))
                 elif kind == "t":
-                    self._by_title.setdefault(name, []).append((topic, weight))
+                    self._by_title.setdefault(name, []).append((place, weight))
                 elif kind == "b":
                     pair = tuple(name.split(" ", 1))
-                    self._by_pair.setdefault(pair, []).append((topic, weight))
+                    self._by_pair.setdefault(pair, []).append((place, weight))
                 else:
-                    self._by_rule.setdefault(key, []).append((topic, weight))
+                    row = self._by_rule.setdefault(key, [0.0] * len(self.topics))
+                    row[place] = weight
         self._words = frozenset(self._by_word)
         self._titles = frozenset(self._by_title)
         self._pairs = frozenset(self._by_pair)
@@ -165,19 +168,21 @@ class Model:
         """The same as probabilities(rules + word features), by look-ups of the
         words present: tagging a site must not cost much more than the rules."""
         words, titles, pairs = self._present(stems_by_field)
-        margins = dict(self.bias)
+        margins = [self.bias[t] for t in self.topics]
+        by_rule = self._by_rule
         for key, value in rules.items():
-            for topic, weight in self._by_rule.get(key, ()):
-                margins[topic] += weight * value
+            row = by_rule.get(key)
+            if row is not None:
+                margins = [m + w * value for m, w in zip(margins, row, strict=True)]
         for found, weighed in (
             (words, self._by_word),
             (titles, self._by_title),
             (pairs, self._by_pair),
         ):
             for key in found:
-                for topic, weight in weighed[key]:
-                    margins[topic] += weight
-        return {t: _logistic(m) for t, m in margins.items()}
+                for place, weight in weighed[key]:
+                    margins[place] += weight
+        return dict(zip(self.topics, map(_logistic, margins), strict=True))
 
     def reasons(
         self, topic: str, features: dict[str, float], most: int = 5
@@ -246,12 +251,14 @@ def from_json(data: dict, path: str = "") -> Model:
 def load_model(path: str | Path) -> Model:
     path = str(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:  # ValueError: a null byte in the name, not UTF-8
         raise ModelError(
-            f"{path}: cannot read the topic model ({exc.strerror}). "
+            f"{path}: cannot read the topic model ({getattr(exc, 'strerror', None) or exc}). "
             "Train it with `make topics-train`, or remove the [model] table."
         ) from exc
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelError(
             f"{path}: not valid JSON ({exc.msg}). Rebuild it with `make topics-train`."
