@@ -8,8 +8,9 @@ table names. Its features are things a reader can check:
 * `rule:<topic>`: the rules' score for every topic, as log(1 + score);
   `chosen:<topic>`: the rules chose that topic; `decoy`: the decoy cues' score;
 * `w:<stem>`: a word of the text (by stem, common words left out),
-  `t:<stem>`: a word of the title, `b:<stem> <stem>`: two words in a row.
-  Each is 1 where present (0.5 when only in a thread's replies).
+  `t:<stem>`: a word of the title, `b:<stem> <stem>`: two words in a row;
+  each 1 where present, read in the first OPENING words of the title and of
+  the body (a thread's replies read as the rest of its question).
 
 A topic's probability is the logistic of its bias plus the weights of the
 features present. The rules keep the first word: a topic they chose is
