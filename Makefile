@@ -123,6 +123,9 @@ topics-eval: venv ## Measure the tagger: make topics-eval DATA=items.jsonl [PRED
 	@test -n "$(DATA)" || { echo 'Give the data: make topics-eval DATA=items.jsonl [PREDICTIONS=out.jsonl]'; exit 2; }
 	$(PYTHON) tools/tagging.py eval "$(DATA)" $(if $(PREDICTIONS),--predictions "$(PREDICTIONS)")
 
+topics-train: venv ## Retrain the topic tagger's learned layer (content/topics-model.json) after editing content/topics.toml
+	$(PYTHON) tools/train_topics.py --folds 5
+
 share-image: venv ## Redraw the theme's share image (1200x630 PNG) from SITENAME and SITESUBTITLE, in headless Chromium
 	$(PYTHON) tools/share_image.py --settings $(CONFFILE)
 
@@ -153,5 +156,5 @@ github: ## Publish, then push output/ to the gh-pages branch of the remote you n
 	$(BIN)/ghp-import -m "$(GITHUB_PAGES_COMMIT_MESSAGE)" -b $(GITHUB_PAGES_BRANCH) "$(OUTPUTDIR)" --no-jekyll
 	git push "$(GITHUB_PAGES_REMOTE)" $(GITHUB_PAGES_BRANCH)
 
-.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending notify takedown topics-report topics-eval \
+.PHONY: help venv node-tools html publish clean regenerate serve devserver new-thread new-post import pending notify takedown topics-report topics-eval topics-train \
 	share-image bench test lint format lock rsync_upload github

@@ -94,6 +94,7 @@ def test_one_markdown_instance_carries_nothing_from_one_file_to_the_next(tmp_pat
     posts = tmp_path / "content" / "posts"
     posts.mkdir(parents=True)
     shutil.copy(CONTENT / "topics.toml", tmp_path / "content" / "topics.toml")
+    shutil.copy(CONTENT / "topics-model.json", tmp_path / "content" / "topics-model.json")
     for slug, defines, mentions in (("first", "MLIS", "ALA"), ("second", "ALA", "MLIS")):
         (posts / f"{slug}.md").write_text(
             f"Title: The {slug} post\nDate: 2026-10-03\nCategory: The Search\nTags: {slug}\n\n"

@@ -52,15 +52,27 @@ def test_realistic_development_set_is_varied_and_covers_every_topic():
 
 
 def test_precision_first_on_the_realistic_development_set(tmp_path):
-    predictions = tmp_path / "predictions.jsonl"
-    done = run_eval(REALISTIC_DEV, "--predictions", str(predictions))
+    # The rules are tuned on it (the learned layer is trained on it too, so its
+    # figure with the model says how well it fits, not how it generalises).
+    done = run_eval(REALISTIC_DEV, "--rules-only")
     assert done.returncode == 0, done.stderr
     precision, _recall, f1 = micro(done.stdout)
     assert precision >= 0.9, done.stdout
     assert f1 >= 0.85, done.stdout
+    predictions = tmp_path / "predictions.jsonl"
+    done = run_eval(REALISTIC_DEV, "--predictions", str(predictions))
+    assert done.returncode == 0, done.stderr
+    assert micro(done.stdout)[0] >= precision, done.stdout
+    added = 0
     for line in map(json.loads, predictions.read_text(encoding="utf-8").splitlines()):
-        for topic in line["topics"]:  # every topic shows the phrases that gave it
-            assert line["evidence"][topic]["hits"] and line["evidence"][topic]["score"] > 0
+        for topic in line["topics"]:  # every topic shows what gave it
+            evidence = line["evidence"][topic]
+            assert evidence["hits"] and "probability" in evidence
+            if evidence["score"] == 0:  # no phrase: the model added it, and says why
+                added += 1
+                assert evidence["probability"] >= 0.8
+                assert all(h["field"] == "model" and h["text"] for h in evidence["hits"])
+    assert added  # the learned layer adds topics no phrase gave
 
 
 def test_realistic_held_out_split_is_scored_not_tuned(capsys):

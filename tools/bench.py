@@ -165,6 +165,7 @@ def generate(folder: Path, n: int, seed: int = 20261122, max_replies: int = 40) 
     for path in (project / "posts", project / "threads", project / "comments", vanilla):
         path.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "content" / "topics.toml", project / "topics.toml")
+    shutil.copy(ROOT / "content" / "topics-model.json", project / "topics-model.json")
     shutil.copy(ROOT / "content" / "categories.toml", project / "categories.toml")
     (folder / "vanilla" / "pelicanconf.py").write_text(VANILLA_CONF, encoding="utf-8")
     start = datetime(2024, 1, 1, 9, 0)

@@ -30,14 +30,13 @@ DEFAULT_VOCABULARY = ROOT / "content" / "topics.toml"
 
 
 def _evidence_json(evidence: dict, chosen: list[str]) -> dict:
-    return {
-        topic: {
-            "score": round(evidence[topic].score, 3),
-            "hits": evidence[topic].hits,
-            "count": evidence[topic].hit_count,
-        }
-        for topic in chosen
-    }
+    out = {}
+    for topic in chosen:
+        found = evidence[topic]
+        out[topic] = {"score": round(found.score, 3), "hits": found.hits, "count": found.hit_count}
+        if found.probability is not None:  # the learned layer's word on it
+            out[topic]["probability"] = round(found.probability, 3)
+    return out
 
 
 def read_items(path: Path) -> list[dict]:
@@ -61,7 +60,7 @@ def read_items(path: Path) -> list[dict]:
 
 
 def run_eval(args) -> int:
-    vocabulary = load(args.vocabulary)
+    vocabulary = load(args.vocabulary, with_model=not args.rules_only)
     items = read_items(args.data)
     unknown = sorted(
         {label for item in items for label in item.get("labels", [])} - set(vocabulary.topics)
@@ -129,8 +128,9 @@ def run_report(args) -> int:
                 continue
             hits = ", ".join(f"{h['text']!r} ({h['field']})" for h in detail["hits"][:6])
             more = detail["count"] - min(6, len(detail["hits"]))
+            model = f" (model {detail['probability']:.2f})" if "probability" in detail else ""
             print(
-                f"  - {topic} {detail['score']:.2f}: {hits}"
+                f"  - {topic} {detail['score']:.2f}{model}: {hits}"
                 + (f" and {more} more" if more > 0 else "")
             )
     args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--predictions", type=Path, help="write one JSON line per item here")
     ev.add_argument("--vocabulary", type=Path, default=DEFAULT_VOCABULARY)
     ev.add_argument("-v", "--verbose", action="store_true", help="list every wrong item")
+    ev.add_argument("--rules-only", action="store_true", help="without the learned layer ([model])")
     rep = sub.add_parser("report", help="each item's topics with their evidence")
     rep.add_argument("--settings", type=Path, default=ROOT / "pelicanconf.py")
     rep.add_argument("--json", type=Path, default=Path("topics-report.json"))

@@ -119,6 +119,13 @@ def tag_articles(generator) -> None:
         for article in items:
             article.topics = []
         return
+    if vocabulary.model_stale:
+        logger.warning(
+            "%s: the topic model %s was trained with another version of this vocabulary; "
+            "retrain it with `make topics-train`",
+            vocabulary.path,
+            vocabulary.model.path,
+        )
     wrappers = {
         slug: Topic(slug, topic.name, topic.description, settings)
         for slug, topic in vocabulary.topics.items()
@@ -156,6 +163,11 @@ def tag_articles(generator) -> None:
                         "score": round(evidence[s].score, 3),
                         "hits": evidence[s].hits,
                         "count": evidence[s].hit_count,
+                        **(
+                            {"probability": round(evidence[s].probability, 3)}
+                            if evidence[s].probability is not None
+                            else {}
+                        ),
                     }
                     for s in slugs
                     if s in evidence and s in chosen

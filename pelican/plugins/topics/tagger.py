@@ -276,6 +276,11 @@ def find_counted(index: Index, field_name: str, text: str) -> tuple[list[Hit], i
     """`find`, and the number of words in the field (for density and the opening)."""
     words = words_of(text)
     stems = list(map(stem, words))
+    return find_in(index, field_name, words, stems), len(stems)
+
+
+def find_in(index: Index, field_name: str, words: list[str], stems: list[str]) -> list[Hit]:
+    """`find` over a field already split into words and their stems."""
     hits: list[Hit] = []
     single, anchored, starts = index.single, index.anchored, index.starts
     last = len(stems) - 1
@@ -308,7 +313,7 @@ def find_counted(index: Index, field_name: str, text: str) -> tuple[list[Hit], i
                 if end is not None:
                     shown = " ".join(words[begin:end])
                     hits.append(Hit(phrase, field_name, begin, end, shown, weight))
-    return _cancel(_outermost(hits)), len(stems)
+    return _cancel(_outermost(hits))
 
 
 def _outermost(hits: list[Hit]) -> list[Hit]:
@@ -387,6 +392,10 @@ class Evidence:
     strong: bool = True  # enough distinct cues, or one strong one
     kept: list[Hit] = field(default_factory=list)
     kept_against: list[Hit] = field(default_factory=list)
+    # The learned layer (model.py), where there is one: its probability for the
+    # topic, and the words that weighed most for it, as (word as written, weight).
+    probability: float | None = None
+    words: list[tuple[str, float]] = field(default_factory=list)
 
     @staticmethod
     def _shown(hits: list[Hit]) -> list[dict]:
@@ -394,7 +403,11 @@ class Evidence:
 
     @property
     def hits(self) -> list[dict]:
-        return self._shown(self.kept)
+        """The phrases that fired, then the words the model weighed most."""
+        return self._shown(self.kept) + [
+            {"phrase": f"(model) {w} {weight:+.2f}", "field": "model", "text": w}
+            for w, weight in self.words
+        ]
 
     @property
     def against(self) -> list[dict]:
@@ -414,13 +427,20 @@ def score(
     fields: list[tuple[str, str, float]],
     index: Index,
     scoring: Scoring | None = None,
+    read: dict[str, tuple[list[str], list[str]]] | None = None,
 ) -> dict[str, Evidence]:
-    """Score every topic over (field name, text, field weight) triples (see Scoring)."""
+    """Score every topic over (field name, text, field weight) triples (see Scoring).
+
+    `read`, if given, gets each field's words and their stems (for the model)."""
     scoring = scoring or Scoring()
     results: dict[str, Evidence] = defaultdict(Evidence)
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for field_name, text, weight in fields:
-        found_hits, length = find_counted(index, field_name, text)
+        words = words_of(text)
+        stems = list(map(stem, words))
+        if read is not None:
+            read[field_name] = (words, stems)
+        found_hits, length = find_in(index, field_name, words, stems), len(stems)
         if length > scoring.length_words:
             weight *= (scoring.length_words / length) ** 0.5
         lead = scoring.lead_words if field_name in scoring.lead_fields else 0

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .model import Model, ModelError, fingerprint, load_model, rule_features
 from .tagger import Evidence, Index, Scoring, TemplateError, choose, compile_template, score
 
 TAGGER_DEFAULTS = {
@@ -21,6 +22,7 @@ TAGGER_DEFAULTS = {
 }
 DECOY = "(decoy)"  # the pseudo-topic of the [decoy] cues
 DECOY_KEYS = {"phrases", "threshold", "factor"}
+MODEL_KEYS = {"file"}
 FIELD_DEFAULTS = {"title": 3.0, "summary": 2.0, "body": 1.0, "replies": 0.5}
 CAP_DEFAULTS = {"replies": 2.0}
 TOPIC_KEYS = {"slug", "name", "description", "phrases", "against", "threshold"}
@@ -52,6 +54,8 @@ class Vocabulary:
     scoring: Scoring = field(default_factory=Scoring)
     decoy_threshold: float = 0.0  # 0: no [decoy] table
     decoy_factor: float = 1.0
+    model: Model | None = None  # the learned layer, where the [model] table names one
+    model_stale: bool = False  # the model was trained with another version of this file
     _names: dict[str, str] = field(default_factory=dict)
 
     def lookup(self, name: str) -> str | None:
@@ -61,16 +65,59 @@ class Vocabulary:
     def tag(self, texts: dict[str, str]) -> tuple[list[str], dict[str, Evidence]]:
         """Topics for texts by field name ("title", "summary", "body", "replies")."""
         fields = [(name, text, self.field_weights[name]) for name, text in texts.items() if text]
-        evidence = score(fields, self.index, self.scoring)
+        read: dict[str, tuple[list[str], list[str]]] | None = {} if self.model else None
+        evidence = score(fields, self.index, self.scoring, read)
         thresholds = self.threshold
         decoy = evidence.pop(DECOY, None)
         if decoy is not None and self.decoy_threshold and decoy.score >= self.decoy_threshold:
             # A job ad, a staff bio, programme news: its trap words are not its subject.
             thresholds = {t: v * self.decoy_factor for t, v in thresholds.items()}
         chosen = choose(evidence, thresholds, self.relative, self.confident)
+        if self.model is not None and read is not None:
+            chosen = self._second_opinion(chosen, evidence, decoy, read)
         if decoy is not None:
             evidence[DECOY] = decoy
         return chosen, evidence
+
+    def _second_opinion(
+        self,
+        chosen: list[str],
+        evidence: dict[str, Evidence],
+        decoy: Evidence | None,
+        read: dict[str, tuple[list[str], list[str]]],
+    ) -> list[str]:
+        """The learned layer: drop a chosen topic it finds very unlikely, add one
+        it finds likely, and give an added topic the words that weighed most."""
+        model = self.model
+        rules = rule_features(
+            {t: e.score for t, e in evidence.items()}, chosen, decoy.score if decoy else 0.0
+        )
+        stems = {name: stems for name, (_, stems) in read.items()}
+        probabilities = model.tag_probabilities(rules, stems)
+        final, added, _dropped = model.decide(chosen, probabilities)
+        for topic in chosen:
+            evidence[topic].probability = probabilities.get(topic)
+        if added:
+            features = model.features(stems)
+        for topic in added:
+            found = evidence.setdefault(topic, Evidence())
+            found.probability = probabilities[topic]
+            found.words = [
+                (_written(key, read), weight) for key, weight in model.reasons(topic, features)
+            ]
+        return final
+
+
+def _written(key: str, read: dict[str, tuple[list[str], list[str]]]) -> str:
+    """A model feature as the text wrote it: "b:leverag point" -> "leverage point"."""
+    kind, _, rest = key.partition(":")
+    wanted = rest.split(" ")
+    fields = [read["title"]] if kind == "t" and "title" in read else list(read.values())
+    for words, stems in fields:
+        for i in range(len(stems) - len(wanted) + 1):
+            if stems[i : i + len(wanted)] == wanted:
+                return " ".join(words[i : i + len(wanted)])
+    return rest
 
 
 def _line_of(text: str, needle: str) -> int | None:
@@ -83,7 +130,9 @@ def _fail(path: str, text: str, needle: str, message: str) -> VocabularyError:
     return VocabularyError(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
-def load(path: str | Path) -> Vocabulary:
+def load(path: str | Path, with_model: bool = True) -> Vocabulary:
+    """The vocabulary at path, compiled; with its [model] unless `with_model` is
+    false (the rules alone, as the model is trained on)."""
     path = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -173,6 +222,7 @@ def load(path: str | Path) -> Vocabulary:
         if not isinstance(value, int | float) or value < 0:
             raise _fail(path, text, key, f"[decoy] {key} = {value!r}: use a number >= 0")
         decoy_numbers[key] = float(value)
+    model, stale = _load_model(path, text, data.get("model") if with_model else None, set(topics))
     scoring = Scoring(
         repeat_weight=float(tagger["repeat_weight"]),
         caps=caps,
@@ -195,5 +245,44 @@ def load(path: str | Path) -> Vocabulary:
         scoring=scoring,
         decoy_threshold=decoy_numbers["threshold"] if decoy.get("phrases") else 0.0,
         decoy_factor=decoy_numbers["factor"],
+        model=model,
+        model_stale=stale,
         _names=names,
     )
+
+
+def _load_model(path: str, text: str, table, topics: set[str]) -> tuple[Model | None, bool]:
+    """The learned layer the [model] table names (its file relative to the
+    vocabulary's folder), and whether it was trained with another version of
+    the vocabulary. No [model] table: no model, the rules alone."""
+    if table is None:
+        return None, False
+    if not isinstance(table, dict) or not isinstance(table.get("file"), str):
+        raise _fail(path, text, "[model]", '[model] needs file = "topics-model.json"')
+    for key in sorted(set(table) - MODEL_KEYS):
+        raise _fail(path, text, key, f"[model]: unknown key {key!r}; known: file")
+    try:
+        model = load_model(Path(path).parent / table["file"])
+    except ModelError as exc:
+        raise _fail(path, text, "[model]", str(exc)) from exc
+    unknown = sorted(set(model.topics) - topics)
+    if unknown:
+        raise _fail(
+            path,
+            text,
+            "[model]",
+            f"the model {model.path} knows topics this file does not ({', '.join(unknown)}): "
+            "retrain it with `make topics-train`",
+        )
+    return model, model.vocabulary != fingerprint(_without_model_table(text))
+
+
+def _without_model_table(text: str) -> str:
+    """The vocabulary as the model sees it: everything but the [model] table."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        if line.strip().startswith("["):
+            skipping = line.strip() == "[model]"
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
