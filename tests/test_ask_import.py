@@ -144,6 +144,29 @@ def test_a_question_without_a_subject_takes_its_first_sentence(tmp_path):
     assert "Author: Night Shift Archivist\n" in text and "Pat" not in text
 
 
+def test_the_senders_address_in_a_signature_is_taken_out(tmp_path):
+    """The address is written nowhere, though people sign with it."""
+    content = copy_content(tmp_path / "content")
+    message = tmp_path / "q.eml"
+    message.write_text(
+        "From: Robin Quayle <robin.q@mailhost.net>\n"
+        "Subject: [ask] Do I mention a pending offer to the second library?\n"
+        "Date: Sun, 15 Nov 2026 09:00:00 -0600\n"
+        "Message-ID: <q3@mailhost.net>\n\n"
+        "Name: \nNotify: no\n\n"
+        "The first offer is verbal and the written one is late.\n\n"
+        "Thanks,\nRobin Quayle\nRobin.Q@mailhost.net\n",
+        encoding="utf-8",
+    )
+    done = run_import(content, str(message))
+    assert done.returncode == 0, done.stderr
+    assert "the sender's address was removed from the question (1 time(s))" in done.stdout
+    [path] = [p for p in (content / "threads").glob("*.md") if "email:ask:" in p.read_text()]
+    text = path.read_text(encoding="utf-8")
+    assert "mailhost" not in text.lower() and "[address removed]" in text
+    assert "Quayle" not in text
+
+
 def test_an_askers_update_by_e_mail_is_marked_and_ordinary_first_lines_stay(tmp_path):
     content = copy_content(tmp_path / "content")
     mbox = tmp_path / "updates.mbox"

@@ -86,7 +86,9 @@ def test_the_github_pages_workflow_builds_with_the_readmes_command():
     workflow = (ROOT / "docs" / "github-pages-workflow.yml").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make publish   # build the real site into output/" in readme
-    assert "run: make publish\n" in workflow and "SITEURL: ${{ vars.SITEURL }}" in workflow
+    assert "\n          make publish\n" in workflow and "SITEURL: ${{ vars.SITEURL }}" in workflow
+    # without the variable, the step says which to add instead of Pelican's feed warning
+    assert 'if [ -z "$SITEURL" ]' in workflow and "Add the repository variable SITEURL" in workflow
     assert "path: output/" in workflow and "actions/deploy-pages@" in workflow
 
 

@@ -99,6 +99,7 @@ def test_notify_sends_each_new_published_reply_once_and_honours_unsubscribe(subs
     dry = notify(content, subscribers, "--dry-run")
     assert dry.returncode == 0 and "1 e-mail(s) would be sent" in dry.stdout
     assert f"To: {ADDRESS}" in dry.stdout and "Halvard P." in dry.stdout
+    assert "\nList-Unsubscribe: <mailto:" in dry.stdout  # as written, not encoded words
     assert json.loads(subscribers.read_text())["subscriptions"][0]["sent"] == []
 
     with SMTPSink() as sink:

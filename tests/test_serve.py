@@ -108,3 +108,36 @@ def test_in_chromium_the_styles_load_links_stay_here_and_search_works(served):
         assert links and all(link.startswith(url + "/") for link in links), links
     finally:
         stop_chromium(browser)
+
+
+def test_a_new_build_shows_without_restarting_the_server(tmp_path):
+    """`output` is a link each build moves to a new folder (and the old folders are
+    removed): a running `make serve` follows it, as `make html` after `make publish` needs."""
+    builds = tmp_path / ".site-versions"
+    for name, site in (("one", PLACEHOLDER), ("two", None)):
+        folder = builds / name
+        folder.mkdir(parents=True)
+        canonical = f'<link rel="canonical" href="{site}/">' if site else ""
+        (folder / "index.html").write_text(f"<html>{canonical}<p>build {name}</p></html>")
+    output = tmp_path / "output"
+    output.symlink_to(builds / "one")
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "serve.py"), "-o", str(output), "-p", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = re.search(r"at (http://127\.0\.0\.1:\d+)/", server.stdout.readline()).group(1)
+        status, text, _ = fetch(url + "/")
+        assert status == 200 and "build one" in text and PLACEHOLDER not in text
+        swap = tmp_path / "output.new"
+        swap.symlink_to(builds / "two")
+        os.replace(swap, output)
+        (builds / "one" / "index.html").unlink()
+        (builds / "one").rmdir()
+        status, text, _ = fetch(url + "/")
+        assert status == 200 and "build two" in text
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

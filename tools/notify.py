@@ -25,6 +25,7 @@ import smtplib
 import sys
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -157,6 +158,10 @@ def notice(
         stop_link,
     ]
     message.set_content("\n".join(lines) + "\n")
+    # Headers are written folded only past RFC 5322's 998 characters: folded at 78, the
+    # long List-Unsubscribe would be written as encoded words, which mail programs do not
+    # read as a link (RFC 2369), so their "Unsubscribe" button would not appear.
+    message.policy = policy.default.clone(max_line_length=998)
     return message
 
 

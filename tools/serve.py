@@ -22,6 +22,7 @@ import http.server
 import re
 import sys
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
 # Files whose text may carry the site's address.
@@ -59,6 +60,7 @@ def site_address(root: Path) -> str | None:
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     site: str | None = None  # the build's own address
+    sites: ClassVar[dict[Path, str | None]] = {}  # each build's own address, by its folder
     local: str = ""  # this server's address
     stamp: Path | None = None  # with --reload-stamp: touched after every build
 
@@ -71,8 +73,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def do_HEAD(self):
         self._answer(body=False)
 
-    def _file(self) -> tuple[Path | None, int]:
-        root = Path(self.directory).resolve()
+    def _file(self, root: Path) -> tuple[Path | None, int]:
         relative = unquote(urlsplit(self.path).path).lstrip("/")
         path = (root / relative).resolve()
         if root != path and root not in path.parents:
@@ -91,7 +92,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             stamp = str(self.stamp.stat().st_mtime_ns if self.stamp.exists() else 0).encode()
             self._send(200, "text/plain; charset=utf-8", stamp, body)
             return
-        path, status = self._file()
+        # `output` is a link that every build moves to a new folder: follow it
+        # on each request, and read the address that build was made for.
+        root = Path(self.directory).resolve()
+        if root not in self.sites:
+            self.sites[root] = site_address(root)
+        site = self.sites[root]
+        path, status = self._file(root)
         if status == 301:
             self.send_response(301)
             self.send_header("Location", urlsplit(self.path).path + "/")
@@ -102,9 +109,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return
         data = path.read_bytes()
         kind = TEXT_TYPES.get(path.suffix) or self.guess_type(str(path))
-        if self.site and path.suffix in TEXT_TYPES:
-            data = data.replace(self.site.encode(), self.local.encode())
-            escaped = self.site.replace("/", "\\/")  # as JSON may write it
+        if site and path.suffix in TEXT_TYPES:
+            data = data.replace(site.encode(), self.local.encode())
+            escaped = site.replace("/", "\\/")  # as JSON may write it
             data = data.replace(escaped.encode(), self.local.replace("/", "\\/").encode())
         if self.stamp is not None and path.suffix == ".html":
             data = data.replace(b"</body>", RELOAD + b"</body>", 1)
@@ -140,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     site = site_address(root)
     server = http.server.ThreadingHTTPServer(
-        (args.bind, args.port), functools.partial(Handler, directory=str(root))
+        (args.bind, args.port), functools.partial(Handler, directory=str(args.output.absolute()))
     )
     port = server.server_address[1]
     Handler.site, Handler.local = site, f"http://{args.bind}:{port}"

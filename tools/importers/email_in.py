@@ -191,6 +191,20 @@ def without_names(body: str, display_name: str, shown: str) -> tuple[str, int]:
     return "\n".join(lines), count
 
 
+def without_address(text: str, address: str) -> tuple[str, int]:
+    """The text with the sender's own address (any case, `mailto:` too) taken out,
+    and how many times: an address in a signature is as identifying as the From line."""
+    address = address.strip()
+    if "@" not in address:
+        return text, 0
+    return re.subn(
+        rf"(?<![\w.+-])(?:mailto:)?{re.escape(address)}(?![\w-])",
+        "[address removed]",
+        text,
+        flags=re.IGNORECASE,
+    )
+
+
 def _messages(path: Path):
     raw = path.read_bytes()
     if raw.startswith(b"From "):
@@ -271,6 +285,12 @@ def parse(
         sender = address or fields.get("email", "") or message_id
         name = chosen or handle(key, sender or f"{path}:{number}")
         result.counts["published under a chosen name" if chosen else "given a handle"] += 1
+        body, removed = without_address(body, address)
+        if removed:
+            result.warnings.append(
+                f"{where}: the sender's address was removed from the body "
+                f"({removed} time(s)); read it before publishing"
+            )
         if display_name and display_name.strip() != chosen:
             body, replaced = without_names(body, display_name, name)
             if replaced:
@@ -332,8 +352,16 @@ def _question(message, at: tuple[Path, int], subject, message_id, key, category,
     sender = address or fields.get("email", "") or message_id
     name = chosen or handle(key, sender or f"{path}:{number}")
     result.counts["published under a chosen name" if chosen else "given a handle"] += 1
+    named = body  # what identifies a message without a Message-ID (names taken out below)
+    body, removed = without_address(body, address)
+    if removed:
+        result.warnings.append(
+            f"{where}: the sender's address was removed from the question "
+            f"({removed} time(s)); read it before publishing"
+        )
     title, from_body = question_title(subject, body)
     if display_name and display_name.strip() != chosen:
+        named = without_names(named, display_name, name)[0]
         body, replaced = without_names(body, display_name, name)
         title, in_title = without_names(title, display_name, name)
         if replaced or in_title:
@@ -346,7 +374,7 @@ def _question(message, at: tuple[Path, int], subject, message_id, key, category,
             f"{where}: the subject has no question in it; the title is the first sentence "
             f"({title[:60]!r}): edit it before publishing"
         )
-    identity = keyed(key, message_id or f"{subject}\n{message.get('Date')}\n{body}")
+    identity = keyed(key, message_id or f"{subject}\n{message.get('Date')}\n{named}")
     item = new_question(
         f"email:ask:{identity[:24]}", title, body, name, _date(message, where, result), category
     )
