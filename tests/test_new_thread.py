@@ -56,6 +56,55 @@ def test_a_new_thread_and_a_new_post_are_drafts_until_their_status_line_goes(tmp
     year = thread.read_text().split("Date: ")[1][:4]
     assert published.soup(f"/{year}/do-i-tell-the-dean/").find("h1")
     assert published.soup(f"/{year}/what-ten-rejections-taught-me/").find("h1")
+    # ...but each example line left in them is a warning naming file and line, so
+    # `make publish` (which stops on any warning) would not publish them as they are.
+    leftover = [m for m in published.messages if "still the skeleton's example" in m]
+    lines = thread.read_text().splitlines()
+    where = (
+        lines.index("Write the opening post here. `Kind:` is `question` (readers answer it; one")
+        + 1
+    )
+    assert any(f"{thread}:{where}: still the skeleton's example" in m for m in leftover), leftover
+    assert any("author: Someone Else" in m for m in leftover)
+    assert any(str(post) in m and "Write the post here" in m for m in leftover)
+    done = run_build(tmp_path / "strict", content, "--no-search", "--strict")
+    assert done.returncode == 1 and "still the skeleton's example" in done.stderr
+
+    # Written over, they publish without a word.
+    for path in (thread, post):
+        text = path.read_text()
+        for old_line, new_line in (
+            ("Author: Your Name", "Author: Wren"),
+            ("author: Your Name", "author: Wren"),
+            ("author: Someone Else", "author: Ines"),
+            (
+                "Summary: One or two sentences that listings and feeds show under the title.",
+                "Summary: Ten no's, and what they had in common.",
+            ),
+            ("Write the opening post here.", "My provost asked me something odd."),
+            ("A reply to the opening post.", "Tell her the truth."),
+            ("A reply to the reply above (`parent: first`).", "Thanks, I will."),
+            ("Write the post here, in Markdown:", "Here is what I learned:"),
+        ):
+            text = text.replace(old_line, new_line)
+        path.write_text(text, encoding="utf-8")
+    published = build(tmp_path / "published-3", content=content, settings=PUBLISHCONF)
+    assert [m for m in published.messages if "skeleton" in m] == []
+
+
+def test_a_skeleton_is_dated_in_the_sites_time_zone(tmp_path):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import pelicanconf
+
+    done = run_tool("new_thread.py", "--title", "When is it", "--content", tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "threads" / "when-is-it.md").read_text().split("Date: ")[1][:16]
+    written = datetime.strptime(written, "%Y-%m-%d %H:%M").replace(
+        tzinfo=ZoneInfo(pelicanconf.TIMEZONE)
+    )
+    assert abs((datetime.now(ZoneInfo("UTC")) - written).total_seconds()) < 600
 
 
 def test_a_build_names_the_example_values_still_set_and_where_to_change_them(tmp_path):
@@ -66,6 +115,7 @@ def test_a_build_names_the_example_values_still_set_and_where_to_change_them(tmp
     said = done.stdout.split("Still set to the examples a new site comes with", 1)[1]
     assert "SITEURL is 'https://stacks-and-offers.example.org': make publish SITEURL=" in said
     assert "THREADS_REPLY_EMAIL is 'replies@stacks-and-offers.example.org'" in said
+    assert "AUTHOR is 'Marisol Okafor': pelicanconf.py: the name your posts" in said
     # Once the address is set, only what is left is named.
     done = run_build(tmp_path / "b", content, "--no-search", siteurl="https://jobs.test")
     assert done.returncode == 0, done.stderr

@@ -55,9 +55,21 @@ logger = logging.getLogger("tools.build")
 # The example values a new clone comes with. A build with any of them still set
 # works, and says once which are left and where to change them.
 PLACEHOLDER_DOMAIN = "stacks-and-offers.example.org"
+PLACEHOLDER_AUTHOR = "Marisol Okafor"  # the demo's owner, in every page's footer
+# setting -> (the example value in it, where to change it)
 PLACEHOLDER_FIXES = {
-    "SITEURL": "make publish SITEURL=https://your.site (or export SITEURL, or publishconf.py)",
-    "THREADS_REPLY_EMAIL": 'pelicanconf.py: a mailbox you read, or "" for no Reply links',
+    "SITEURL": (
+        PLACEHOLDER_DOMAIN,
+        "make publish SITEURL=https://your.site (or export SITEURL, or publishconf.py)",
+    ),
+    "THREADS_REPLY_EMAIL": (
+        PLACEHOLDER_DOMAIN,
+        'pelicanconf.py: a mailbox you read, or "" for no Reply links',
+    ),
+    "AUTHOR": (
+        PLACEHOLDER_AUTHOR,
+        "pelicanconf.py: the name your posts and the footer show (the demo owner's until then)",
+    ),
 }
 
 
@@ -65,8 +77,8 @@ def placeholders(settings: dict) -> list[str]:
     """The settings still holding the example values, each with where to change it."""
     return [
         f"{key} is {settings[key]!r}: {fix}"
-        for key, fix in PLACEHOLDER_FIXES.items()
-        if PLACEHOLDER_DOMAIN in str(settings.get(key) or "")
+        for key, (example, fix) in PLACEHOLDER_FIXES.items()
+        if example in str(settings.get(key) or "")
     ]
 
 
@@ -212,6 +224,30 @@ def progress_of_pelican(progress: Progress):
                 signal.disconnect(receiver)
 
 
+def report_skeleton_leftovers(settings: dict) -> None:
+    """A warning for each example line of a `make new-post`/`new-thread` skeleton
+    left in a post, thread or page that is no longer a draft."""
+    from tools.new_thread import leftovers
+
+    root = Path(settings["PATH"])
+    for folder in (*settings["ARTICLE_PATHS"], *settings["PAGE_PATHS"]):
+        for path in sorted((root / folder).rglob("*.md")):
+            if "comments" in path.relative_to(root).parts:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for line, leftover in leftovers(text):
+                logger.warning(
+                    "%s:%d: still the skeleton's example %r: write your own, or put "
+                    "`Status: draft` back until it is ready",
+                    path,
+                    line,
+                    leftover,
+                )
+
+
 def run_pelican(
     settings_file: Path, staging: Path, extra: dict, progress: Progress | None = None
 ) -> Collector:
@@ -243,6 +279,7 @@ def run_pelican(
         collector.settings = settings
         with progress_of_pelican(progress):
             Pelican(settings).run()
+        report_skeleton_leftovers(settings)
     except Exception as exc:  # report it with the rest and fail the build
         # A mistake in the settings says what to do; anything else shows where it happened.
         from stacks_offers.contract import PluginOrderError

@@ -3,7 +3,9 @@
 
 The file starts as `Status: draft`: `make html` builds it (at /drafts/<slug>.html, to
 preview), `make publish` leaves it out, so a skeleton's example names and text are
-never published by mistake. Delete the `Status: draft` line to publish it."""
+never published by mistake. Delete the `Status: draft` line to publish it; a
+build warns (and `make publish` refuses) while any of the skeleton's example
+lines are left in a file that is no longer a draft."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pelican.settings import DEFAULT_CONFIG
 from pelican.utils import slugify
@@ -69,6 +72,43 @@ Readers comment by e-mail, and their comments are files under
 """
 FOLDERS = {"thread": ("threads", TEMPLATE), "post": ("posts", POST)}
 
+# Lines of the skeletons that only an author who has not started yet would leave:
+# a build warns about each one left in a file that is no longer a draft (so
+# `make publish` refuses it), naming the file and line.
+LEFTOVERS = (
+    "Write the opening post here.",
+    "A reply to the opening post.",
+    "A reply to the reply above (`parent: first`).",
+    "Write the post here, in Markdown:",
+    "Summary: One or two sentences that listings and feeds show under the title.",
+    "Author: Your Name",
+    "author: Your Name",
+    "author: Someone Else",
+)
+
+
+def leftovers(text: str) -> list[tuple[int, str]]:
+    """(line, skeleton text) for each skeleton line still in `text`, unless it is a draft."""
+    header = text.split("\n\n", 1)[0]
+    if any(line.strip().lower() == "status: draft" for line in header.splitlines()):
+        return []
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for leftover in LEFTOVERS:
+            if line.strip().startswith(leftover):
+                found.append((number, leftover))
+    return found
+
+
+def site_now(settings_file: Path) -> datetime:
+    """Now, in the site's TIMEZONE (a date is read in it), else this machine's."""
+    try:
+        from pelican.settings import read_settings
+
+        return datetime.now(ZoneInfo(read_settings(str(settings_file))["TIMEZONE"]))
+    except Exception:  # no settings to read: the machine's time
+        return datetime.now()
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -76,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=sorted(FOLDERS), default="thread", help="thread or post")
     parser.add_argument("--author", default="Your Name", help="who writes (default: Your Name)")
     parser.add_argument("--content", type=Path, default=Path("content"), help="content folder")
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent / "pelicanconf.py",
+        help="settings whose TIMEZONE the date is written in (default: pelicanconf.py)",
+    )
     args = parser.parse_args(argv)
 
     title = " ".join(args.title.split())
@@ -88,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if path.exists():
         print(f"{path} already exists: choose another title or edit that file.", file=sys.stderr)
         return 1
-    date = datetime.now().strftime("%Y-%m-%d %H:%M")
+    date = site_now(args.settings).strftime("%Y-%m-%d %H:%M")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         template.format(title=title, slug=slug, date=date, author=args.author), encoding="utf-8"
