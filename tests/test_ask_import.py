@@ -80,6 +80,21 @@ def test_make_pending_lists_the_question_with_its_file_and_line(asked):
     assert f"{path}:{line}: reader-" in listed.stdout
     assert f"question “{TITLE[:40]}" in listed.stdout
     assert "1 pending question." in listed.stdout
+    # With the topics the build would give it, so the moderator sees where it will be listed.
+    assert "\n  topics: " in listed.stdout and "negotiation" in listed.stdout.split("topics: ")[1]
+
+
+def test_make_pending_says_when_a_question_would_be_on_no_topic_page(tmp_path):
+    content = copy_content(tmp_path / "content")
+    (content / "threads" / "lunch.md").write_text(
+        "Title: Where do you all eat lunch?\nDate: 2026-11-20 12:00\nKind: discussion\n"
+        "Author: reader-abcdefgh\nModeration: pending\n\nThe break room is always full.\n",
+        encoding="utf-8",
+    )
+    listed = run_tool("pending.py", "--content", content)
+    assert listed.returncode == 0, listed.stderr
+    after = listed.stdout.split("lunch.md")[1]
+    assert after.split("\n")[1].startswith("  no topic found: it would be on no topic page")
 
 
 def test_a_pending_question_is_not_published_then_approval_publishes_it(asked, tmp_path):

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from pelican.plugins.threads import privacy  # noqa: E402
 from pelican.plugins.threads.parse import parse_comment, parse_thread  # noqa: E402
+from pelican.plugins.topics.vocabulary import VocabularyError, load  # noqa: E402
 
 
 def pending_questions(content: Path) -> list[tuple[str, int, str, str, str]]:
@@ -42,6 +43,31 @@ def pending_questions(content: Path) -> list[tuple[str, int, str, str, str]]:
                 f"question “{title}”: {parsed.body}",
             )
         )
+    return found
+
+
+def question_topics(content: Path) -> dict[str, list[str] | None]:
+    """file -> the topics the tagger gives each pending question (as the build
+    would: the vocabulary in content/topics.toml), or None if it cannot be read.
+    A question with none is on no topic page unless the owner adds `Topics:`."""
+    try:
+        vocabulary = load(content / "topics.toml")
+    except (OSError, VocabularyError):
+        vocabulary = None
+    found: dict[str, list[str] | None] = {}
+    for path in sorted((content / "threads").glob("*.md")):
+        parsed = parse_thread(_text(path), str(path))
+        meta = {key.lower(): value for key, value, _line in parsed.metadata}
+        if meta.get("moderation", "published").strip().lower() == "published":
+            continue
+        if meta.get("topics"):
+            found[str(path)] = [t.strip() for t in meta["topics"].split(",") if t.strip()]
+        elif vocabulary is None:
+            found[str(path)] = None
+        else:
+            found[str(path)] = vocabulary.tag(
+                {"title": meta.get("title", ""), "body": parsed.body}
+            )[0]
     return found
 
 
@@ -85,12 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--content", type=Path, default=ROOT / "content")
     args = parser.parse_args(argv)
     questions = pending_questions(args.content)
+    topics = question_topics(args.content)
     for path, line, author, date, body in questions:
         words = " ".join(body.split())
         print(
             f"{path}:{line}: {author or '?'}, {date or '?'}: {words[:90]}"
             + ("…" if len(words) > 90 else "")
         )
+        chosen = topics.get(path)
+        if chosen:
+            print(f"  topics: {', '.join(chosen)}")
+        elif chosen is not None:
+            print(
+                "  no topic found: it would be on no topic page; add a `Topics:` line "
+                "(e.g. Topics: interviews) when you approve it"
+            )
     print(
         f"{len(questions)} pending {'question' if len(questions) == 1 else 'questions'}. "
         "Publish one by setting its Moderation to published (and checking its category)."
