@@ -327,29 +327,9 @@ def build_vanilla(corpus: Path, out: Path, tick=None) -> tuple[float, float, str
     )
 
 
-def build_project(corpus: Path, out: Path, tick=None) -> tuple[float, float, str, float]:
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.rmtree(out.parent / ".site-versions", ignore_errors=True)
-    return run_measured(
-        [
-            PYTHON,
-            str(ROOT / "tools" / "build.py"),
-            "--settings",
-            str(ROOT / "pelicanconf.py"),
-            "--content",
-            str(corpus / "project"),
-            "--output",
-            str(out),
-            "--no-search",
-        ],
-        ROOT,
-        tick,
-    )
-
-
-def unchanged_publish(corpus: Path, out: Path) -> float:
-    """Seconds for the project's build run again with nothing changed (it keeps the site)."""
-    command = [
+def project_command(corpus: Path, out: Path) -> list[str]:
+    """`make html`'s build of the corpus into `out`, without the search index."""
+    return [
         PYTHON,
         str(ROOT / "tools" / "build.py"),
         "--settings",
@@ -360,8 +340,20 @@ def unchanged_publish(corpus: Path, out: Path) -> float:
         str(out),
         "--no-search",
     ]
+
+
+def build_project(corpus: Path, out: Path, tick=None) -> tuple[float, float, str, float]:
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out.parent / ".site-versions", ignore_errors=True)
+    return run_measured(project_command(corpus, out), ROOT, tick)
+
+
+def unchanged_publish(corpus: Path, out: Path) -> float:
+    """Seconds for the project's build run again with nothing changed (it keeps the site)."""
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        project_command(corpus, out), cwd=ROOT, capture_output=True, text=True, check=False
+    )
     elapsed = time.monotonic() - started
     if done.returncode != 0 or "Nothing changed since" not in done.stdout:
         raise SystemExit(f"the unchanged publish built anew:\n{done.stdout[-2000:]}")

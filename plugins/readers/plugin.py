@@ -18,6 +18,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from stacks_offers import contract
+from stacks_offers.metadata import metadata_line
 
 from . import outcomes, tokens
 
@@ -104,19 +105,6 @@ def add_filters(generator) -> None:
     generator.env.filters["form_hidden"] = form_hidden
 
 
-def _line(path: str, key: str) -> int | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    return None
-                if line.lower().startswith(f"{key}:"):
-                    return number
-    except OSError:
-        pass
-    return None
-
-
 def vocabulary(settings) -> list[outcomes.Outcome]:
     path = Path(settings["PATH"]) / settings["OUTCOMES_DATA"]
     try:
@@ -136,7 +124,7 @@ def attach_outcomes(generator) -> None:
             if value is None:
                 continue
             where = article.source_path
-            line = _line(where, "outcome")
+            line = metadata_line(where, "outcome")
             where = f"{where}:{line}" if line else where
             if getattr(article, "kind", "post") == "post":
                 logger.error(

@@ -298,13 +298,7 @@ def parse(
                     f"{where}: the sender's name was replaced by {name!r} in the body "
                     f"({replaced} time(s)); read it before publishing"
                 )
-        try:
-            date = parsedate_to_datetime(str(message.get("Date")))
-        except (TypeError, ValueError):
-            date = None
-        if date is None:
-            result.warnings.append(f"{where}: no readable Date header; dated now")
-            date = datetime.now(tz=UTC).replace(microsecond=0)
+        date = _date(message, where, result)
         digest = hashlib.sha256((message_id or f"{path}:{number}").encode()).hexdigest()[:12]
         reply = Reply(
             id=f"mail-{digest}",

@@ -23,6 +23,7 @@ from pelican.utils import sanitised_join
 
 from stacks_offers import compat, contract, templates
 from stacks_offers.forkmap import default_jobs, fork_map
+from stacks_offers.metadata import metadata_line
 
 from .related import rank_related
 
@@ -271,20 +272,6 @@ class IndexesGenerator(Generator):
             )
 
 
-def _metadata_line(path: str, key: str) -> int | None:
-    """The line of `Key:` in a content file's header, for a message."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    return None
-                if line.lower().startswith(f"{key}:"):
-                    return number
-    except OSError:
-        pass
-    return None
-
-
 def resolve_share_image(value: str, content: Path, static_paths) -> tuple[str, str]:
     """An item's `Image:` as (its address, relative to the site or absolute; a
     problem, or ""). `images/x.png` (or `/images/x.png`, `{static}/images/x.png`)
@@ -316,7 +303,7 @@ def share_image(item, settings) -> str:
         str(value), Path(settings["PATH"]), settings.get("STATIC_PATHS", [])
     )
     if problem:
-        line = _metadata_line(item.source_path, "image")
+        line = metadata_line(item.source_path, "image")
         logger.error(
             "%s: Image: %r %s. Name a PNG or JPEG under content/images/ "
             "(Image: images/my-picture.png) or a full https:// address; without Image: "
@@ -352,7 +339,7 @@ def old_paths(items, siteurl: str) -> list[tuple[str, str, str]]:
             ("its address", "slug", target),
         ):
             if not plain_address(value):
-                line = _metadata_line(item.source_path, key)
+                line = metadata_line(item.source_path, key)
                 logger.error(
                     "%s: %s %r is not a plain path or http(s) URL, so no redirect is made "
                     "for it. Use only letters, digits and . _ ~ %% / + , : @ ! - "
