@@ -129,6 +129,19 @@ def test_a_pending_question_is_not_published_then_approval_publishes_it(asked, t
     for secret in SECRETS:
         assert secret not in every_text(site.output), secret
 
+    # The same mailbox imported again keeps the approved question, and does not
+    # suggest --force, which would put its Moderation back to pending. (The key that
+    # makes handles and import keys lives beside the content folder: it comes along.)
+    import shutil
+
+    shutil.copy(content.parent / ".privacy-key", approved.parent / ".privacy-key")
+    again = run_import(approved, "question.eml")
+    assert again.returncode == 0, again.stderr
+    assert "approved (Moderation: published) since it was imported; kept" in again.stdout
+    assert "use --force" not in again.stdout
+    assert "Moderation: published" in target.read_text(encoding="utf-8")
+    assert len(list((approved / "threads").glob(f"{path.stem}*.md"))) == 1  # no second copy
+
 
 def copy_content_from(source: Path, destination: Path) -> Path:
     import shutil

@@ -127,8 +127,12 @@ def main(argv: list[str] | None = None) -> int:
                 "(e.g. Topics: interviews) when you approve it"
             )
     print(
-        f"{len(questions)} pending {'question' if len(questions) == 1 else 'questions'}. "
-        "Publish one by setting its Moderation to published (and checking its category)."
+        f"{len(questions)} pending {'question' if len(questions) == 1 else 'questions'}."
+        + (
+            " Publish one by setting its Moderation to published (and checking its category)."
+            if questions
+            else ""
+        )
     )
     rows = pending(args.content)
     for path, line, author, date, body in rows:
@@ -138,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             + ("…" if len(words) > 70 else "")
         )
     print(
-        f"{len(rows)} pending {'reply' if len(rows) == 1 else 'replies'}. Publish one by "
-        "setting its Moderation to published."
+        f"{len(rows)} pending {'reply' if len(rows) == 1 else 'replies'}."
+        + (" Publish one by setting its Moderation to published." if rows else "")
     )
     try:
         flagged = personal_data(args.content)

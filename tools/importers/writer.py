@@ -104,6 +104,9 @@ def render_comment(reply: Reply) -> str:
     return _header(pairs) + "\n" + (reply.body or "[removed]") + "\n"
 
 
+APPROVED = re.compile(r"^moderation:\s*published\s*$", re.I | re.M)
+
+
 class Writer:
     def __init__(self, content: Path, force: bool = False, dry_run: bool = False) -> None:
         self.content = content.resolve()
@@ -144,10 +147,19 @@ class Writer:
                 )
                 return "kept"
             if not self.force:
-                self.messages.append(
-                    f"{path.relative_to(self.content)}: changed since it was "
-                    "imported; kept (use --force to overwrite)"
-                )
+                header = current.split("\n\n", 1)[0]
+                if APPROVED.search(header):
+                    # --force would put back `Moderation: pending` and the text as sent.
+                    self.messages.append(
+                        f"{path.relative_to(self.content)}: approved (Moderation: published) "
+                        "since it was imported; kept as you approved it (--force would "
+                        "overwrite your approval and edits)"
+                    )
+                else:
+                    self.messages.append(
+                        f"{path.relative_to(self.content)}: changed since it was "
+                        "imported; kept (use --force to overwrite)"
+                    )
                 return "kept"
         if not self.dry_run:
             path.parent.mkdir(parents=True, exist_ok=True)
