@@ -54,6 +54,9 @@ help: ## List every target
 	@echo '           BUILDOPTS=--no-search (html, publish: skip the search index)'
 	@echo '           BUILDOPTS=--full (html, publish: build anew even if nothing changed)'
 	@echo '           ITEM=slug#reply-id REASON="..." (takedown) NOTIFYOPTS=--dry-run (notify)'
+	@echo '           SOURCE=... FILE=... IMPORTOPTS=--force|--dry-run (import) GITHUB_PAGES_REMOTE=... (github)'
+	@echo '           DATA=... PREDICTIONS=... (topics-eval) BENCH_N BENCH_RUNS BENCH_MAX_REPLIES (bench)'
+	@echo '           SEARCH_SHARD_SIZE=2000 (html, publish: pages per part of the search index)'
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies (skipped when unchanged)
 
