@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -180,3 +181,15 @@ def theme_script(path: Path, tag) -> bool:
         # Pagefind's UI, and the list of the index's other parts (tools/search_index.py).
         return tag["src"] in (f"{SITEURL}/pagefind/pagefind-ui.js", f"{SITEURL}/pagefind/parts.js")
     return (tag.string or "").strip().startswith('window.addEventListener("DOMContentLoaded"')
+
+
+def snapshot(output: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every file of a built site (through the `output` link) by path, with its hash;
+    `skip` leaves out top-level folders (Pagefind's: two runs of Pagefind 1.5 on the
+    same pages write the same index under different hashed names)."""
+    root = output.resolve()
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] not in skip
+    }

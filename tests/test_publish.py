@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -12,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.sitebuild import PELICANCONF, PUBLISHCONF, ROOT, SITEURL, copy_content, run_build
+from tests.sitebuild import (
+    PELICANCONF,
+    PUBLISHCONF,
+    ROOT,
+    SITEURL,
+    copy_content,
+    run_build,
+    snapshot,
+)
 
 BUILD = [sys.executable, str(ROOT / "tools" / "build.py")]
 
@@ -40,15 +47,6 @@ date: 2026-11-21 10:00
 
 It is not: my parent does not exist.
 """
-
-
-def snapshot(output: Path) -> dict[str, str]:
-    root = output.resolve()
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def publish(

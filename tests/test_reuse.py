@@ -9,7 +9,6 @@ it may) and a clean build (`--full`) runs beside it; the two must be equal.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import uuid
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.sitebuild import PELICANCONF, copy_content, run_build
+from tests.sitebuild import PELICANCONF, copy_content, run_build, snapshot
 from tools.inputs import differences, stable, tree_digest
 
 FRESH_POST = """Title: {title}
@@ -26,15 +25,6 @@ Category: The Search
 
 A short post written by the test, number {n}.
 """
-
-
-def digest(output: Path) -> dict[str, str]:
-    root = output.resolve()
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def publish(output: Path, content: Path, *extra: str, siteurl: str):
@@ -49,11 +39,11 @@ def test_a_publish_with_nothing_changed_keeps_the_last_site(tmp_path):
     first = publish(output, content, siteurl="https://one.test")
     assert "Built " in first.stdout
     built = output.resolve()
-    before = digest(output)
+    before = snapshot(output)
 
     again = publish(output, content, siteurl="https://one.test")
     assert "Nothing changed since" in again.stdout and "Built " not in again.stdout
-    assert output.resolve() == built and digest(output) == before
+    assert output.resolve() == built and snapshot(output) == before
     # The notice of placeholders still set is given again: the site still has them.
     assert ("Still set to the examples" in first.stdout) == (
         "Still set to the examples" in again.stdout
@@ -65,7 +55,7 @@ def test_a_publish_with_nothing_changed_keeps_the_last_site(tmp_path):
     assert "Nothing changed since" in publish(output, content, siteurl="https://one.test").stdout
     forced = publish(output, content, "--full", siteurl="https://one.test")
     assert "Built " in forced.stdout and output.resolve() != built
-    assert digest(output) == before
+    assert snapshot(output) == before
 
 
 def test_a_kept_build_still_reports_its_problems_and_publish_still_refuses(tmp_path):
@@ -151,4 +141,4 @@ def test_after_any_changes_the_published_site_is_what_a_clean_build_gives(
         shutil.rmtree(clean.parent, ignore_errors=True)
         clean.parent.mkdir()
         publish(clean, content, "--full", siteurl=siteurl)
-        assert digest(output) == digest(clean), (steps, step)
+        assert snapshot(output) == snapshot(clean), (steps, step)

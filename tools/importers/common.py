@@ -292,3 +292,14 @@ def attach_orphans(replies: list[Reply], warnings: list[str], where: str) -> Non
                 "the file; it now answers the opening post"
             )
             reply.parent = None
+
+
+def note_removal(result: Result, where: str, removal: re.Match, how: str) -> None:
+    """A removal request (`[remove: slug#reply-id]`) is not imported: say how to
+    carry it out with `make takedown`."""
+    item = removal.group(1) + (f"#{removal.group(2)}" if removal.group(2) else "")
+    result.counts["removal requests (not imported)"] += 1
+    result.warnings.append(
+        f"{where}: a removal request for {item}; to carry it out: "
+        f'make takedown ITEM={item} REASON="requested {how}"'
+    )

@@ -40,7 +40,16 @@ from datetime import UTC, datetime
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
-from .common import ImportFailure, Item, Reply, Result, Subscription, one_line, slugify
+from .common import (
+    ImportFailure,
+    Item,
+    Reply,
+    Result,
+    Subscription,
+    note_removal,
+    one_line,
+    slugify,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
 from readers.tokens import ASK_PLACEHOLDER, ASK_RE
@@ -248,12 +257,7 @@ def parse(
         where = f"{path}: message {number} ({subject[:50]!r})"
         removal = REMOVAL.search(subject)
         if removal:
-            item = removal.group(1) + (f"#{removal.group(2)}" if removal.group(2) else "")
-            result.counts["removal requests (not imported)"] += 1
-            result.warnings.append(
-                f"{where}: a removal request for {item}; to carry it out: "
-                f'make takedown ITEM={item} REASON="requested by e-mail"'
-            )
+            note_removal(result, where, removal, "by e-mail")
             continue
         stop = UNSUBSCRIBE.search(subject)
         if stop:

@@ -34,7 +34,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .common import ImportFailure, Reply, Result, one_line
+from .common import ImportFailure, Reply, Result, note_removal, one_line
 from .email_in import (
     ASK_RE,
     REMOVAL,
@@ -181,12 +181,7 @@ def parse(path: Path, key: bytes, category: str = "The Search") -> Result:
             continue
         removal = REMOVAL.search(token_text) or REMOVAL.search(title_text)
         if removal:
-            item = removal.group(1) + (f"#{removal.group(2)}" if removal.group(2) else "")
-            result.counts["removal requests (not imported)"] += 1
-            result.warnings.append(
-                f"{where}: a removal request for {item}; to carry it out: "
-                f'make takedown ITEM={item} REASON="requested through the form"'
-            )
+            note_removal(result, where, removal, "through the form")
             continue
         body = fields.get("message", "").replace("\r\n", "\n").strip()
         if not body:
