@@ -22,6 +22,8 @@ class Plugin:
     sets: frozenset[str]
     reads: frozenset[str] = field(default_factory=frozenset)
     when: str = ""
+    # Set in some builds only (an incremental one) and read by no plugin.
+    notes: frozenset[str] = field(default_factory=frozenset)
 
 
 CONTRACT: dict[str, Plugin] = {
@@ -59,6 +61,10 @@ CONTRACT: dict[str, Plugin] = {
                 "article.comments_open",
                 "page.comments_open",
             }
+        ),
+        # Read by no plugin: an incremental build's note of what an item's page
+        # is made from besides its file (its comment files): stacks_offers/reuse.py.
+        notes=frozenset({"article.reuse_inputs", "page.reuse_inputs"}
         ),
         when="article_generator_pretaxonomy, page_generator_finalized",
     ),

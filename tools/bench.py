@@ -360,6 +360,25 @@ def unchanged_publish(corpus: Path, out: Path) -> float:
     return elapsed
 
 
+def edited_publish(corpus: Path, out: Path) -> tuple[float, str]:
+    """Seconds for `make publish`'s build (with the search index) after one
+    reply of one thread was edited, on top of the site in `out` (built and
+    indexed): an incremental publish. Returns the time and what it reused."""
+    thread = corpus / "project" / "threads" / "item-0.md"
+    thread.write_text(
+        edit_first_reply(thread.read_text(encoding="utf-8"), " Edited for the benchmark."),
+        encoding="utf-8",
+    )
+    command = [arg for arg in project_command(corpus, out) if arg != "--no-search"]
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - started
+    reused = re.search(r"(\d+) of (\d+) pages unchanged", done.stdout)
+    if done.returncode != 0 or "Built " not in done.stdout:
+        raise SystemExit(f"the edited publish failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return elapsed, (f"{reused[1]} of {reused[2]} pages reused" if reused else "no page reused")
+
+
 def _wait_for_line(process: subprocess.Popen, start: str, deadline: float) -> None:
     """Read the dev server's output until a line starts with `start`."""
     for line in process.stdout:
@@ -556,6 +575,15 @@ def main(argv: list[str] | None = None) -> int:
             if error:
                 raise SystemExit(error)
             extra.append(f"- N={n}: the project build's {cost[0].lower()}{cost[1:]}")
+            with progress.phase(f"{n} items: publish after editing one reply"):
+                edited, reused = edited_publish(corpus, work / f"out-{n}" / "b")
+            index_s = float(re.search(r"in ([\d.]+) s", cost)[1])
+            build_s = statistics.median(times[n]["b"])
+            extra.append(
+                f"- N={n}: publish after editing one reply (incremental, with the search "
+                f"index): {edited:.1f} s ({reused}); {edited / (build_s + index_s):.2f} of a "
+                f"full publish (the median build {build_s:.1f} s + index {index_s:.1f} s)"
+            )
             if not args.no_edit_loop:
                 with progress.phase(f"{n} items: edit loop (dev server)"):
                     page_s, all_s = edit_loop(corpus, work)

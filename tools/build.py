@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import time
 from contextlib import ExitStack, contextmanager
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # adds this folder's pelican/plugins/ to its namespace then.
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "plugins")) if p not in sys.path]
 
+from stacks_offers.reuse import REUSE_SETTING  # noqa: E402
 from tools.inputs import build_inputs, differences  # noqa: E402
 from tools.progress import Progress  # noqa: E402
 from tools.search_index import build_search_index  # noqa: E402 - tests and the dev server import it from here
@@ -42,6 +45,8 @@ from tools.search_index import build_search_index  # noqa: E402 - tests and the 
 VERSIONS_DIR = ".site-versions"
 PARTIAL_SUFFIX = ".partial"
 INPUTS_SUFFIX = ".inputs.json"  # beside each version: what it was made from
+PAGES_SUFFIX = ".pages"  # beside each version: what each page was made from (reuse)
+STORE_PREFIX = "reuse-"  # the store of per-item work, one per set of non-content inputs
 KEEP_VERSIONS = 2  # the current site and the one before it, for a quick rollback
 
 # Test hook: the tests that kill a publish half-way set SITE_BUILD_PAUSE_AT to
@@ -136,7 +141,11 @@ def clean_stale(versions: Path, root: Path) -> None:
 def prune(versions: Path, current: Path) -> None:
     """Keep the current version and the KEEP_VERSIONS - 1 newest others."""
     done = sorted(
-        (p for p in versions.iterdir() if p.is_dir() and not p.name.endswith(PARTIAL_SUFFIX)),
+        (
+            p
+            for p in versions.iterdir()
+            if p.is_dir() and not p.name.endswith(PARTIAL_SUFFIX) and not p.name.startswith(".")
+        ),
         key=lambda p: p.name,
         reverse=True,
     )
@@ -147,10 +156,46 @@ def prune(versions: Path, current: Path) -> None:
         keep.add(p.resolve())
     for p in done:
         if p.resolve() not in keep:
-            shutil.rmtree(p, ignore_errors=True)
-    for manifest in versions.glob(f"*{INPUTS_SUFFIX}"):
-        if not (versions / manifest.name.removesuffix(INPUTS_SUFFIX)).is_dir():
-            manifest.unlink(missing_ok=True)
+            discard(p)
+    for suffix in (INPUTS_SUFFIX, PAGES_SUFFIX):
+        for manifest in versions.glob(f"*{suffix}"):
+            if not (versions / manifest.name.removesuffix(suffix)).is_dir():
+                manifest.unlink(missing_ok=True)
+
+
+TRASH = ".trash"  # in .site-versions: old versions being removed
+EMPTY_TRASH = (
+    "import os, shutil, sys\n"
+    "for name in os.listdir(sys.argv[1]):\n"
+    "    shutil.rmtree(os.path.join(sys.argv[1], name), ignore_errors=True)\n"
+)
+
+
+def discard(folder: Path) -> None:
+    """Remove an old version folder without waiting for it: it is moved into
+    the trash at once (one rename), and a process of its own removes it (a
+    site of 10,000 pages takes seconds to remove; the new build need not wait).
+    Whatever a removal leaves (the machine stopped) goes with the next one."""
+    trash = folder.parent / TRASH
+    trash.mkdir(exist_ok=True)
+    try:
+        folder.rename(trash / folder.name)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    empty_trash(trash)
+
+
+def empty_trash(trash: Path) -> None:
+    if not trash.is_dir() or not any(trash.iterdir()):
+        return
+    subprocess.Popen(
+        [sys.executable, "-c", EMPTY_TRASH, str(trash)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def swap_in(output: Path, new_version: Path) -> None:
@@ -277,8 +322,13 @@ def run_pelican(
     try:
         settings = read_settings(str(settings_file), override=override)
         collector.settings = settings
-        with progress_of_pelican(progress):
-            Pelican(settings).run()
+        try:
+            with progress_of_pelican(progress):
+                Pelican(settings).run()
+        finally:
+            from stacks_offers import reuse
+
+            reuse.close(settings)  # what was worked out is kept, even for a stopped build
         report_skeleton_leftovers(settings)
     except Exception as exc:  # report it with the rest and fail the build
         # A mistake in the settings says what to do; anything else shows where it happened.
@@ -410,9 +460,13 @@ def _build(
     name = f"{stamp}-{os.getpid()}"
     staging = versions / f"{name}{PARTIAL_SUFFIX}"
     staging.mkdir()
+    plan = None if full else reuse_plan(output, versions, inputs, name)
+    pages_record = versions / f"{name}{PAGES_SUFFIX}"
 
     with Progress() as progress:
-        collector = run_pelican(settings_file, staging, extra, progress)
+        collector = run_pelican(
+            settings_file, staging, {**extra, REUSE_SETTING: plan} if plan else extra, progress
+        )
         elapsed = time.monotonic() - started
         # This process's peak, and the largest of the workers it forked (reaped by now).
         peaks = (
@@ -454,6 +508,7 @@ def _build(
     if stopped or (strict and problems):
         # A build that stopped half-way is never swapped in, whatever the mode.
         shutil.rmtree(staging, ignore_errors=True)
+        pages_record.unlink(missing_ok=True)
         what = "Not built" if stopped else "Not published"
         print(f"\n{what}: fix the problems above. {output}/ is unchanged.", file=sys.stderr)
         return 1
@@ -470,9 +525,48 @@ def _build(
         f"Built {output}/ -> {VERSIONS_DIR}/{name} in {elapsed:.1f} s, peak "
         f"{peaks[0]:.0f} MiB (largest worker {peaks[1]:.0f} MiB)"
         + (" (with the problems listed above)" if problems else "")
+        + reused_note(pages_record)
     )
     tell_placeholders(collector.settings)
     return 0
+
+
+def reuse_plan(output: Path, versions: Path, inputs: dict[str, str], name: str) -> dict:
+    """What this build may take from earlier ones (stacks_offers/reuse.py): the
+    store of per-item work for these settings, theme, code and packages, and,
+    when the site in `output` was built from the same (only content differs),
+    that site's pages."""
+    # The pages and the per-item work depend on neither the content (compared
+    # piece by piece) nor whether the search index is made.
+    others = {k: v for k, v in inputs.items() if k not in ("content", "options")}
+    key = hashlib.blake2b(json.dumps(others, sort_keys=True).encode(), digest_size=8).hexdigest()
+    store = versions / f"{STORE_PREFIX}{key}.sqlite"
+    for old in versions.glob(f"{STORE_PREFIX}*"):
+        if not old.name.startswith(store.name):  # another set of inputs: never of use again
+            old.unlink(missing_ok=True)
+    plan = {"store": str(store), "pages": str(versions / f"{name}{PAGES_SUFFIX}")}
+    if output.is_symlink():
+        current = output.resolve()
+        try:
+            manifest = json.loads(manifest_of(current).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return plan
+        before = {k: v for k, v in manifest.get("inputs", {}).items() if k in others}
+        if current.is_dir() and not differences(before, others):
+            plan["previous"] = str(current)
+            plan["previous_pages"] = str(versions / f"{current.name}{PAGES_SUFFIX}")
+    return plan
+
+
+def reused_note(record: Path) -> str:
+    """How much of the build was taken from the previous one, for its summary line."""
+    from stacks_offers.reuse import load_pages
+
+    saved = load_pages(str(record))
+    pages, reused = len(saved.get("records", {})), saved.get("reused", 0)
+    if not reused:
+        return ""
+    return f"; {reused} of {pages} pages unchanged, taken from the previous build"
 
 
 def tell_placeholders(settings: dict) -> None:

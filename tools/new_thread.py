@@ -89,6 +89,8 @@ LEFTOVERS = (
 
 def leftovers(text: str) -> list[tuple[int, str]]:
     """(line, skeleton text) for each skeleton line still in `text`, unless it is a draft."""
+    if not any(leftover in text for leftover in LEFTOVERS):
+        return []  # (most files: no need to look line by line)
     header = text.split("\n\n", 1)[0]
     if any(line.strip().lower() == "status: draft" for line in header.splitlines()):
         return []

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import traceback
 import zlib
 
@@ -38,7 +39,7 @@ from pelican.generators import ArticlesGenerator, PagesGenerator, TemplatePagesG
 from pelican.urlwrappers import URLWrapper
 from pelican.utils import file_suffix
 
-from stacks_offers import compat
+from stacks_offers import compat, reuse
 from stacks_offers.forkmap import (
     can_fork,
     collect,
@@ -60,6 +61,9 @@ PARTITIONED = (ArticlesGenerator, PagesGenerator, TemplatePagesGenerator)
 
 def set_defaults(pelican) -> None:
     pelican.settings.setdefault("BUILD_JOBS", None)  # None: BUILD_JOBS env, else every core
+    # An incremental build's store of per-item work is opened here, in the
+    # main process, before any worker is forked (stacks_offers/reuse.py).
+    reuse.store(pelican.settings)
 
 
 def jobs_for(settings) -> int:
@@ -97,7 +101,7 @@ def _read_all(generator, paths_key: str, excludes_key: str) -> None:
             ahead = reader.read_ahead(path)
         except Exception:
             return None  # Pelican reads it again, and reports what went wrong
-        _stamp, (_content, metadata) = ahead
+        _stamp, ((_content, metadata), _key, _logged) = ahead
         for value in metadata.values():
             for wrapper in value if isinstance(value, list) else (value,):
                 if isinstance(wrapper, URLWrapper):
@@ -148,6 +152,7 @@ class PartitionedWriter(compat.OwningWriter):
         self.asked: set[str] = set()  # every path any process writes, by name
         self.written = 0  # files this process has written
         self._owned: dict[str, bool] = {}  # this process's answers, by path
+        self.reuse: Reuse | None = None  # an incremental build's pages (`Reuse`)
 
     @property
     def main(self) -> bool:
@@ -185,15 +190,17 @@ class PartitionedWriter(compat.OwningWriter):
         url=None,
         **kwargs,
     ):
-        if self.share[1] > 1 and template is not None:
+        if template is not None and (self.share[1] > 1 or self.reuse is not None):
             if (
                 name
+                and self.share[1] > 1
                 and not compat.paginates(self.settings, paginated, template_name, kwargs)
                 and not self.owns(name)
             ):
                 self._skip(name, context, relative_urls, kwargs)
                 return None
-            template = _OwnedTemplate(template, self)  # a paginated page's pages may differ
+            # Each page (a paginated page's pages may differ) is decided on its own.
+            template = _OwnedTemplate(template, self)
         return super().write_file(
             name,
             template,
@@ -220,10 +227,27 @@ class PartitionedWriter(compat.OwningWriter):
                 return None
         return super().write_feed(elements, context, path, *args, **kwargs)
 
+    def reuse_file(self, name: str, items) -> bool:
+        """For a file a plugin writes itself (not through `write_file`), made
+        from `items` (posts, threads, pages) alone: True when the previous
+        build's file was put in its place (write nothing), False when it is
+        to be written (and is recorded as made from `items`)."""
+        plan = self.reuse
+        if plan is None:
+            return False
+        path = os.path.normpath(name)
+        if plan.reusable(path):
+            os.makedirs(os.path.dirname(os.path.join(self.output_path, path)), exist_ok=True)
+            return plan.link(path, self.output_path)
+        plan.pages.record(path, [item.source_path for item in items])
+        return False
+
     def opened(self, name: str) -> bool:
         self.asked.add(name)
         if not self.owns(name):
             return False
+        if self.reuse is not None and self.reuse.link(name, self.output_path):
+            return False  # the previous build's file is in place: nothing to write
         self.written += 1
         if self.written % self.trim_every == 0:
             release_free_memory()
@@ -239,12 +263,89 @@ class _OwnedTemplate:
         self.name = getattr(template, "name", None)
 
     def render(self, context):
-        if self._writer.owns(context.get("output_file", "")):
+        name = context.get("output_file", "")
+        if not self._writer.owns(name):
+            return ""
+        plan = self._writer.reuse
+        if plan is None:
             return self._template.render(context)
-        return ""
+        if plan.reusable(name):
+            return ""  # `opened` links the previous build's file instead
+        reuse.watch(self._template.environment)
+        with reuse.Reads.of_one_page() as read:
+            for key in ("article", "page"):  # the page's own item, whatever it reads
+                reuse._note(context.get(key))
+            html = self._template.render(context)
+        plan.pages.record(name, read)
+        return html
 
     def __getattr__(self, attribute):
         return getattr(self._template, attribute)
+
+
+class Reuse:
+    """An incremental build's pages: which to take from the previous build.
+
+    Made in the main process before the fork (`_Fork`), so every process
+    decides alike; each records the pages it renders or reuses, and the
+    workers send their records back (`_State.finish`)."""
+
+    def __init__(self, plan: dict, context: dict, settings) -> None:
+        items = reuse.all_items(context)
+        comments = settings.get("THREADS_COMMENTS_PATH")
+        skip = {item.source_path for item in items}
+        if comments:
+            folder = os.path.join(settings["PATH"], comments)
+            for root, _dirs, files in os.walk(folder):
+                skip.update(os.path.join(root, f) for f in files)
+        self.structure = reuse.structure(context, settings, skip)
+        digests = {item.source_path: reuse.item_digest(item) for item in items}
+        self.pages = reuse.Pages(self.structure, digests)
+        before = reuse.load_pages(plan.get("previous_pages"))
+        same = before.get("structure") == self.structure
+        self.previous: dict = before.get("records", {}) if same else {}
+        self.previous_folder = plan.get("previous")
+        self.save_to = plan.get("pages")
+        self._linking: set[str] = set()
+        self.reused = 0
+
+    def reusable(self, name: str) -> bool:
+        path = os.path.normpath(name)
+        if not self.previous_folder or not self.pages.reusable(path, self.previous):
+            return False
+        if not os.path.isfile(os.path.join(self.previous_folder, path)):
+            return False
+        self._linking.add(path)
+        self.pages.records[path] = self.previous[path]
+        return True
+
+    def link(self, name: str, output_path: str) -> bool:
+        """At the moment Pelican opens `name` to write it: a reused page is
+        linked from the previous build (a hard link; a copy across devices)."""
+        path = os.path.normpath(name)
+        if path not in self._linking:
+            return False
+        self._linking.discard(path)
+        source = os.path.join(self.previous_folder, path)
+        target = os.path.join(output_path, path)
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            os.remove(target)
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+        self.reused += 1
+        return True
+
+    def save(self, workers: list[tuple[dict, int]]) -> None:
+        """Every process's records, kept for the next build (main process)."""
+        reused = self.reused
+        for records, count in workers:
+            self.pages.records.update(records)
+            reused += count
+        if self.save_to:
+            reuse.save_pages(self.save_to, self.structure, self.pages.records, reused)
 
 
 def get_writer(pelican):
@@ -259,6 +360,10 @@ class _Fork:
 
     def generate_output(self, writer) -> None:
         state = self.state
+        plan = state.settings.get(reuse.REUSE_SETTING)
+        if plan and isinstance(writer, PartitionedWriter):
+            writer.reuse = Reuse(plan, state.context, state.settings)
+            state.writer = writer
         # Most files written are an item's page or are listings of items.
         items = sum(len(getattr(g, "articles", None) or ()) for g in state._steps())
         items += sum(len(getattr(g, "pages", None) or ()) for g in state._steps())
@@ -291,6 +396,8 @@ class _State:
     def __init__(self, settings, generators) -> None:
         self.settings = settings
         self.generators = generators
+        self.context = generators[0].context  # the context every generator shares
+        self.writer: PartitionedWriter | None = None  # set when pages may be reused
         self.children: list[tuple[int, int]] = []
         self.pipe: int | None = None  # in a worker: where its report goes
 
@@ -337,10 +444,13 @@ class _State:
         return run
 
     def finish(self) -> None:
+        plan = self.writer.reuse if self.writer is not None else None
         if self.pipe is not None:
-            finish_worker(self.pipe, "ok", None)
+            finish_worker(self.pipe, "ok", (plan.pages.records, plan.reused) if plan else None)
         children, self.children = self.children, []
-        collect(children, "writing the site")
+        reports = collect(children, "writing the site")
+        if plan is not None:
+            plan.save([r for r in reports if r])
 
 
 def _skip(writer) -> None:  # noqa: ARG001 - generator API

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+from dataclasses import astuple
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from pelican.generators import Generator
 from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime, get_date, sanitised_join
 
-from stacks_offers import compat, contract, templates
+from stacks_offers import compat, contract, reuse, templates
 from stacks_offers.forkmap import default_jobs, fork_map
 
 from . import jsonld, privacy
@@ -199,7 +200,7 @@ class ThreadAwareMarkdownReader(MarkdownReader):
     # then returns it, unless the file changed in between.
 
     def read_ahead(self, source_path):
-        return _stamp(source_path), self.read(source_path)
+        return _stamp(source_path), self._read_reusing(source_path)
 
     def keep(self, source_path, ahead) -> None:
         self.__dict__.setdefault("_ahead", {})[source_path] = ahead
@@ -210,9 +211,37 @@ class ThreadAwareMarkdownReader(MarkdownReader):
     def read(self, source_path):
         ahead = self.__dict__.get("_ahead")
         if ahead and source_path in ahead:
-            stamp, result = ahead.pop(source_path)
+            stamp, (result, key, records) = ahead.pop(source_path)
             if stamp == _stamp(source_path):
+                if key is not None and records is not None:  # read in the worker
+                    reuse.keep(self.settings, "read", key, result, records)
+                elif key is not None:  # found in the store by the worker
+                    reuse.store(self.settings).mark_used("read", key)
                 return result
+        result, key, records = self._read_reusing(source_path)
+        if key is not None and records is not None:
+            reuse.keep(self.settings, "read", key, result, records)
+        return result
+
+    def _read_reusing(self, source_path):
+        """(what `_read` gives, the store's key, what it logged), the result taken
+        from the store when the same file was read before: an incremental
+        build (stacks_offers/reuse.py). Its messages are logged again then."""
+        if reuse.store(self.settings) is None:
+            return self._read(source_path), None, None
+        try:
+            with open(source_path, "rb") as handle:
+                key = reuse.digest(source_path, handle.read())
+        except OSError:
+            return self._read(source_path), None, None
+        found = reuse.recall(self.settings, "read", key)
+        if found is not reuse.MISSING:
+            return found, key, None
+        with reuse.recording() as records:
+            result = self._read(source_path)
+        return result, key, records
+
+    def _read(self, source_path):
         text, problems = read_source(source_path)
         report(problems)
         if text is None:
@@ -297,6 +326,10 @@ def _stamp(path: str) -> tuple[int, int]:
 def install_reader(readers) -> None:
     for extension in MarkdownReader.file_extensions:
         readers.reader_classes[extension] = ThreadAwareMarkdownReader
+
+
+def stable_date(value) -> str:
+    return value.isoformat() if value is not None else ""
 
 
 def _date_parser(timezone: str):
@@ -491,7 +524,34 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
         layout = (article.url, article.save_as, folders[n], max_depth, page_size)
         return PackedThread(thread, layout), problems
 
-    built = fork_map(build, threaded, jobs=default_jobs(settings), what="building threads")
+    def inputs(n: int) -> str:
+        """Everything `build(n)` reads, as one digest (an incremental build
+        reuses a thread built from the same)."""
+        article, (packed, comment_files) = items[n], raws_by_item[n]
+        asker = article.author.name if getattr(article, "author", None) else ""
+        return reuse.digest(
+            article.kind,
+            asker,
+            stable_date(getattr(article, "date", None)),
+            packed,
+            [astuple(r) for r in comment_files],
+            (article.url, article.save_as, folders[n], max_depth, page_size, salt),
+        )
+
+    keys = {}
+    if reuse.store(settings) is not None:
+        for n in threaded:
+            keys[n] = inputs(n)
+            # The page of an item is made from its file and its comment files.
+            reuse.note_inputs(items[n], "replies", keys[n])
+    kept = {n: reuse.recall(settings, "thread", keys[n]) for n in keys}
+    missing = [n for n in threaded if kept.get(n, reuse.MISSING) is reuse.MISSING]
+    made = fork_map(build, missing, jobs=default_jobs(settings), what="building threads")
+    for n, result in zip(missing, made, strict=True):
+        kept[n] = result
+        if n in keys:
+            reuse.keep(settings, "thread", keys[n], result)
+    built = [kept[n] for n in threaded]
     for n, (thread, problems) in zip(threaded, built, strict=True):
         report(problems)
         article = items[n]
@@ -611,6 +671,9 @@ class ThreadPagesGenerator(Generator):
                 url=page.url,
             )
         if not owns(writer, article.replies_feed_save_as):
+            return
+        reused = getattr(writer, "reuse_file", None)  # an incremental build (plugins/parallel)
+        if reused is not None and reused(article.replies_feed_save_as, [article]):
             return
         visible = sorted(thread.visible, key=lambda r: (r.date, r.id), reverse=True)
         domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")

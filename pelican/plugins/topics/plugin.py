@@ -20,7 +20,7 @@ from pelican import signals
 from pelican.generators import Generator
 from pelican.urlwrappers import URLWrapper
 
-from stacks_offers import contract, templates
+from stacks_offers import contract, reuse, templates
 from stacks_offers.forkmap import default_jobs, fork_map
 
 from .vocabulary import Vocabulary, VocabularyError, load
@@ -142,7 +142,29 @@ def tag_articles(generator) -> None:
             return chosen, {}
         return chosen, {slug: evidence[slug] for slug in chosen}
 
-    tagged = fork_map(auto_tag, items, jobs=default_jobs(settings), what="tagging topics")
+    # An incremental build reuses the topics of texts tagged before with the
+    # same vocabulary (stacks_offers/reuse.py).
+    keys: dict[int, str] = {}
+    if reuse.store(settings) is not None:
+        model = getattr(vocabulary.model, "path", None)
+        rules = reuse.digest(reuse.file_digest(vocabulary.path), model and reuse.file_digest(model))
+        for n, article in enumerate(items):
+            keys[n] = reuse.digest(
+                rules,
+                reporting,
+                str(article.metadata.get("autotopics", "yes")),
+                sorted(_texts(article).items()),
+            )
+    kept = {n: reuse.recall(settings, "topics", key) for n, key in keys.items()}
+    missing = [n for n in range(len(items)) if kept.get(n, reuse.MISSING) is reuse.MISSING]
+    made = fork_map(
+        lambda n: auto_tag(items[n]), missing, jobs=default_jobs(settings), what="tagging topics"
+    )
+    for n, result in zip(missing, made, strict=True):
+        kept[n] = result
+        if n in keys:
+            reuse.keep(settings, "topics", keys[n], result)
+    tagged = [kept[n] for n in range(len(items))]
     report = []
     for article, (chosen, evidence) in zip(items, tagged, strict=True):
         added = _manual(article, "topics", vocabulary)

@@ -1,0 +1,454 @@
+"""Work kept from the previous build, used again where its inputs are the same.
+
+An incremental publish (tools/build.py) does what a clean build does, but
+skips the work whose every input it has seen before:
+
+* **per-item work** (reading a file, building a thread's replies, tagging an
+  item) is kept in a store, by a digest of everything that work reads (the
+  file's bytes, the replies' text, the tagger's texts). A plugin asks
+  `recall(settings, kind, key)` and, on a miss, computes and `keep`s. The
+  messages the work logged (a warning about the file) are kept with it and
+  logged again on every build that reuses it, so a kept problem is never
+  silent. The store is one SQLite file beside the site's versions, valid for
+  one set of non-content inputs (settings, theme, code, packages): any change
+  of those starts an empty one.
+* **pages**: while a page is rendered, every post, thread or page the template
+  reads from is noted (`Reads`). A page is reused (hard-linked from the
+  previous version folder, not rendered) when the site's structure (which
+  items exist, their addresses, dates, categories, tags, topics, authors,
+  metadata and reply counts: `structure`) is unchanged and so is every item
+  it read, by the digest of its source file and of its replies (`item_digest`).
+
+Both are off unless the build asks for them (`REUSE_SETTING` in the settings,
+which tools/build.py sets): a plain `pelican` run does all the work.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import logging
+import os
+import pickle
+import re
+import sqlite3
+from collections.abc import Iterable
+from contextlib import contextmanager
+from typing import Any
+
+from pelican.contents import Content
+
+from stacks_offers.forkmap import _Capture, replay
+
+logger = logging.getLogger(__name__)
+
+REUSE_SETTING = "_REUSE"  # {"store": path, "key": digest, "previous": folder, "pages": path}
+MISSING = object()
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def digest(*parts: Any) -> str:
+    """A short digest of bytes, text, or anything pickle writes the same way twice."""
+    hashed = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, str):
+            part = part.encode("utf-8", "surrogatepass")
+        elif not isinstance(part, bytes | bytearray | memoryview):
+            part = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+        hashed.update(len(part).to_bytes(8, "little"))
+        hashed.update(part)
+    return hashed.hexdigest()
+
+
+def file_digest(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
+    except OSError:
+        return "absent"
+
+
+# --- the store of per-item work ----------------------------------------------------
+
+
+class _Pickler(pickle.Pickler):
+    """The settings (which Pelican's categories and tags refer to) by reference."""
+
+    def __init__(self, file, settings) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._settings = settings
+
+    def persistent_id(self, obj):
+        return "settings" if obj is self._settings else None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, settings) -> None:
+        super().__init__(file)
+        self._settings = settings
+
+    def persistent_load(self, pid):  # noqa: ARG002 - one persistent object
+        return self._settings
+
+
+class Store:
+    """Results of per-item work by (kind, digest of its inputs), in SQLite.
+
+    Content-addressed: a result is only ever found by the digest of what it was
+    made from, so entries from any earlier build are as good as new. Each
+    build marks what it used; `finish` drops what the last two builds did not
+    use. Only the main process writes; worker processes (forked) read through
+    their own connection."""
+
+    def __init__(self, path: str, settings) -> None:
+        self.path = path
+        self.settings = settings
+        self._connections: dict[int, sqlite3.Connection] = {}
+        self.hits = self.misses = 0
+        db = self._db()
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS work (kind TEXT, key TEXT, value BLOB, used INTEGER, "
+            "PRIMARY KEY (kind, key))"
+        )
+        db.execute("CREATE TABLE IF NOT EXISTS builds (n INTEGER)")
+        row = db.execute("SELECT MAX(n) FROM builds").fetchone()
+        self.build = (row[0] or 0) + 1
+        db.execute("INSERT INTO builds VALUES (?)", (self.build,))
+        db.commit()
+        self._used: list[tuple[str, str]] = []
+        self._new: list[tuple[str, str, bytes]] = []
+        self._main = os.getpid()
+
+    def _db(self) -> sqlite3.Connection:
+        pid = os.getpid()
+        db = self._connections.get(pid)
+        if db is None:  # a forked worker never uses its parent's connection
+            db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            self._connections[pid] = db
+        return db
+
+    def get(self, kind: str, key: str) -> Any:
+        row = (
+            self._db()
+            .execute("SELECT value FROM work WHERE kind = ? AND key = ?", (kind, key))
+            .fetchone()
+        )
+        if row is None:
+            self.misses += 1
+            return MISSING
+        self.hits += 1
+        if os.getpid() == self._main:
+            self._used.append((kind, key))
+        return _Unpickler(io.BytesIO(row[0]), self.settings).load()
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        """Keep a result (main process only: a worker's result comes back to it)."""
+        if os.getpid() != self._main:
+            return
+        buffer = io.BytesIO()
+        _Pickler(buffer, self.settings).dump(value)
+        self._new.append((kind, key, buffer.getvalue()))
+        if len(self._new) >= 500:
+            self.flush()
+
+    def mark_used(self, kind: str, key: str) -> None:
+        if os.getpid() == self._main:
+            self._used.append((kind, key))
+
+    def flush(self) -> None:
+        db = self._db()
+        with db:
+            db.executemany(
+                "INSERT OR REPLACE INTO work VALUES (?, ?, ?, ?)",
+                [(k, key, value, self.build) for k, key, value in self._new],
+            )
+            db.executemany(
+                "UPDATE work SET used = ? WHERE kind = ? AND key = ?",
+                [(self.build, k, key) for k, key in self._used],
+            )
+        self._new.clear()
+        self._used.clear()
+
+    def finish(self) -> None:
+        """Save this build's results; forget what neither it nor the one before used."""
+        if os.getpid() != self._main:
+            return
+        self.flush()
+        db = self._db()
+        with db:
+            db.execute("DELETE FROM work WHERE used < ?", (self.build - 1,))
+            db.execute("DELETE FROM builds WHERE n < ?", (self.build - 1,))
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
+
+
+_open: dict[int, Store] = {}  # by id(settings): one store per build
+
+
+def store(settings) -> Store | None:
+    """The build's store, opened on first use (in the main process, before any
+    worker is forked: the plugins ask before they fork), or None when the
+    build does not reuse work."""
+    if not settings:
+        return None
+    plan = settings.get(REUSE_SETTING)
+    if not plan or not plan.get("store"):
+        return None
+    kept = _open.get(id(settings))
+    if kept is None or kept.settings is not settings:
+        kept = _open[id(settings)] = Store(plan["store"], settings)
+    return kept
+
+
+def close(settings) -> None:
+    kept = _open.pop(id(settings), None)
+    if kept is not None:
+        kept.finish()
+
+
+@contextmanager
+def recording():
+    """Collect what is logged inside, for keeping with a result (it is still logged)."""
+    capture = _Capture()
+    root = logging.getLogger()
+    root.addHandler(capture)
+    try:
+        yield capture.records
+    finally:
+        root.removeHandler(capture)
+
+
+def recall(settings, kind: str, key: str) -> Any:
+    """A kept result, its messages logged again; MISSING when there is none."""
+    kept = store(settings)
+    if kept is None:
+        return MISSING
+    found = kept.get(kind, key)
+    if found is MISSING:
+        return MISSING
+    value, records = found
+    replay(records)
+    return value
+
+
+def keep(settings, kind: str, key: str, value: Any, records: Iterable = ()) -> None:
+    kept = store(settings)
+    if kept is not None:
+        kept.put(kind, key, (value, list(records)))
+
+
+# --- pages ---------------------------------------------------------------------------
+
+
+def stable(value) -> str:
+    """Text for a value that is the same in every run with the same meaning."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(sorted(f"{stable(k)}: {stable(v)}" for k, v in value.items())) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(stable(v) for v in value) + "]"
+    if isinstance(value, set | frozenset):
+        return "{" + ", ".join(sorted(stable(v) for v in value)) + "}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return _ADDRESS.sub("", repr(value) if not isinstance(value, str) else value)
+
+
+# Metadata whose value a page shows but which decides no page's place, order or
+# membership: read from the item itself (tracked), not part of the structure.
+BODY_METADATA = frozenset({"title", "summary"})
+ITEM_LISTS = ("articles", "drafts", "hidden_articles", "pages", "hidden_pages", "draft_pages")
+
+
+def all_items(context: dict) -> list:
+    seen: dict[int, Any] = {}
+    for name in ITEM_LISTS:
+        for item in context.get(name) or ():
+            for one in (item, *getattr(item, "translations", ())):
+                seen.setdefault(id(one), one)
+    return list(seen.values())
+
+
+def _names(values) -> list[str]:
+    return [str(getattr(v, "name", getattr(v, "slug", v))) for v in values or ()]
+
+
+def item_structure(item) -> str:
+    """What of an item decides where it is listed and how listings count it."""
+    thread = getattr(item, "thread", None)
+    fields = {
+        "type": type(item).__name__,
+        "source": item.source_path,
+        "status": getattr(item, "status", None),
+        # The address comes from the metadata, the slug and the settings (or a
+        # plugin's override): Pelican's `url` works it out anew at each call.
+        "slug": getattr(item, "slug", None),
+        "override": (item.__dict__.get("override_url"), item.__dict__.get("override_save_as")),
+        "metadata": {k: v for k, v in item.metadata.items() if k not in BODY_METADATA},
+        "category": str(getattr(item, "category", "")),
+        "tags": _names(getattr(item, "tags", ())),
+        "authors": _names(getattr(item, "authors", ())),
+        "topics": _names(getattr(item, "topics", ())),
+        "related": [getattr(r, "url", "") for r in getattr(item, "related", None) or ()],
+        "kind": getattr(item, "kind", None),
+        "template": getattr(item, "template", None),
+        "comments_open": getattr(item, "comments_open", None),
+        "modified": getattr(item, "modified", None),
+        "translations": [t.source_path for t in getattr(item, "translations", ())],
+        "thread": None
+        if thread is None
+        else (thread.reply_count, thread.answered, thread.last_activity, len(thread.replies)),
+    }
+    return stable(fields)
+
+
+def structure(context: dict, settings, item_files: set[str]) -> str:
+    """The site's structure: every item's place-deciding fields, and every file
+    in the content folder that is not an item's own (vocabulary, categories,
+    images...), by its bytes."""
+    parts = sorted(item_structure(item) for item in all_items(context))
+    root = settings["PATH"]
+    files = []
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            if path not in item_files:
+                files.append(f"{os.path.relpath(path, root)} {file_digest(path)}")
+    return digest("\n".join(parts), "\n".join(files))
+
+
+def item_digest(item) -> str:
+    """What a page can read of an item: its source file and what the plugins
+    noted it was made from (`note_inputs`: a thread's comment files)."""
+    return digest(file_digest(item.source_path), stable(item.__dict__.get("reuse_inputs", {})))
+
+
+def note_inputs(item, name: str, value: str) -> None:
+    """A plugin notes an input of `item` besides its source file (its digest)."""
+    item.__dict__.setdefault("reuse_inputs", {})[name] = value
+
+
+class Pages:
+    """The page records of one build: for each page, the items it read, and
+    the digest that decides whether the next build may reuse it."""
+
+    def __init__(self, structure_digest: str, items: dict[str, str]) -> None:
+        self.structure = structure_digest
+        self.items = items  # source path -> item_digest
+        self.records: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def key(self, name: str, read: Iterable[str]) -> str | None:
+        read = tuple(sorted(set(read)))
+        digests = [self.items.get(path) for path in read]
+        if None in digests:
+            return None
+        return digest(self.structure, name, read, digests)
+
+    def record(self, name: str, read: Iterable[str]) -> None:
+        key = self.key(name, read)
+        if key is not None:
+            self.records[name] = (key, tuple(sorted(set(read))))
+
+    def reusable(self, name: str, previous: dict) -> bool:
+        """Whether the previous build's page `name` is what rendering it would give."""
+        before = previous.get(name)
+        if before is None:
+            return False
+        key, read = before
+        return self.key(name, read) == key
+
+
+def load_pages(path: str | None) -> dict:
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+        return {}
+
+
+def save_pages(path: str, structure_digest: str, records: dict, reused: int = 0) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as handle:
+        pickle.dump({"structure": structure_digest, "records": records, "reused": reused}, handle)
+    os.replace(tmp, path)
+
+
+class Reads:
+    """Which items a template read while one page was rendered.
+
+    Jinja reads every `a.b` and `a[b]` through its environment's `getattr` and
+    `getitem`, and calls filters and tests with the values: those are wrapped
+    (`watch`) to note every post, thread or page (anything with a
+    `source_path`) they touch."""
+
+    current: set | None = None
+
+    @classmethod
+    @contextmanager
+    def of_one_page(cls):
+        outer, cls.current = cls.current, set()
+        try:
+            yield cls.current
+        finally:
+            cls.current = outer
+
+
+def _note(value) -> None:
+    """Note `value` if it is a post, thread or page, or a list or tuple holding some."""
+    seen = Reads.current
+    if seen is None:
+        return
+    if isinstance(value, Content):
+        seen.add(value.source_path)
+    elif isinstance(value, list | tuple):
+        for one in value[:1000]:
+            if isinstance(one, Content):
+                seen.add(one.source_path)
+
+
+def watch(environment) -> None:
+    """Note the items a template touches, in this Jinja environment (once)."""
+    if getattr(environment, "_reuse_watched", False):
+        return
+    environment._reuse_watched = True
+    plain_getattr, plain_getitem = environment.getattr, environment.getitem
+
+    def getattr_(obj, attribute):
+        if Reads.current is not None:
+            _note(obj)
+        return plain_getattr(obj, attribute)
+
+    def getitem(obj, argument):
+        if Reads.current is not None:
+            _note(obj)
+        return plain_getitem(obj, argument)
+
+    environment.getattr = getattr_
+    environment.getitem = getitem
+    for table in (environment.filters, environment.tests):
+        for name, function in list(table.items()):
+            table[name] = _watched(function)
+    for name, value in list(environment.globals.items()):
+        if callable(value) and not isinstance(value, type):
+            environment.globals[name] = _watched(value)
+
+
+def _watched(function):
+    """The filter, test or function, noting the items it is given. (`wraps`
+    copies the function's attributes, so Jinja still passes it the context
+    where `pass_context` asked for it.)"""
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        if Reads.current is not None:
+            for value in (*args, *kwargs.values()):
+                _note(value)
+        return function(*args, **kwargs)
+
+    return call
