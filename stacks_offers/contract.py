@@ -64,8 +64,7 @@ CONTRACT: dict[str, Plugin] = {
         ),
         # Read by no plugin: an incremental build's note of what an item's page
         # is made from besides its file (its comment files): stacks_offers/reuse.py.
-        notes=frozenset({"article.reuse_inputs", "page.reuse_inputs"}
-        ),
+        notes=frozenset({"article.reuse_inputs", "page.reuse_inputs"}),
         when="article_generator_pretaxonomy, page_generator_finalized",
     ),
     "topics": Plugin(

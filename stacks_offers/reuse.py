@@ -43,19 +43,22 @@ from stacks_offers.forkmap import _Capture, replay
 
 logger = logging.getLogger(__name__)
 
-REUSE_SETTING = "_REUSE"  # {"store": path, "key": digest, "previous": folder, "pages": path}
+# Set by tools/build.py: {"store": path, "pages": where this build's page records go,
+# "previous": the last build's folder, "previous_pages": its records, "fresh": read nothing}
+REUSE_SETTING = "_REUSE"
 MISSING = object()
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def digest(*parts: Any) -> str:
-    """A short digest of bytes, text, or anything pickle writes the same way twice."""
+    """A short digest of bytes, text, or values `stable` writes out (not pickle:
+    its bytes depend on which equal strings happen to be one object)."""
     hashed = hashlib.blake2b(digest_size=16)
     for part in parts:
-        if isinstance(part, str):
-            part = part.encode("utf-8", "surrogatepass")
-        elif not isinstance(part, bytes | bytearray | memoryview):
-            part = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+        if not isinstance(part, bytes | bytearray | memoryview):
+            part = (part if isinstance(part, str) else stable(part)).encode(
+                "utf-8", "surrogatepass"
+            )
         hashed.update(len(part).to_bytes(8, "little"))
         hashed.update(part)
     return hashed.hexdigest()
@@ -101,9 +104,10 @@ class Store:
     use. Only the main process writes; worker processes (forked) read through
     their own connection."""
 
-    def __init__(self, path: str, settings) -> None:
+    def __init__(self, path: str, settings, fresh: bool = False) -> None:
         self.path = path
         self.settings = settings
+        self.fresh = fresh
         self._connections: dict[int, sqlite3.Connection] = {}
         self.hits = self.misses = 0
         db = self._db()
@@ -131,6 +135,9 @@ class Store:
         return db
 
     def get(self, kind: str, key: str) -> Any:
+        if self.fresh:  # a build from nothing (--full): everything is worked out anew
+            self.misses += 1
+            return MISSING
         row = (
             self._db()
             .execute("SELECT value FROM work WHERE kind = ? AND key = ?", (kind, key))
@@ -200,7 +207,7 @@ def store(settings) -> Store | None:
         return None
     kept = _open.get(id(settings))
     if kept is None or kept.settings is not settings:
-        kept = _open[id(settings)] = Store(plan["store"], settings)
+        kept = _open[id(settings)] = Store(plan["store"], settings, bool(plan.get("fresh")))
     return kept
 
 
@@ -252,9 +259,11 @@ def stable(value) -> str:
         return "[" + ", ".join(stable(v) for v in value) + "]"
     if isinstance(value, set | frozenset):
         return "{" + ", ".join(sorted(stable(v) for v in value)) + "}"
+    if isinstance(value, str | bytes | int | float | bool | None):
+        return repr(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return _ADDRESS.sub("", repr(value) if not isinstance(value, str) else value)
+    return _ADDRESS.sub("", repr(value))  # no memory addresses
 
 
 # Metadata whose value a page shows but which decides no page's place, order or

@@ -460,7 +460,7 @@ def _build(
     name = f"{stamp}-{os.getpid()}"
     staging = versions / f"{name}{PARTIAL_SUFFIX}"
     staging.mkdir()
-    plan = None if full else reuse_plan(output, versions, inputs, name)
+    plan = reuse_plan(output, versions, inputs, name, fresh=full)
     pages_record = versions / f"{name}{PAGES_SUFFIX}"
 
     with Progress() as progress:
@@ -531,11 +531,14 @@ def _build(
     return 0
 
 
-def reuse_plan(output: Path, versions: Path, inputs: dict[str, str], name: str) -> dict:
+def reuse_plan(
+    output: Path, versions: Path, inputs: dict[str, str], name: str, fresh: bool = False
+) -> dict:
     """What this build may take from earlier ones (stacks_offers/reuse.py): the
     store of per-item work for these settings, theme, code and packages, and,
     when the site in `output` was built from the same (only content differs),
-    that site's pages."""
+    that site's pages. A `fresh` build (--full) takes nothing, and leaves its
+    work and page records for the next."""
     # The pages and the per-item work depend on neither the content (compared
     # piece by piece) nor whether the search index is made.
     others = {k: v for k, v in inputs.items() if k not in ("content", "options")}
@@ -545,6 +548,8 @@ def reuse_plan(output: Path, versions: Path, inputs: dict[str, str], name: str) 
         if not old.name.startswith(store.name):  # another set of inputs: never of use again
             old.unlink(missing_ok=True)
     plan = {"store": str(store), "pages": str(versions / f"{name}{PAGES_SUFFIX}")}
+    if fresh:
+        return {**plan, "fresh": True}
     if output.is_symlink():
         current = output.resolve()
         try:

@@ -21,7 +21,7 @@ from pelican.generators import Generator
 from pelican.plugins.threads.render import plain_address
 from pelican.utils import sanitised_join
 
-from stacks_offers import compat, contract, templates
+from stacks_offers import compat, contract, reuse, templates
 from stacks_offers.forkmap import default_jobs, fork_map
 from stacks_offers.metadata import metadata_line
 
@@ -160,19 +160,33 @@ class IndexesGenerator(Generator):
         settings = self.settings
         articles = list(self.context.get("articles", []))
 
-        ranked = rank_related(
-            [_terms(a, settings) for a in articles],
-            [a.date.timestamp() for a in articles],
-            limit=settings["RELATED_MAX"],
-            window=settings["RELATED_WINDOW"],
-            map_items=lambda rank, indexes: fork_map(
-                rank,
-                indexes,
-                jobs=default_jobs(settings),
-                what="ranking related items",
-                per_worker=500,  # a fraction of a millisecond each
-            ),
+        terms = [_terms(a, settings) for a in articles]
+        dates = [a.date.timestamp() for a in articles]
+        limit, window = settings["RELATED_MAX"], settings["RELATED_WINDOW"]
+        # An incremental build reuses the ranking when no item's terms or date
+        # changed (stacks_offers/reuse.py).
+        key = (
+            reuse.digest([sorted(t.items()) for t in terms], dates, limit, window)
+            if reuse.store(settings) is not None
+            else None
         )
+        ranked = reuse.recall(settings, "related", key) if key else reuse.MISSING
+        if ranked is reuse.MISSING:
+            ranked = rank_related(
+                terms,
+                dates,
+                limit=limit,
+                window=window,
+                map_items=lambda rank, indexes: fork_map(
+                    rank,
+                    indexes,
+                    jobs=default_jobs(settings),
+                    what="ranking related items",
+                    per_worker=500,  # a fraction of a millisecond each
+                ),
+            )
+            if key:
+                reuse.keep(settings, "related", key, ranked)
         for article, chosen in zip(articles, ranked, strict=True):
             article.related = [articles[j] for j in chosen]
 

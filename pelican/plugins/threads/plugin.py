@@ -351,6 +351,35 @@ def _render(markdown_text: str) -> tuple[str, str]:
     return clean, plain_text(clean)
 
 
+def _read_comment(path: Path, settings) -> tuple[RawReply, list[Problem]] | None:
+    text, problems = read_source(path)
+    if text is None:
+        report(problems)  # not text: reported, not read
+        return None
+    reply, more = parse_comment(text, str(path), default_id=path.stem)
+    names = privacy_names(settings)
+    report_personal_data(privacy.check_comment(text, str(path), path.stem, names))
+    return reply, problems + more
+
+
+def _read_comment_reusing(path: Path, settings) -> tuple[RawReply, list[Problem]] | None:
+    """`_read_comment`, taken from an incremental build's store when the file
+    was read before as it is (its messages are logged again)."""
+    if reuse.store(settings) is None:
+        return _read_comment(path, settings)
+    try:
+        key = reuse.digest(str(path), path.read_bytes())
+    except OSError:
+        return _read_comment(path, settings)
+    found = reuse.recall(settings, "comment", key)
+    if found is not reuse.MISSING:
+        return found
+    with reuse.recording() as records:
+        entry = _read_comment(path, settings)
+    reuse.keep(settings, "comment", key, entry, records)
+    return entry
+
+
 def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Problem]]]]:
     root = Path(settings["PATH"]) / settings["THREADS_COMMENTS_PATH"]
     found: dict[str, list[tuple[RawReply, list[Problem]]]] = {}
@@ -359,14 +388,9 @@ def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Proble
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         entries = found.setdefault(folder.name, [])
         for path in sorted(folder.glob("*.md")):
-            text, problems = read_source(path)
-            if text is None:
-                report(problems)  # not text: reported, not read
-                continue
-            reply, more = parse_comment(text, str(path), default_id=path.stem)
-            entries.append((reply, problems + more))
-            names = privacy_names(settings)
-            report_personal_data(privacy.check_comment(text, str(path), path.stem, names))
+            entry = _read_comment_reusing(path, settings)
+            if entry is not None:
+                entries.append(entry)
         for stray in sorted(p for p in folder.iterdir() if p.suffix != ".md"):
             report(
                 [
