@@ -27,6 +27,10 @@ writing (parallel)
      with the context built as in `written_context`
   W3 Writer.write_file paginates when `paginated` (or `articles`/`dates` given
      as keywords) is set and the template is in PAGINATED_TEMPLATES (`paginates`)
+  W4 (incremental builds, stacks_offers/reuse.py) W1 and W2 as above: a page
+     found unchanged is not rendered, and its file is linked in when Pelican
+     opens it. What a template reads is seen through Jinja's own documented
+     Environment.getattr / getitem and its filters (not Pelican's).
 order (parallel)
   O1 `all_generators_finalized` gets the list of generators Pelican then runs
      `generate_output` on, in that order: inserting into it adds a step
