@@ -52,7 +52,7 @@ help: ## List every target
 	@echo 'Variables: PORT=$(PORT) BIND=$(BIND) SITEURL=... (publish) TITLE="..." (new-thread, new-post)'
 	@echo '           SSH_HOST SSH_PORT SSH_USER SSH_TARGET_DIR (rsync_upload) PYTEST_ARGS (test)'
 	@echo '           BUILDOPTS=--no-search (html, publish: skip the search index)'
-	@echo '           BUILDOPTS=--full (html, publish: build anew even if nothing changed)'
+	@echo '           BUILDOPTS=--full (html, publish: build everything anew, reusing nothing from earlier builds)'
 	@echo '           ITEM=slug#reply-id REASON="..." (takedown) NOTIFYOPTS=--dry-run (notify)'
 	@echo '           SOURCE=... FILE=... IMPORTOPTS=--force|--dry-run (import) GITHUB_PAGES_REMOTE=... (github)'
 	@echo '           DATA=... PREDICTIONS=... (topics-eval) BENCH_N BENCH_RUNS BENCH_MAX_REPLIES (bench)'

@@ -613,8 +613,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--full",
         action="store_true",
-        help="build anew (the search index too) even when nothing changed since the build "
-        "in --output",
+        help="build everything anew (pages, per-item work, the search index), reusing "
+        "nothing from earlier builds, even when nothing changed since the build in --output",
     )
     args = parser.parse_args(argv)
     extra: dict = {}

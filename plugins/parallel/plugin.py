@@ -37,7 +37,7 @@ import zlib
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator, TemplatePagesGenerator
 from pelican.urlwrappers import URLWrapper
-from pelican.utils import file_suffix
+from pelican.utils import file_suffix, sanitised_join
 
 from stacks_offers import compat, reuse
 from stacks_offers.forkmap import (
@@ -191,12 +191,16 @@ class PartitionedWriter(compat.OwningWriter):
         **kwargs,
     ):
         if template is not None and (self.share[1] > 1 or self.reuse is not None):
-            if (
-                name
-                and self.share[1] > 1
-                and not compat.paginates(self.settings, paginated, template_name, kwargs)
-                and not self.owns(name)
-            ):
+            single = name and not compat.paginates(self.settings, paginated, template_name, kwargs)
+            if single and self.share[1] > 1 and not self.owns(name):
+                self._skip(name, context, relative_urls, kwargs)
+                return None
+            if single and self.reuse is not None and self.reuse.reusable(name):
+                # Unchanged since the last build: its file is linked in, and
+                # nothing else of Pelican's writing is done for it.
+                path = sanitised_join(self.output_path, name)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                self.reuse.link(name, self.output_path)
                 self._skip(name, context, relative_urls, kwargs)
                 return None
             # Each page (a paginated page's pages may differ) is decided on its own.

@@ -142,19 +142,17 @@ def tag_articles(generator) -> None:
             return chosen, {}
         return chosen, {slug: evidence[slug] for slug in chosen}
 
-    # An incremental build reuses the topics of texts tagged before with the
-    # same vocabulary (stacks_offers/reuse.py).
+    # An incremental build reuses the topics of an item tagged before with the
+    # same vocabulary, when its texts come from the same file and replies
+    # (`item_digest`: its file, and its comment files, noted by the threads
+    # plugin); stacks_offers/reuse.py. (Not from the texts themselves: working
+    # out every item's text is most of what tagging it costs.)
     keys: dict[int, str] = {}
     if reuse.store(settings) is not None:
         model = getattr(vocabulary.model, "path", None)
         rules = reuse.digest(reuse.file_digest(vocabulary.path), model and reuse.file_digest(model))
         for n, article in enumerate(items):
-            keys[n] = reuse.digest(
-                rules,
-                reporting,
-                str(article.metadata.get("autotopics", "yes")),
-                sorted(_texts(article).items()),
-            )
+            keys[n] = reuse.digest(rules, reporting, reuse.item_digest(article))
     kept = {n: reuse.recall(settings, "topics", key) for n, key in keys.items()}
     missing = [n for n in range(len(items)) if kept.get(n, reuse.MISSING) is reuse.MISSING]
     made = fork_map(
