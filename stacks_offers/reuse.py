@@ -286,32 +286,34 @@ def _names(values) -> list[str]:
 
 
 def item_structure(item) -> str:
-    """What of an item decides where it is listed and how listings count it."""
+    """What of an item decides where it is listed and how listings count it.
+    (One `repr` of plain values: it runs for every item of every build.)"""
     thread = getattr(item, "thread", None)
-    fields = {
-        "type": type(item).__name__,
-        "source": item.source_path,
-        "status": getattr(item, "status", None),
+    fields = (
+        type(item).__name__,
+        item.source_path,
+        getattr(item, "status", None),
         # The address comes from the metadata, the slug and the settings (or a
         # plugin's override): Pelican's `url` works it out anew at each call.
-        "slug": getattr(item, "slug", None),
-        "override": (item.__dict__.get("override_url"), item.__dict__.get("override_save_as")),
-        "metadata": {k: v for k, v in item.metadata.items() if k not in BODY_METADATA},
-        "category": str(getattr(item, "category", "")),
-        "tags": _names(getattr(item, "tags", ())),
-        "authors": _names(getattr(item, "authors", ())),
-        "topics": _names(getattr(item, "topics", ())),
-        "related": [getattr(r, "url", "") for r in getattr(item, "related", None) or ()],
-        "kind": getattr(item, "kind", None),
-        "template": getattr(item, "template", None),
-        "comments_open": getattr(item, "comments_open", None),
-        "modified": getattr(item, "modified", None),
-        "translations": [t.source_path for t in getattr(item, "translations", ())],
-        "thread": None
+        getattr(item, "slug", None),
+        item.__dict__.get("override_url"),
+        item.__dict__.get("override_save_as"),
+        sorted((k, v) for k, v in item.metadata.items() if k not in BODY_METADATA),
+        str(getattr(item, "category", "")),
+        _names(getattr(item, "tags", ())),
+        _names(getattr(item, "authors", ())),
+        _names(getattr(item, "topics", ())),
+        [getattr(r, "source_path", "") for r in getattr(item, "related", None) or ()],
+        getattr(item, "kind", None),
+        getattr(item, "template", None),
+        getattr(item, "comments_open", None),
+        getattr(item, "modified", None),
+        [t.source_path for t in getattr(item, "translations", ())],
+        None
         if thread is None
         else (thread.reply_count, thread.answered, thread.last_activity, len(thread.replies)),
-    }
-    return stable(fields)
+    )
+    return _ADDRESS.sub("", repr(fields))
 
 
 def structure(context: dict, settings, item_files: set[str]) -> str:
@@ -351,11 +353,11 @@ class Pages:
         self.records: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     def key(self, name: str, read: Iterable[str]) -> str | None:
-        read = tuple(sorted(set(read)))
+        read = sorted(set(read))
         digests = [self.items.get(path) for path in read]
         if None in digests:
             return None
-        return digest(self.structure, name, read, digests)
+        return digest(self.structure, name, "\0".join(read), "\0".join(digests))
 
     def record(self, name: str, read: Iterable[str]) -> None:
         key = self.key(name, read)

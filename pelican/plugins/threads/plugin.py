@@ -558,7 +558,7 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
             asker,
             stable_date(getattr(article, "date", None)),
             packed,
-            [astuple(r) for r in comment_files],
+            repr([astuple(r) for r in comment_files]),  # plain values: repr is exact
             (article.url, article.save_as, folders[n], max_depth, page_size, salt),
         )
 
