@@ -250,8 +250,10 @@ class PartitionedWriter(compat.OwningWriter):
         self.asked.add(name)
         if not self.owns(name):
             return False
-        if self.reuse is not None and self.reuse.link(name, self.output_path):
-            return False  # the previous build's file is in place: nothing to write
+        if self.reuse is not None:
+            if self.reuse.link(name, self.output_path):
+                return False  # the previous build's file is in place: nothing to write
+            self.reuse.unlink(name, self.output_path)  # never write through a link
         self.written += 1
         if self.written % self.trim_every == 0:
             release_free_memory()
@@ -310,7 +312,8 @@ class Reuse:
         self.previous: dict = before.get("records", {}) if same else {}
         self.previous_folder = plan.get("previous")
         self.save_to = plan.get("pages")
-        self._linking: set[str] = set()
+        self._linking: set[str] = set()  # decided reusable, not yet linked
+        self.linked: set[str] = set()  # linked in from the previous build
         self.reused = 0
 
     def reusable(self, name: str) -> bool:
@@ -339,8 +342,18 @@ class Reuse:
             os.link(source, target)
         except OSError:
             shutil.copy2(source, target)
+        self.linked.add(path)
         self.reused += 1
         return True
+
+    def unlink(self, name: str, output_path: str) -> None:
+        """Before a file this build linked in is written after all (a second
+        step writing the same path): it is written anew, never through the
+        link into the last build's file."""
+        path = os.path.normpath(name)
+        if path in self.linked:
+            self.linked.discard(path)
+            os.remove(os.path.join(output_path, path))
 
     def save(self, workers: list[tuple[dict, int]]) -> None:
         """Every process's records, kept for the next build (main process)."""

@@ -653,6 +653,8 @@ def owns(writer, name: str) -> bool:
 def _write_feed(output_path: str, save_as: str, feed: Atom1Feed) -> None:
     path = sanitised_join(output_path, save_as)
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.isfile(path):  # never write through a link into the last build's file
+        os.unlink(path)
     with open(path, "w", encoding="utf-8") as handle:
         feed.write(handle, "utf-8")
 
