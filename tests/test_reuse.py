@@ -202,6 +202,7 @@ def test_an_incremental_publish_renders_only_what_an_edit_touched_and_keeps_repo
     assert first.returncode == 0 and "no-date.md" in first.stderr
     before = {p: p.stat().st_ino for p in output.resolve().rglob("*.html")}
     root_before = output.resolve()
+    last_site = snapshot(output)
 
     reply = content / "comments" / "panel-interview-day" / "maya.md"
     reply.write_text(reply.read_text(encoding="utf-8") + "\nA line added later.\n")
@@ -213,6 +214,8 @@ def test_an_incremental_publish_renders_only_what_an_edit_touched_and_keeps_repo
     assert run_build(output, content, "--no-search", "--strict").returncode == 1
 
     root = output.resolve()
+    # The last build, kept for a rollback, is untouched: nothing was written through a link.
+    assert root != root_before and snapshot(root_before) == last_site
     linked = {
         p.relative_to(root).as_posix()
         for p in root.rglob("*.html")
