@@ -174,3 +174,40 @@ def test_a_model_survives_its_file():
     model = Model(["a"], {"a": -1.5}, {"a": {"w:offer": 2.0, "b:push back": 1.25}}, add=0.8)
     again = from_json(json.loads(json.dumps(model.to_json())))
     assert again.weights == model.weights and again.bias == model.bias and again.add == 0.8
+
+
+def test_the_phrases_that_fired_are_features_with_where_they_fired(tmp_path):
+    (tmp_path / "topics.toml").write_text(VOCAB, encoding="utf-8")
+    vocabulary = load(tmp_path / "topics.toml")
+    texts = {"title": "A job offer at last", "body": "word " * 60 + "the salary is fine"}
+    _chosen, evidence = vocabulary.tag(texts)
+    features = vocabulary.phrase_features(evidence, None)
+    assert features["p:offers:job offer ^4"] == 1.0 and features["rt:offers"] == 1.0
+    assert features["p:salary:salary ^4"] == 1.0 and "rt:salary" not in features
+    assert "rl:salary" not in features  # past the opening of the body
+    _chosen, evidence = vocabulary.tag({"title": "", "body": "Our salary talk went well"})
+    assert vocabulary.phrase_features(evidence, None)["rl:salary"] == 1.0
+
+
+def test_texts_about_a_topic_can_count_more_in_training():
+    # Three texts in ten are about it and "bonus" is only a weak sign of it:
+    # counting them three times raises what the model says of a new one.
+    examples = []
+    for n in range(10):
+        about = n < 3
+        body = f"text {n} with a bonus" if about or n < 6 else f"text {n}"
+        examples.append((word_features(stems_of(body=body)), {"offers"} if about else set()))
+    plain = Model(["offers"], *train(examples, ["offers"], l2=4.0))
+    weighted = Model(["offers"], *train(examples, ["offers"], l2=4.0, positive=3.0))
+    features = word_features(stems_of(body="a bonus"))
+    assert weighted.probabilities(features)["offers"] > plain.probabilities(features)["offers"]
+
+
+def test_a_phrase_of_another_topic_that_argued_for_an_added_one_is_shown(tmp_path):
+    fired = "p:offers:job offer ^4"
+    path = write_model(tmp_path, {"salary": {fired: 6.0}, "offers": {fired: 8.0}})
+    vocabulary = load(path)
+    chosen, evidence = vocabulary.tag({"title": "", "body": "A Job Offers list came"})
+    assert chosen == ["offers", "salary"]
+    shown = evidence["salary"].hits
+    assert [h["text"] for h in shown] == ["job offers"] and shown[0]["field"] == "model"

@@ -64,13 +64,14 @@ def test_precision_first_on_the_realistic_development_set(tmp_path):
     assert done.returncode == 0, done.stderr
     assert micro(done.stdout)[0] >= precision, done.stdout
     added = 0
+    model = json.loads((ROOT / "content" / "topics-model.json").read_text(encoding="utf-8"))
     for line in map(json.loads, predictions.read_text(encoding="utf-8").splitlines()):
         for topic in line["topics"]:  # every topic shows what gave it
             evidence = line["evidence"][topic]
             assert evidence["hits"] and "probability" in evidence
             if evidence["score"] == 0:  # no phrase: the model added it, and says why
                 added += 1
-                assert evidence["probability"] >= 0.8
+                assert evidence["probability"] >= model["add"]
                 assert all(h["field"] == "model" and h["text"] for h in evidence["hits"])
     assert added  # the learned layer adds topics no phrase gave
 
@@ -102,14 +103,14 @@ def test_micro_precision_and_f1_on_the_development_set(tmp_path):
 def test_eval_reads_unlabelled_items_and_reports_bad_lines(tmp_path):
     data = tmp_path / "items.jsonl"
     data.write_text(
-        '{"id": 1, "title": "Salary talk", "text": "I asked for a higher salary."}\n'
+        '{"id": 1, "title": "Salary talk", "text": "Is 48k a livable salary? The pay is low."}\n'
         '{"id": 2, "title": "no text"}\n',
         encoding="utf-8",
     )
     done = run_eval(data)
     assert done.returncode != 0 and f"{data}:2: missing text" in done.stderr
     data.write_text(
-        '{"id": 1, "title": "Salary talk", "text": "I asked for a higher salary."}\n',
+        '{"id": 1, "title": "Salary talk", "text": "Is 48k a livable salary? The pay is low."}\n',
         encoding="utf-8",
     )
     predictions = tmp_path / "out.jsonl"

@@ -58,10 +58,12 @@ def test_topic_pages_list_newest_first_with_thread_state(site):
 
 def test_the_demo_thread_on_the_seed_story_gets_its_topics_from_the_tagger(site):
     # The asker learns she is out of the running for one job and asks whether saying
-    # so weakens her position for the other. Only `offers` (the offer comes in the
-    # last reply) is set by hand; rejection and negotiation are the tagger's.
+    # so weakens her position for the other. `offers` (the offer comes in the last
+    # reply) and `negotiation` are set by hand: the learned layer finds negotiation
+    # unlikely there (its question only says "weaken my position when we talk
+    # salary"; the leverage talk is in the replies). Rejection is the tagger's.
     source = (CONTENT / "threads" / "other-offer-fell-through.md").read_text(encoding="utf-8")
-    assert "\nTopics: offers\n" in source and "\nTopics-Exclude:" not in source
+    assert "\nTopics: offers, negotiation\n" in source and "\nTopics-Exclude:" not in source
     soup = site.soup("/2026/other-offer-fell-through/")
     links = topic_links(soup.select_one("article.entry"))
     assert f"{SITEURL}/topics/negotiation/" in links and f"{SITEURL}/topics/rejection/" in links

@@ -30,14 +30,29 @@ from pelican.plugins.topics.vocabulary import DECOY, _without_model_table, load 
 
 from tools.tagging import read_items  # noqa: E402
 
-# The development sets: every labelled set that is tuned on. The held-out
-# splits (heldout.jsonl, realistic-heldout.jsonl) and the fresh writer's
-# held-out batch are never trained on.
+# The development sets the model learns from. The held-out splits
+# (heldout.jsonl, realistic-heldout.jsonl) are never trained on; dev.jsonl (the
+# rules are tuned on it) is left out too: it labels a negotiation story that
+# names its offer as offers as well, which the labelling guidelines of every
+# later set do not, and learning from it made the model add offers to them.
 TRAINING = [
-    "tests/topics/dev.jsonl",
     "tests/topics/realistic-dev.jsonl",
     "tests/topics/realistic-dev2.jsonl",
+    "tests/topics/realistic-dev3.jsonl",
+    "tests/topics/realistic-dev4.jsonl",
 ]
+
+# Chosen on texts of writers the model had not seen (README, "Measured"): train
+# on the sets before a writer's batches, score the batches, keep what did best
+# with precision first.
+L2 = 16.0  # weight penalty: weaker, the model learns one writer's words
+POSITIVE = 2.0  # a text about a topic counts twice: each topic is on few texts
+ADD = 0.35  # the model adds a topic from this probability...
+DROP = 0.3  # ...and drops one the rules chose below it
+# A topic's own drop: the seed thread's rejection (tests/topics/threads/) is at
+# 0.25; on the batches the settings were chosen on, rejection at 0.2 or at 0.3
+# gives the same (15 right, 2 wrong).
+DROPS = {"rejection": 0.2}
 
 
 def rules_and_features(vocabulary, item: dict) -> tuple[list[str], dict[str, float]]:
@@ -51,14 +66,16 @@ def rules_and_features(vocabulary, item: dict) -> tuple[list[str], dict[str, flo
     features = rule_features(
         {t: e.score for t, e in evidence.items()}, chosen, decoy.score if decoy else 0.0
     )
+    features.update(vocabulary.phrase_features(evidence, decoy))
     features.update(word_features({name: stems for name, (_, stems) in read.items()}))
     return chosen, features
 
 
-def fit(vocabulary, rows, add: float, drop: float) -> Model:
+def fit(vocabulary, rows, args) -> Model:
     topics = list(vocabulary.topics)
-    bias, weights = train([(f, gold) for _, f, gold in rows], topics)
-    return Model(topics, bias, weights, add=add, drop=drop)
+    examples = [(f, gold) for _, f, gold in rows]
+    bias, weights = train(examples, topics, l2=args.l2, positive=args.positive)
+    return Model(topics, bias, weights, add=args.add, drop=args.drop, drops=dict(DROPS))
 
 
 def figures(pairs, topics) -> str:
@@ -72,8 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocabulary", type=Path, default=ROOT / "content" / "topics.toml")
     parser.add_argument("--out", type=Path, default=ROOT / "content" / "topics-model.json")
     parser.add_argument("--folds", type=int, default=0, help="cross-validate first (k folds)")
-    parser.add_argument("--add", type=float, default=0.8)
-    parser.add_argument("--drop", type=float, default=0.05)
+    parser.add_argument("--add", type=float, default=ADD, help="add a topic at this probability")
+    parser.add_argument("--drop", type=float, default=DROP, help="drop a chosen one below this")
+    parser.add_argument("--l2", type=float, default=L2, help="weight penalty")
+    parser.add_argument(
+        "--positive", type=float, default=POSITIVE, help="how much a text about a topic counts"
+    )
     args = parser.parse_args(argv)
     vocabulary = load(args.vocabulary, with_model=False)
     topics = list(vocabulary.topics)
@@ -88,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(args.folds):
             test = rows[k :: args.folds]
             rest = [r for i, r in enumerate(rows) if i % args.folds != k]
-            model = fit(vocabulary, rest, args.add, args.drop)
+            model = fit(vocabulary, rest, args)
             for chosen, features, gold in test:
                 final, _, _ = model.decide(chosen, model.probabilities(features))
                 rules.append((gold, set(chosen)))
@@ -96,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.folds}-fold cross-validated P / R / F1")
         print(f"  rules alone      {figures(rules, topics)}")
         print(f"  rules and model  {figures(combined, topics)}")
-    model = fit(vocabulary, rows, args.add, args.drop)
+    model = fit(vocabulary, rows, args)
     text = args.vocabulary.read_text(encoding="utf-8")
     model.vocabulary = fingerprint(_without_model_table(text))
     args.out.write_text(

@@ -7,6 +7,10 @@ table names. Its features are things a reader can check:
 
 * `rule:<topic>`: the rules' score for every topic, as log(1 + score);
   `chosen:<topic>`: the rules chose that topic; `decoy`: the decoy cues' score;
+* `p:<topic>:<phrase>`: that phrase of the vocabulary fired (so the model learns
+  which phrases carry to new writers and which are mentions), `n:<topic>`:
+  log(1 + how many different phrases of the topic fired), `rt:<topic>` and
+  `rl:<topic>`: one of them fired in the title, in the opening of the body;
 * `w:<stem>`: a word of the text (by stem, common words left out),
   `t:<stem>`: a word of the title, `b:<stem> <stem>`: two words in a row;
   each 1 where present, read in the first OPENING words of the title and of
@@ -83,6 +87,26 @@ def rule_features(scores: dict[str, float], chosen: list[str], decoy: float) -> 
     return found
 
 
+def evidence_features(
+    evidence: dict, lead_words: int = 40, lead_fields: tuple[str, ...] = ("body",)
+) -> dict[str, float]:
+    """The phrase features of the rules' evidence (topic or decoy -> Evidence):
+    which phrases fired, how many different ones, and whether one fired in the
+    title or in the opening (the first `lead_words` words of a lead field)."""
+    found: dict[str, float] = {}
+    for topic, found_evidence in evidence.items():
+        if not found_evidence.templates:
+            continue
+        found.update((f"p:{topic}:{t}", 1.0) for t in found_evidence.templates)
+        found[f"n:{topic}"] = math.log1p(len(found_evidence.templates))
+        for hit in found_evidence.kept:  # the first hits, in reading order
+            if hit.field == "title":
+                found[f"rt:{topic}"] = 1.0
+            elif hit.field in lead_fields and hit.start < lead_words:
+                found[f"rl:{topic}"] = 1.0
+    return found
+
+
 def _logistic(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -100,6 +124,7 @@ class Model:
     add: float = 0.8
     drop: float = 0.05
     most: int = 4  # never more topics than this on one item
+    drops: dict[str, float] = field(default_factory=dict)  # a topic's own `drop`, where set
     vocabulary: str = ""  # fingerprint of the vocabulary it was trained with
     path: str = ""
     # For tagging: each word, title word and pair of words (by stem: no strings
@@ -188,12 +213,14 @@ class Model:
     def reasons(
         self, topic: str, features: dict[str, float], most: int = 5
     ) -> list[tuple[str, float]]:
-        """The word features that argued most for a topic: (feature, weight), heaviest first."""
+        """The words and phrases that argued most for a topic: (feature, weight),
+        heaviest first (a phrase of another topic can argue for this one:
+        "counter offer" for negotiation)."""
         weights = self.weights.get(topic, {})
         pushed = [
             (k, weights[k] * v)
             for k, v in features.items()
-            if k[:2] in ("w:", "t:", "b:") and weights.get(k, 0.0) > 0
+            if k[:2] in ("w:", "t:", "b:", "p:") and weights.get(k, 0.0) > 0
         ]
         return sorted(pushed, key=lambda p: (-p[1], p[0]))[:most]
 
@@ -201,7 +228,7 @@ class Model:
         self, chosen: list[str], probabilities: dict[str, float]
     ) -> tuple[list[str], list[str], list[str]]:
         """(final topics, topics added, topics dropped)."""
-        kept = [t for t in chosen if probabilities.get(t, 1.0) >= self.drop]
+        kept = [t for t in chosen if probabilities.get(t, 1.0) >= self.drops.get(t, self.drop)]
         dropped = [t for t in chosen if t not in kept]
         room = max(0, self.most - len(kept))
         added = sorted(
@@ -216,6 +243,7 @@ class Model:
             "add": self.add,
             "drop": self.drop,
             "most": self.most,
+            "drops": dict(sorted(self.drops.items())),
             "topics": {
                 t: {
                     "bias": round(self.bias[t], 4),
@@ -239,6 +267,7 @@ def from_json(data: dict, path: str = "") -> Model:
             add=float(data.get("add", 0.8)),
             drop=float(data.get("drop", 0.05)),
             most=int(data.get("most", 4)),
+            drops={str(t): float(v) for t, v in data.get("drops", {}).items()},
             vocabulary=str(data.get("vocabulary", "")),
             path=path,
         )
@@ -277,11 +306,14 @@ def train(
     rate: float = 0.5,
     min_count: int = 2,
     keep: float = 0.05,
+    positive: float = 1.0,
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Logistic regression per topic (AdaGrad with an L2 penalty) on sparse features.
 
     A word feature seen in fewer than `min_count` texts is left out (a word one
     writer used once is no evidence), and weights under `keep` are not kept.
+    A text about the topic counts `positive` times (each topic is on few texts:
+    without it the model learns that "no" is nearly always right).
     Deterministic: the examples are read in the order given."""
     counts: dict[str, int] = {}
     for features, _ in examples:
@@ -301,7 +333,10 @@ def train(
         for _ in range(epochs):
             for features, gold in usable:
                 margin = bias + sum(weights.get(k, 0.0) * v for k, v in features.items())
-                error = _logistic(margin) - (1.0 if topic in gold else 0.0)
+                about = topic in gold
+                error = _logistic(margin) - (1.0 if about else 0.0)
+                if about:
+                    error *= positive
                 bias_sq += error * error
                 bias -= rate * error / math.sqrt(bias_sq)
                 for k, v in features.items():

@@ -6,7 +6,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import Model, ModelError, fingerprint, load_model, rule_features
+from .model import (
+    Model,
+    ModelError,
+    evidence_features,
+    fingerprint,
+    load_model,
+    rule_features,
+)
 from .tagger import Evidence, Index, Scoring, TemplateError, choose, compile_template, score
 
 TAGGER_DEFAULTS = {
@@ -79,6 +86,14 @@ class Vocabulary:
             evidence[DECOY] = decoy
         return chosen, evidence
 
+    def phrase_features(self, evidence: dict[str, Evidence], decoy: Evidence | None) -> dict:
+        """The model's features of the phrases that fired (model.evidence_features)."""
+        found = dict(evidence)
+        if decoy is not None:
+            found[DECOY] = decoy
+        scoring = self.scoring
+        return evidence_features(found, scoring.lead_words, scoring.lead_fields)
+
     def _second_opinion(
         self,
         chosen: list[str],
@@ -92,6 +107,7 @@ class Vocabulary:
         rules = rule_features(
             {t: e.score for t, e in evidence.items()}, chosen, decoy.score if decoy else 0.0
         )
+        rules.update(self.phrase_features(evidence, decoy))
         stems = {name: stems for name, (_, stems) in read.items()}
         probabilities = model.tag_probabilities(rules, stems)
         final, added, _dropped = model.decide(chosen, probabilities)
@@ -99,18 +115,28 @@ class Vocabulary:
             evidence[topic].probability = probabilities.get(topic)
         if added:
             features = model.features(stems)
+            features.update((k, v) for k, v in rules.items() if k.startswith("p:"))
         for topic in added:
             found = evidence.setdefault(topic, Evidence())
             found.probability = probabilities[topic]
             found.words = [
-                (_written(key, read), weight) for key, weight in model.reasons(topic, features)
+                (_written(key, read, evidence), weight)
+                for key, weight in model.reasons(topic, features)
             ]
         return final
 
 
-def _written(key: str, read: dict[str, tuple[list[str], list[str]]]) -> str:
-    """A model feature as the text wrote it: "b:leverag point" -> "leverage point"."""
+def _written(
+    key: str, read: dict[str, tuple[list[str], list[str]]], evidence: dict | None = None
+) -> str:
+    """A model feature as the text wrote it: "b:leverag point" -> "leverage point";
+    a phrase of another topic ("p:offers:counter offer") as its first hit."""
     kind, _, rest = key.partition(":")
+    if kind == "p":
+        topic, _, template = rest.partition(":")
+        found = (evidence or {}).get(topic)
+        hits = found.kept if found is not None else []
+        return next((h.text for h in hits if h.phrase.template == template), template)
     wanted = rest.split(" ")
     fields = [read["title"]] if kind == "t" and "title" in read else list(read.values())
     for words, stems in fields:
