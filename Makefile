@@ -37,6 +37,7 @@ NOTIFYOPTS ?=
 DATA ?=
 PREDICTIONS ?=
 PYTEST_ARGS ?=
+TEST_JOBS ?= 2
 BENCH_N ?= 1000 5000
 BENCH_RUNS ?= 3
 BENCH_MAX_REPLIES ?= 40
@@ -50,7 +51,7 @@ help: ## List every target
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 	@echo
 	@echo 'Variables: PORT=$(PORT) BIND=$(BIND) SITEURL=... (publish) TITLE="..." (new-thread, new-post)'
-	@echo '           SSH_HOST SSH_PORT SSH_USER SSH_TARGET_DIR (rsync_upload) PYTEST_ARGS (test)'
+	@echo '           SSH_HOST SSH_PORT SSH_USER SSH_TARGET_DIR (rsync_upload) PYTEST_ARGS TEST_JOBS=2 (test)'
 	@echo '           BUILDOPTS=--no-search (html, publish: skip the search index)'
 	@echo '           BUILDOPTS=--full (html, publish: build everything anew, reusing nothing from earlier builds)'
 	@echo '           ITEM=slug#reply-id REASON="..." (takedown) NOTIFYOPTS=--dry-run (notify)'
@@ -135,8 +136,8 @@ share-image: venv ## Redraw the theme's share image (1200x630 PNG) from SITENAME
 bench: venv ## Benchmark against vanilla Pelican (BENCH_N="1000 5000", BENCH_RUNS=3, BENCH_MAX_REPLIES=40); appends to bench/results.md
 	BENCH_N="$(BENCH_N)" BENCH_RUNS="$(BENCH_RUNS)" BENCH_MAX_REPLIES="$(BENCH_MAX_REPLIES)" $(PYTHON) tools/bench.py
 
-test: venv node-tools ## Run the test suite (builds the demo site into a temporary folder)
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+test: venv node-tools ## Run the test suite on TEST_JOBS=2 processes (TEST_JOBS=0: in this one), PYTEST_ARGS=...
+	$(PYTHON) -m pytest -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 lint: venv ## ruff check and ruff format --check
 	$(BIN)/ruff check .

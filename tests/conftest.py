@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.sitebuild import Site, build
@@ -9,6 +11,23 @@ from tests.sitebuild import Site, build
 def site(tmp_path_factory) -> Site:
     """The demo site, built once per test session as `make publish` builds it."""
     return build(tmp_path_factory.mktemp("demo") / "output", search=True)
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory) -> Callable[..., Site]:
+    """`demo_build(SETTING=value, ...)`: the demo content built with publishconf.py and
+    those settings, once per session for each set of settings; tests that build the same
+    thing share it. Read it only: a test that changes a site builds or copies its own."""
+    built: dict[tuple, Site] = {}
+
+    def get(**overrides) -> Site:
+        key = tuple(sorted(overrides.items()))
+        if key not in built:
+            output = tmp_path_factory.mktemp("demo-settings") / "output"
+            built[key] = build(output, **overrides)
+        return built[key]
+
+    return get
 
 
 # Hypothesis: `ci` (the default) is derandomised and bounded so `make test` stays

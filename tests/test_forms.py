@@ -171,9 +171,11 @@ def test_hostile_submissions_are_harmless_once_approved_and_built(tmp_path):
     assert len(listed) >= 10  # the questions are there, as text
 
 
-def test_forms_post_to_the_service_the_owner_set(tmp_path):
-    site = build(
-        tmp_path / "formspree",
+GITHUB_FORM = "https://github.com/me/site/issues/new?template=reader.yml"
+
+
+def test_forms_post_to_the_service_the_owner_set(demo_build):
+    site = demo_build(
         READERS_FORM_SERVICE="formspree",
         READERS_FORM_ENDPOINT="https://formspree.io/f/xdemoabc",
     )
@@ -188,25 +190,20 @@ def test_forms_post_to_the_service_the_owner_set(tmp_path):
     assert reply_form.select_one('input[name="token"]')["value"] == "[reply-to: below-current-pay]"
     assert len(thread.select("a.leave-reply")) == 1
 
-    site = build(
-        tmp_path / "staticman",
+    site = demo_build(
         READERS_FORM_SERVICE="staticman",
         READERS_FORM_ENDPOINT="https://staticman.example.org/v3/entry/github/me/site/main/replies",
     )
     form = site.soup("/2026/below-current-pay/").select_one("form.reply-form")
     assert form.select_one('textarea[name="fields[message]"]')
 
-    site = build(
-        tmp_path / "github",
-        READERS_FORM_SERVICE="github",
-        READERS_FORM_ENDPOINT="https://github.com/me/site/issues/new?template=reader.yml",
-    )
+    site = demo_build(READERS_FORM_SERVICE="github", READERS_FORM_ENDPOINT=GITHUB_FORM)
     form = site.soup("/ask/").select_one("form.ask-form")
     assert form["method"] == "get" and form["action"] == "https://github.com/me/site/issues/new"
     assert form.select_one('input[name="template"]')["value"] == "reader.yml"
     assert not form.select('input[type="email"]')  # an issue is public: no address asked
 
-    site = build(tmp_path / "netlify", READERS_FORM_SERVICE="netlify")
+    site = demo_build(READERS_FORM_SERVICE="netlify", READERS_FORM_ENDPOINT="")
     form = site.soup("/ask/").select_one("form.ask-form")
     assert form["data-netlify"] == "true" and form.select_one('input[name="form-name"]')
 
@@ -225,9 +222,9 @@ def test_a_wrong_form_setting_stops_the_build_naming_it(tmp_path):
 
 @pytest.mark.parametrize(
     ("service", "endpoint"),
-    [("netlify", ""), ("github", "https://github.com/me/site/issues/new?template=reader.yml")],
+    [("netlify", ""), ("github", GITHUB_FORM)],
 )
-def test_the_forms_are_valid_html(tmp_path, service, endpoint):
+def test_the_forms_are_valid_html(demo_build, service, endpoint):
     import shutil
     import subprocess
 
@@ -236,7 +233,8 @@ def test_the_forms_are_valid_html(tmp_path, service, endpoint):
     java = shutil.which("java")
     require(java is not None, "Java (for the Nu HTML Checker)")
     require(VNU.is_file(), "the Nu HTML Checker (node_modules/vnu-jar)")
-    site = build(tmp_path / "out", READERS_FORM_SERVICE=service, READERS_FORM_ENDPOINT=endpoint)
+    # The same builds as test_forms_post_to_the_service_the_owner_set's, shared.
+    site = demo_build(READERS_FORM_SERVICE=service, READERS_FORM_ENDPOINT=endpoint)
     pages = [site.path("/ask/"), site.path("/2026/burnout-and-the-inbox/")]
     assert all(BeautifulSoup(p.read_text(), "html.parser").select("form") for p in pages)
     checked = subprocess.run(
