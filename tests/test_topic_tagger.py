@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pelican.plugins.topics.tagger import (
+    Hit,
     Index,
+    Phrase,
     TemplateError,
+    _cancel,
     _match_at,
     compile_template,
     find,
@@ -337,3 +342,41 @@ def test_default_vocabulary_has_the_topics_the_design_names():
     }
     assert VOCABULARY.lookup("Career change") == "career-change"
     assert VOCABULARY.lookup("SALARY") == "salary"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spans=st.lists(
+        st.tuples(
+            st.sampled_from(["offers", "salary"]),
+            st.booleans(),
+            st.integers(0, 60),
+            st.integers(1, 12),
+        ),
+        max_size=40,
+    )
+)
+def test_a_hit_is_cancelled_exactly_when_it_overlaps_an_against_cue_of_its_topic(spans):
+    """`_cancel` (a binary search per hit) against the definition, pair by pair."""
+    phrases = {
+        (topic, against): Phrase(f"{topic}-{against}", topic, 1.0, against, ())
+        for topic in ("offers", "salary")
+        for against in (False, True)
+    }
+    hits = [
+        Hit(phrases[(topic, against)], "body", start, start + length, "x", 1.0)
+        for topic, against, start, length in spans
+    ]
+    expected = [
+        h
+        for h in hits
+        if h.phrase.against
+        or not any(
+            c.phrase.against
+            and c.phrase.topic == h.phrase.topic
+            and c.start < h.end
+            and h.start < c.end
+            for c in hits
+        )
+    ]
+    assert _cancel(hits) == expected
