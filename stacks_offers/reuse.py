@@ -3,9 +3,11 @@
 An incremental publish (tools/build.py) does what a clean build does, but
 skips the work whose every input it has seen before:
 
-* **per-item work** (reading a file, building a thread's replies, tagging an
-  item) is kept in a store, by a digest of everything that work reads (the
-  file's bytes, the replies' text, the tagger's texts). A plugin asks
+* **per-item work** (reading a file or a comment file, building a thread's
+  replies, tagging an item, ranking related items) is kept in a store, by a
+  digest of everything that work reads (the file's bytes; the replies, asker
+  and layout; the item's file and replies with the vocabulary; every item's
+  terms and dates). A plugin asks
   `recall(settings, kind, key)` and, on a miss, computes and `keep`s. The
   messages the work logged (a warning about the file) are kept with it and
   logged again on every build that reuses it, so a kept problem is never
