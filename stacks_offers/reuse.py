@@ -254,7 +254,9 @@ def keep(settings, kind: str, key: str, value: Any, records: Iterable = ()) -> N
 
 
 def stable(value) -> str:
-    """Text for a value that is the same in every run with the same meaning."""
+    """Text for a value that is the same in every run with the same meaning:
+    dicts and sets sorted, functions by their names, no memory addresses
+    (tools/inputs.py writes the settings out with it too)."""
     if isinstance(value, dict):
         return "{" + ", ".join(sorted(f"{stable(k)}: {stable(v)}" for k, v in value.items())) + "}"
     if isinstance(value, list | tuple):
@@ -265,6 +267,8 @@ def stable(value) -> str:
         return repr(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if callable(value) and hasattr(value, "__qualname__"):  # a function by its name
+        return f"{getattr(value, '__module__', '?')}.{value.__qualname__}"
     return _ADDRESS.sub("", repr(value))  # no memory addresses
 
 

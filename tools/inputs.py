@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
-import re
 from importlib import metadata
 from pathlib import Path
+
+from stacks_offers.reuse import stable
 
 ROOT = Path(__file__).resolve().parent.parent
 # The project's code: what could change the output without changing content.
@@ -26,7 +27,6 @@ SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 ENVIRONMENT = ("SEARCH_SHARD_SIZE",)
 # Settings that differ from build to build without changing the site.
 PER_BUILD = {"OUTPUT_PATH"}
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def tree_digest(path: Path) -> str:
@@ -50,21 +50,6 @@ def tree_digest(path: Path) -> str:
             except OSError as exc:  # unreadable: never equal to anything
                 digest.update(f"unreadable {exc.errno} {os.urandom(8).hex()}".encode())
     return digest.hexdigest()
-
-
-def stable(value) -> str:
-    """A text for a settings value that is the same in every run with the same
-    meaning: functions by their names, no memory addresses, dicts sorted."""
-    if isinstance(value, dict):
-        items = sorted((str(k), stable(v)) for k, v in value.items())
-        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(stable(v) for v in value) + "]"
-    if isinstance(value, (set, frozenset)):
-        return "{" + ", ".join(sorted(stable(v) for v in value)) + "}"
-    if callable(value) and hasattr(value, "__qualname__"):
-        return f"{getattr(value, '__module__', '?')}.{value.__qualname__}"
-    return _ADDRESS.sub("", repr(value))
 
 
 def packages() -> str:

@@ -37,7 +37,7 @@ import zlib
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator, TemplatePagesGenerator
 from pelican.urlwrappers import URLWrapper
-from pelican.utils import file_suffix, sanitised_join
+from pelican.utils import file_suffix
 
 from stacks_offers import compat, reuse
 from stacks_offers.forkmap import (
@@ -198,8 +198,6 @@ class PartitionedWriter(compat.OwningWriter):
             if single and self.reuse is not None and self.reuse.reusable(name):
                 # Unchanged since the last build: its file is linked in, and
                 # nothing else of Pelican's writing is done for it.
-                path = sanitised_join(self.output_path, name)
-                os.makedirs(os.path.dirname(path), exist_ok=True)
                 self.reuse.link(name, self.output_path)
                 self._skip(name, context, relative_urls, kwargs)
                 return None
@@ -241,7 +239,6 @@ class PartitionedWriter(compat.OwningWriter):
             return False
         path = os.path.normpath(name)
         if plan.reusable(path):
-            os.makedirs(os.path.dirname(os.path.join(self.output_path, path)), exist_ok=True)
             return plan.link(path, self.output_path)
         plan.pages.record(path, [item.source_path for item in items])
         return False
@@ -327,14 +324,16 @@ class Reuse:
         return True
 
     def link(self, name: str, output_path: str) -> bool:
-        """At the moment Pelican opens `name` to write it: a reused page is
-        linked from the previous build (a hard link; a copy across devices)."""
+        """A page found reusable is linked from the previous build (a hard link;
+        a copy across devices), its folder made if need be: in place of
+        rendering it, or when Pelican opens it to write a paginated page."""
         path = os.path.normpath(name)
         if path not in self._linking:
             return False
         self._linking.discard(path)
         source = os.path.join(self.previous_folder, path)
         target = os.path.join(output_path, path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
             os.link(source, target)
         except FileExistsError:
