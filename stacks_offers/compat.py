@@ -224,6 +224,11 @@ def summary_is_static(item) -> bool:
     return not item._get_intrasite_link_regex().search(item._content or "")
 
 
+def summary_source(item) -> str:
+    """S4: the text a static summary (`summary_is_static`) is made from."""
+    return item._content or ""
+
+
 # --- P: pelican-sitemap ---------------------------------------------------------
 
 

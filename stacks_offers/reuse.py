@@ -66,7 +66,15 @@ def digest(*parts: Any) -> str:
     return hashed.hexdigest()
 
 
-def file_digest(path: str) -> str:
+def file_digest(path: str, settings=None) -> str:
+    """A digest of a file's bytes. The build's own pass over the content
+    (tools/inputs.py, for the inputs record) already read them: what it found
+    is in the plan (`"files"`), and used here rather than reading them again."""
+    kept = store(settings)
+    if kept is not None:
+        known = kept.files.get(os.path.abspath(path))
+        if known is not None:
+            return known
     try:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
@@ -106,10 +114,11 @@ class Store:
     use. Only the main process writes; worker processes (forked) read through
     their own connection."""
 
-    def __init__(self, path: str, settings, fresh: bool = False) -> None:
+    def __init__(self, path: str, settings, fresh: bool = False, files=None) -> None:
         self.path = path
         self.settings = settings
         self.fresh = fresh
+        self.files: dict[str, str] = files or {}  # this build's content files' digests
         self._connections: dict[int, sqlite3.Connection] = {}
         self.hits = self.misses = 0
         db = self._db()
@@ -209,7 +218,9 @@ def store(settings) -> Store | None:
         return None
     kept = _open.get(id(settings))
     if kept is None or kept.settings is not settings:
-        kept = _open[id(settings)] = Store(plan["store"], settings, bool(plan.get("fresh")))
+        kept = _open[id(settings)] = Store(
+            plan["store"], settings, bool(plan.get("fresh")), plan.get("files")
+        )
     return kept
 
 
@@ -317,7 +328,7 @@ def item_structure(item) -> str:
         [t.source_path for t in getattr(item, "translations", ())],
         None
         if thread is None
-        else (thread.reply_count, thread.answered, thread.last_activity, len(thread.replies)),
+        else (thread.reply_count, thread.answered, thread.last_activity, thread.shown_count),
     )
     return _ADDRESS.sub("", repr(fields))
 
@@ -334,14 +345,17 @@ def structure(context: dict, settings, item_files: set[str]) -> str:
         for name in sorted(names):
             path = os.path.join(folder, name)
             if path not in item_files:
-                files.append(f"{os.path.relpath(path, root)} {file_digest(path)}")
+                files.append(f"{os.path.relpath(path, root)} {file_digest(path, settings)}")
     return digest("\n".join(parts), "\n".join(files))
 
 
 def item_digest(item) -> str:
     """What a page can read of an item: its source file and what the plugins
     noted it was made from (`note_inputs`: a thread's comment files)."""
-    return digest(file_digest(item.source_path), stable(item.__dict__.get("reuse_inputs", {})))
+    return digest(
+        file_digest(item.source_path, item.settings),
+        stable(item.__dict__.get("reuse_inputs", {})),
+    )
 
 
 def note_inputs(item, name: str, value: str) -> None:

@@ -34,6 +34,7 @@ from tools.search_index import (
     pages_with_reader_text,
     part_folder,
     plan_parts,
+    survey,
 )
 
 PART_SIZE = 25
@@ -223,3 +224,40 @@ def test_an_edit_re_indexes_only_the_part_it_touched(tmp_path):
     assert found["filters"] == whole["filters"]
     for query in ("quokkaberry", *QUERIES):
         assert sorted(found["answers"][query]) == sorted(whole["answers"][query]), query
+
+
+def test_the_previous_builds_own_files_are_not_read_again(tmp_path):
+    """An incremental build hard-links its unchanged pages from the last build:
+    what was learnt of those files is taken from the last build's survey, and
+    a file that is not the same file (written anew, or a copy with the same
+    bytes) is read."""
+    before, now = tmp_path / "before", tmp_path / "now"
+    body = b"<html><body><main data-pagefind-body>Some reader text</main></body></html>"
+    for name in ("linked", "copied", "listing"):
+        (before / name).mkdir(parents=True)
+    (before / "linked" / "index.html").write_bytes(body)
+    (before / "copied" / "index.html").write_bytes(body)
+    (before / "listing" / "index.html").write_bytes(b"<html><body>A list</body></html>")
+    _marked, known = survey(before)
+    assert set(known) == {"linked/index.html", "copied/index.html", "listing/index.html"}
+    assert known["linked/index.html"][0] and not known["listing/index.html"][0]
+
+    for name in ("linked", "copied", "listing"):
+        (now / name).mkdir(parents=True)
+    os.link(before / "linked" / "index.html", now / "linked" / "index.html")
+    os.link(before / "listing" / "index.html", now / "listing" / "index.html")
+    shutil.copy2(before / "copied" / "index.html", now / "copied" / "index.html")
+    # What the survey says of a linked file is believed (its bytes are the last
+    # build's, by construction): a planted digest shows it was not read again.
+    planted = {
+        **known,
+        "linked/index.html": [True, "ab" * 20],
+        "copied/index.html": [True, "cd" * 20],
+    }
+    marked, seen = survey(now, before, planted)
+    assert marked["linked/index.html"] == "ab" * 20
+    assert marked["copied/index.html"] == known["copied/index.html"][1]  # read: another inode
+    assert "listing/index.html" not in marked
+    assert seen["listing/index.html"] == known["listing/index.html"]
+    # Without the last build, everything is read.
+    assert survey(now)[0]["linked/index.html"] == known["linked/index.html"][1]

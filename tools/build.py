@@ -46,6 +46,7 @@ VERSIONS_DIR = ".site-versions"
 PARTIAL_SUFFIX = ".partial"
 INPUTS_SUFFIX = ".inputs.json"  # beside each version: what it was made from
 PAGES_SUFFIX = ".pages"  # beside each version: what each page was made from (reuse)
+SEARCH_SUFFIX = ".search.json"  # beside each version: each HTML file's digest (search index)
 STORE_PREFIX = "reuse-"  # the store of per-item work, one per set of non-content inputs
 KEEP_VERSIONS = 2  # the current site and the one before it, for a quick rollback
 
@@ -157,7 +158,7 @@ def prune(versions: Path, current: Path) -> None:
     for p in done:
         if p.resolve() not in keep:
             discard(p)
-    for suffix in (INPUTS_SUFFIX, PAGES_SUFFIX):
+    for suffix in (INPUTS_SUFFIX, PAGES_SUFFIX, SEARCH_SUFFIX):
         for manifest in versions.glob(f"*{suffix}"):
             if not (versions / manifest.name.removesuffix(suffix)).is_dir():
                 manifest.unlink(missing_ok=True)
@@ -395,12 +396,15 @@ def build(
         return _build(settings_file, output, strict, extra, search, full)
 
 
-def read_inputs(settings_file: Path, extra: dict, search: bool) -> tuple[dict, dict[str, str]]:
-    """The settings, and what this build would be made from (tools/inputs.py)."""
+def read_inputs(
+    settings_file: Path, extra: dict, search: bool, files: dict[str, str] | None = None
+) -> tuple[dict, dict[str, str]]:
+    """The settings, and what this build would be made from (tools/inputs.py);
+    `files` gets each content file's digest."""
     from pelican.settings import read_settings
 
     settings = read_settings(str(settings_file), override={**extra})
-    return settings, build_inputs(settings, settings_file, {"search": search})
+    return settings, build_inputs(settings, settings_file, {"search": search}, files)
 
 
 def manifest_of(version: Path) -> Path:
@@ -429,7 +433,8 @@ def _build(
     clean_stale(versions, root)
 
     started = time.monotonic()
-    settings, inputs = read_inputs(settings_file, extra, search)
+    files: dict[str, str] = {}
+    settings, inputs = read_inputs(settings_file, extra, search, files)
     kept = None if full else kept_build(output, inputs)
     if kept is not None:
         current, manifest = kept
@@ -461,6 +466,7 @@ def _build(
     staging = versions / f"{name}{PARTIAL_SUFFIX}"
     staging.mkdir()
     plan = reuse_plan(output, versions, inputs, name, fresh=full)
+    plan["files"] = files  # read once: the build takes its digests from here
     pages_record = versions / f"{name}{PAGES_SUFFIX}"
 
     with Progress() as progress:
@@ -478,7 +484,11 @@ def _build(
                 # The site in output/ now: its unchanged search index parts are kept.
                 previous = output.resolve() if output.is_symlink() and not full else None
                 error, cost = build_search_index(
-                    staging, progress.tick if progress.enabled else None, previous
+                    staging,
+                    progress.tick if progress.enabled else None,
+                    previous,
+                    versions / f"{name}{SEARCH_SUFFIX}",
+                    previous and versions / f"{previous.name}{SEARCH_SUFFIX}",
                 )
         else:
             error = cost = None
@@ -509,6 +519,7 @@ def _build(
         # A build that stopped half-way is never swapped in, whatever the mode.
         shutil.rmtree(staging, ignore_errors=True)
         pages_record.unlink(missing_ok=True)
+        (versions / f"{name}{SEARCH_SUFFIX}").unlink(missing_ok=True)
         what = "Not built" if stopped else "Not published"
         print(f"\n{what}: fix the problems above. {output}/ is unchanged.", file=sys.stderr)
         return 1

@@ -29,8 +29,10 @@ ENVIRONMENT = ("SEARCH_SHARD_SIZE",)
 PER_BUILD = {"OUTPUT_PATH"}
 
 
-def tree_digest(path: Path) -> str:
-    """A digest of every file under `path` (names and bytes), or of one file."""
+def tree_digest(path: Path, digests: dict[str, str] | None = None) -> str:
+    """A digest of every file under `path` (names and bytes), or of one file.
+    `digests`, if given, gets each file's own digest, by its absolute path (as
+    stacks_offers.reuse.file_digest writes it)."""
     digest = hashlib.blake2b(digest_size=20)
     if path.is_file():
         digest.update(path.read_bytes())
@@ -46,7 +48,10 @@ def tree_digest(path: Path) -> str:
             digest.update(os.path.relpath(file, path).encode("utf-8", "surrogateescape") + b"\0")
             try:
                 with open(file, "rb") as handle:
-                    digest.update(hashlib.file_digest(handle, "blake2b").digest())
+                    own = hashlib.file_digest(handle, "blake2b").digest()
+                digest.update(own)
+                if digests is not None:
+                    digests[os.path.abspath(file)] = own.hex()[:32]
             except OSError as exc:  # unreadable: never equal to anything
                 digest.update(f"unreadable {exc.errno} {os.urandom(8).hex()}".encode())
     return digest.hexdigest()
@@ -61,10 +66,13 @@ def packages() -> str:
     return f"Python {platform.python_version()}; " + ", ".join(found)
 
 
-def build_inputs(settings: dict, settings_file: Path, options: dict) -> dict[str, str]:
-    """Everything a build reads, each part as a digest or a short text."""
+def build_inputs(
+    settings: dict, settings_file: Path, options: dict, files: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Everything a build reads, each part as a digest or a short text;
+    `files` gets each content file's digest (`tree_digest`)."""
     parts = {
-        "content": tree_digest(Path(settings["PATH"])),
+        "content": tree_digest(Path(settings["PATH"]), files),
         "theme": tree_digest(Path(settings["THEME"])),
         "settings file": tree_digest(Path(settings_file).resolve()),
         "settings": hashlib.blake2b(

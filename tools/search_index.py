@@ -71,20 +71,46 @@ def shard_size() -> int:
 
 def pages_with_reader_text(site: Path) -> list[str]:
     """Relative paths of the HTML files Pagefind would index, in address order."""
-    found = []
+    return sorted(survey(site)[0])
+
+
+def survey(site: Path, previous: Path | None = None, known: dict | None = None):
+    """The HTML files Pagefind would index, with a digest of each, and what
+    was learnt of every HTML file: ({page: digest}, {path: [marked, digest]}).
+
+    A file that is the previous build's own file (the same inode: an
+    incremental build hard-links unchanged pages from it) is not read again:
+    what `known` (the previous build's survey) says of it holds."""
+    marked: dict[str, str] = {}
+    seen: dict[str, list] = {}
+    known = known or {}
     for folder, dirs, files in os.walk(site):
         relative = os.path.relpath(folder, site)
         if relative == BUNDLE or relative.startswith(BUNDLE + os.sep):
             dirs[:] = []
             continue
-        dirs.sort()
-        for name in sorted(files):
-            if name.endswith(".html"):
-                path = os.path.join(folder, name)
+        for name in files:
+            if not name.endswith(".html"):
+                continue
+            page = os.path.normpath(os.path.join(relative, name))
+            path = os.path.join(folder, name)
+            entry = known.get(page) if previous is not None else None
+            if entry is None or not _same_file(path, previous / page):
                 with open(path, "rb") as handle:
-                    if MARKER in handle.read():
-                        found.append(os.path.normpath(os.path.join(relative, name)))
-    return sorted(found)
+                    data = handle.read()
+                entry = [MARKER in data, hashlib.blake2b(data, digest_size=20).hexdigest()]
+            seen[page] = entry
+            if entry[0]:
+                marked[page] = entry[1]
+    return marked, seen
+
+
+def _same_file(path: str, other: Path) -> bool:
+    try:
+        one, two = os.stat(path), os.stat(other)
+    except OSError:
+        return False
+    return (one.st_dev, one.st_ino) == (two.st_dev, two.st_ino)
 
 
 def plan_parts(pages: list[str], size: int) -> list[list[str]]:
@@ -178,16 +204,17 @@ def pagefind_version() -> str:
         return "unknown"
 
 
-def part_digest(site: Path, pages: list[str]) -> str:
+def part_digest(pages: list[str], digests: dict[str, str]) -> str:
+    """One digest of a part's pages: their paths and the digests of their bytes."""
     digest = hashlib.blake2b(digest_size=20)
     for page in pages:
         digest.update(page.encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(hashlib.blake2b((site / page).read_bytes(), digest_size=20).digest())
+        digest.update(bytes.fromhex(digests[page]))
     return digest.hexdigest()
 
 
-def previous_parts(previous: Path | None, size: int) -> dict[int, dict]:
-    """The parts the previous build indexed, by number, if made the same way."""
+def previous_manifest(previous: Path | None, size: int) -> dict:
+    """What the previous build's index recorded, if it was made the same way."""
     if previous is None:
         return {}
     try:
@@ -196,7 +223,17 @@ def previous_parts(previous: Path | None, size: int) -> dict[int, dict]:
         return {}
     if manifest.get("size") != size or manifest.get("pagefind") != pagefind_version():
         return {}
-    return {part["number"]: part for part in manifest.get("parts", [])}
+    return manifest
+
+
+def _load_survey(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
 
 
 def _copy_part(previous: Path, site: Path, number: int) -> bool:
@@ -222,7 +259,11 @@ def _copy_part(previous: Path, site: Path, number: int) -> bool:
 
 
 def build_search_index(
-    site: Path, tick=None, previous: Path | None = None
+    site: Path,
+    tick=None,
+    previous: Path | None = None,
+    survey_file: Path | None = None,
+    previous_survey: Path | None = None,
 ) -> tuple[str | None, str]:
     """Index the built site with Pagefind into site/pagefind/ (and its parts).
 
@@ -230,19 +271,23 @@ def build_search_index(
     and replies) are indexed: navigation, listings and footers are not.
     `tick`, if given, is called about ten times a second while Pagefind runs.
     `previous`, the last build's folder: its parts whose pages are unchanged
-    are copied from it, not indexed again.
+    are copied from it, not indexed again. `survey_file` is where to keep what
+    was learnt of each HTML file (outside the site: it is not published), and
+    `previous_survey` the last build's: its pages' files are not read again.
     Returns (an error or None, a line saying what it cost).
     """
     started = time.monotonic()
     site = Path(site)
     size = shard_size()
-    pages = pages_with_reader_text(site)
-    parts = plan_parts(pages, size)
-    before = previous_parts(previous, size)
+    manifest = previous_manifest(previous, size)
+    known = _load_survey(previous_survey) if manifest else {}
+    digests, seen = survey(site, previous, known)
+    parts = plan_parts(sorted(digests), size)
+    before = {part["number"]: part for part in manifest.get("parts", [])}
     record = []
     indexed, peak = 0, 0.0
     for number, members in enumerate(parts, start=1):
-        digest = part_digest(site, members)
+        digest = part_digest(members, digests)
         record.append({"number": number, "digest": digest, "pages": len(members)})
         kept = before.get(number)
         if kept and kept.get("digest") == digest and _copy_part(previous, site, number):
@@ -266,6 +311,8 @@ def build_search_index(
     write_parts_script(site, max(len(parts), 1))
     manifest = {"size": size, "pagefind": pagefind_version(), "parts": record}
     (site / BUNDLE / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    if survey_file is not None:
+        survey_file.write_text(json.dumps(seen, separators=(",", ":")), encoding="utf-8")
     return None, _cost(started, len(parts), indexed, peak)
 
 

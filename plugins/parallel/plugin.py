@@ -333,9 +333,12 @@ class Reuse:
         self._linking.discard(path)
         source = os.path.join(self.previous_folder, path)
         target = os.path.join(output_path, path)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
-            os.link(source, target)
+            try:
+                os.link(source, target)
+            except FileNotFoundError:  # its folder is not made yet (a paginated page's is)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.link(source, target)
         except FileExistsError:
             os.remove(target)
             os.link(source, target)

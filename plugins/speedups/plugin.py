@@ -51,7 +51,7 @@ from operator import attrgetter
 from pelican import signals
 from pelican.contents import Article, Page
 
-from stacks_offers import compat
+from stacks_offers import compat, reuse
 from stacks_offers.forkmap import default_jobs, fork_map
 
 
@@ -142,14 +142,25 @@ def share_summaries(generators) -> None:
     items = [item for item in _every_item(generators) if compat.summary_is_static(item)]
     if not items:
         return
-    summaries = fork_map(
-        lambda item: item.get_summary(item.get_siteurl()),
-        items,
-        jobs=default_jobs(items[0].settings),
-        what="summaries",
-        per_worker=250,  # a tenth of a millisecond each
+    settings = items[0].settings
+    # A static summary is made from the item's text and the settings alone: an
+    # incremental build takes it from the store of per-item work by the text.
+    keys = [reuse.digest(compat.summary_source(item)) for item in items]
+    kept = [reuse.recall(settings, "summary", key) for key in keys]
+    todo = [item for item, summary in zip(items, kept, strict=True) if summary is reuse.MISSING]
+    made = iter(
+        fork_map(
+            lambda item: item.get_summary(item.get_siteurl()),
+            todo,
+            jobs=default_jobs(settings),
+            what="summaries",
+            per_worker=250,  # a tenth of a millisecond each
+        )
     )
-    for item, summary in zip(items, summaries, strict=True):
+    for item, key, summary in zip(items, keys, kept, strict=True):
+        if summary is reuse.MISSING:
+            summary = next(made)
+            reuse.keep(settings, "summary", key, summary)
         item.get_summary = _Summary(summary)
 
 

@@ -92,6 +92,11 @@ class Thread:
     def reply_count(self) -> int:
         return len(self.visible)
 
+    @property
+    def shown_count(self) -> int:
+        """Every shown reply, removed ones' placeholders included."""
+        return len(self.replies)
+
     @cached_property
     def answers(self) -> list[Reply]:
         return [r for r in self.roots if r.is_answer]
@@ -550,6 +555,7 @@ class PackedThread:
         self.answered = thread.answered
         self.solved = thread.solved
         self.last_activity = thread.last_activity
+        self.shown_count = thread.shown_count
         self.text = "\n".join(reply.text for reply in thread.visible)
         self._layout = layout  # lay_out's arguments after the thread
         self._packed = pack_replies(thread.replies)

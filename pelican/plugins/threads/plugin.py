@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-from dataclasses import astuple
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -558,7 +557,7 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
             asker,
             stable_date(getattr(article, "date", None)),
             packed,
-            repr([astuple(r) for r in comment_files]),  # plain values: repr is exact
+            repr(comment_files),  # dataclasses of plain values: their repr is exact
             (article.url, article.save_as, folders[n], max_depth, page_size, salt),
         )
 
