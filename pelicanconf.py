@@ -148,11 +148,14 @@ def rendered_once(item, name: str, macro) -> Markup:
     """`{{ item | rendered_once("status", thread_status) }}`: the macro's output
     for item, rendered on first use and kept on the item (an item is listed on
     a dozen pages). Only for output that is the same on every page: nothing
-    from SITEURL or other page variables in it."""
-    kept = item.__dict__.setdefault("_rendered_once", {})
-    if name not in kept:
-        kept[name] = macro(item)
-    return kept[name]
+    from SITEURL or other page variables in it. (An incremental build notes
+    what the macro read of the item on every page that shows the output.)"""
+    from stacks_offers.reuse import remembered  # on the path: see PLUGIN_PATHS below
+
+    return remembered(item, name, lambda: macro(item))
+
+
+rendered_once.reads_through_jinja = True  # the macro reads the item through Jinja
 
 
 JINJA_FILTERS = {"time_tag": time_tag, "rendered_once": rendered_once}

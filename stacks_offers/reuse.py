@@ -15,11 +15,15 @@ skips the work whose every input it has seen before:
   one set of non-content inputs (settings, theme, code, packages): any change
   of those starts an empty one.
 * **pages**: while a page is rendered, every post, thread or page the template
-  reads from is noted (`Reads`). A page is reused (hard-linked from the
-  previous version folder, not rendered) when the site's structure (which
-  items exist, their addresses, dates, categories, tags, topics, authors,
-  metadata and reply counts: `structure`) is unchanged and so is every item
-  it read, by the digest of its source file and of its replies (`item_digest`).
+  reads from is noted (`Reads`), with what it read of it. A page is reused
+  (hard-linked from the previous version folder, not rendered) when the site's
+  structure (which items exist, their addresses, dates, categories, tags,
+  topics, authors, metadata and reply counts: `structure`) is unchanged and so
+  is everything it read: of an item whose page it is, or that it read more of
+  than a listing shows, the digest of its source file and replies
+  (`item_digest`); of an item it only listed, the values it read (its title,
+  address, date, status... `LISTED`), so editing a reply re-renders its
+  thread's page but not every listing that names the thread.
 
 Both are off unless the build asks for them (`REUSE_SETTING` in the settings,
 which tools/build.py sets): a plain `pelican` run does all the work.
@@ -37,6 +41,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 from contextlib import contextmanager
+from dataclasses import is_dataclass
 from typing import Any
 
 from pelican.contents import Content
@@ -363,26 +368,141 @@ def note_inputs(item, name: str, value: str) -> None:
     item.__dict__.setdefault("reuse_inputs", {})[name] = value
 
 
-class Pages:
-    """The page records of one build: for each page, the items it read, and
-    the digest that decides whether the next build may reuse it."""
+# What a page may read of an item that it only lists, by the value read rather
+# than by the item's file: place-deciding fields are in the structure as well,
+# and each value here is the same on every page (`_listed_value`). Reading
+# anything else of an item (or handing it to a filter of the site's own) makes
+# the page depend on all of it. `thread.x` is the item's thread's x.
+LISTED = frozenset(
+    {
+        "title",
+        "url",
+        "save_as",
+        "date",
+        "locale_date",
+        "modified",
+        "locale_modified",
+        "slug",
+        "lang",
+        "status",
+        "category",
+        "tags",
+        "author",
+        "authors",
+        "kind",
+        "topics",
+        "outcome",
+        "comments_open",
+        "replies_feed_url",
+        "summary",
+        "thread",
+    }
+)
+LISTED_THREAD = frozenset(
+    {
+        "reply_count",
+        "answer_count",
+        "answered",
+        "solved",
+        "last_activity",
+        "pending",
+        "kind",
+        "opened",
+        "shown_count",
+    }
+)
+WHOLE = None  # in a page's reads: the item as a whole (its `item_digest`)
 
-    def __init__(self, structure_digest: str, items: dict[str, str]) -> None:
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(value) -> str:
+    """`value` as text that is the same in every build with the same meaning;
+    _NotPlain for a value it cannot vouch for (an object without a faithful repr)."""
+    if isinstance(value, Content):
+        return f"<item {value.source_path}>"
+    if isinstance(value, str | bytes | int | float | bool | None):
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    if is_dataclass(value):
+        return repr(value)
+    if hasattr(value, "slug") and hasattr(value, "name") and hasattr(value, "settings"):
+        return f"<{type(value).__name__} {value.name!r} {value.slug!r}>"  # a URLWrapper
+    raise _NotPlain(type(value).__name__)
+
+
+def _listed_value(item, attribute: str) -> str | None:
+    """The digest of what a listing reads as `attribute` of `item`; None when
+    it cannot be vouched for (the page then depends on the whole item)."""
+    try:
+        if attribute.startswith("thread."):
+            thread = getattr(item, "thread", None)
+            value = None if thread is None else getattr(thread, attribute[7:])
+        elif attribute == "thread":  # only whether there is one: the rest is read by name
+            value = getattr(item, "thread", None) is not None
+        elif attribute == "summary":
+            from stacks_offers import compat
+
+            if not compat.summary_is_static(item):
+                return None  # the page's own address may be in it
+            value = item.summary
+        else:
+            value = getattr(item, attribute)
+        return digest(_plain(value))
+    except AttributeError:
+        return digest("absent")
+    except _NotPlain:
+        return None
+
+
+class Pages:
+    """The page records of one build: for each page, what it read of which
+    items, and the digest that decides whether the next build may reuse it."""
+
+    def __init__(self, structure_digest: str, items: dict[str, str], objects=None) -> None:
         self.structure = structure_digest
         self.items = items  # source path -> item_digest
-        self.records: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.objects: dict[str, Any] = objects or {}  # source path -> the item
+        self.records: dict[str, tuple[str, tuple]] = {}
+        self._values: dict[tuple[str, str], str | None] = {}
 
-    def key(self, name: str, read: Iterable[str]) -> str | None:
-        read = sorted(set(read))
-        digests = [self.items.get(path) for path in read]
-        if None in digests:
-            return None
-        return digest(self.structure, name, "\0".join(read), "\0".join(digests))
+    def _value(self, path: str, attribute: str) -> str | None:
+        found = self._values.get((path, attribute), MISSING)
+        if found is MISSING:
+            item = self.objects.get(path)
+            found = None if item is None else _listed_value(item, attribute)
+            self._values[(path, attribute)] = found
+        return found
 
-    def record(self, name: str, read: Iterable[str]) -> None:
+    def _part(self, path: str, attributes) -> str | None:
+        if attributes is not WHOLE:
+            values = [self._value(path, attribute) for attribute in attributes]
+            if None not in values:
+                pairs = zip(attributes, values, strict=True)
+                return "listed " + " ".join(f"{a}={v}" for a, v in pairs)
+        return self.items.get(path)
+
+    def key(self, name: str, read: tuple) -> str | None:
+        parts = []
+        for path, attributes in read:
+            part = self._part(path, attributes)
+            if part is None:
+                return None
+            parts.append(f"{path}\0{part}")
+        return digest(self.structure, name, "\n".join(parts))
+
+    def record(self, name: str, read) -> None:
+        """`read`: the item paths the page read (each as a whole), or a
+        `Reads` map of path to what was read of it."""
+        read = _normal(read)
         key = self.key(name, read)
         if key is not None:
-            self.records[name] = (key, tuple(sorted(set(read))))
+            self.records[name] = (key, read)
 
     def reusable(self, name: str, previous: dict) -> bool:
         """Whether the previous build's page `name` is what rendering it would give."""
@@ -391,6 +511,16 @@ class Pages:
             return False
         key, read = before
         return self.key(name, read) == key
+
+
+def _normal(read) -> tuple:
+    """A page's reads, in one order: ((path, WHOLE or sorted attributes), ...)."""
+    if not isinstance(read, dict):
+        read = dict.fromkeys(read, WHOLE)
+    return tuple(
+        (path, WHOLE if attributes is WHOLE else tuple(sorted(attributes)))
+        for path, attributes in sorted(read.items())
+    )
 
 
 def load_pages(path: str | None) -> dict:
@@ -410,70 +540,160 @@ def save_pages(path: str, structure_digest: str, records: dict, reused: int = 0)
     os.replace(tmp, path)
 
 
-class Reads:
-    """Which items a template read while one page was rendered.
+class Reads(dict):
+    """What a template read while one page was rendered: for each post, thread
+    or page (by its source path), the attributes it read (a set) or WHOLE.
 
     Jinja reads every `a.b` and `a[b]` through its environment's `getattr` and
-    `getitem`, and calls filters and tests with the values: those are wrapped
-    (`watch`) to note every post, thread or page (anything with a
-    `source_path`) they touch."""
+    `getitem`, and calls filters, tests and globals with the values: those are
+    wrapped (`watch`). An attribute in LISTED is noted by name (and a thread's
+    LISTED_THREAD attributes, for the item the thread is of); any other
+    attribute, and an item handed to a filter, test or function that is not
+    Jinja's own, make the page read the whole item."""
 
-    current: set | None = None
+    current: Reads | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: dict[int, Any] = {}  # id of a thread read from an item -> the item
 
     @classmethod
     @contextmanager
     def of_one_page(cls):
-        outer, cls.current = cls.current, set()
+        outer, cls.current = cls.current, cls()
         try:
             yield cls.current
         finally:
             cls.current = outer
 
+    def whole(self, item) -> None:
+        self[item.source_path] = WHOLE
+
+    def attribute(self, item, attribute: str, value) -> None:
+        path = item.source_path
+        read = self.get(path, MISSING)
+        if read is WHOLE:
+            return
+        if attribute not in LISTED:
+            self[path] = WHOLE
+            return
+        if read is MISSING:
+            read = self[path] = set()
+        read.add(attribute)
+        if attribute == "thread" and value is not None:
+            self.threads[id(value)] = item
+
+    def of_thread(self, item, attribute: str) -> None:
+        path = item.source_path
+        read = self.get(path, MISSING)
+        if read is WHOLE:
+            return
+        if attribute not in LISTED_THREAD:
+            self[path] = WHOLE
+            return
+        if read is MISSING:
+            read = self[path] = set()
+        read.add(f"thread.{attribute}")
+
+    def merge(self, other: Reads) -> None:
+        for path, read in other.items():
+            mine = self.get(path, MISSING)
+            if read is WHOLE or mine is WHOLE:
+                self[path] = WHOLE
+            elif mine is MISSING:
+                self[path] = set(read)
+            else:
+                mine.update(read)
+        self.threads.update(other.threads)
+
+    def handed(self, value) -> None:
+        """`value` was handed to code that reads it as it likes."""
+        if isinstance(value, Content):
+            self.whole(value)
+        elif isinstance(value, list | tuple):
+            for one in value[:1000]:
+                if isinstance(one, Content):
+                    self.whole(one)
+        else:
+            owner = self.threads.get(id(value))
+            if owner is not None:
+                self.whole(owner)
+
 
 def _note(value) -> None:
-    """Note `value` if it is a post, thread or page, or a list or tuple holding some."""
-    seen = Reads.current
-    if seen is None:
-        return
-    if isinstance(value, Content):
-        seen.add(value.source_path)
-    elif isinstance(value, list | tuple):
-        for one in value[:1000]:
-            if isinstance(one, Content):
-                seen.add(one.source_path)
+    """The page being rendered reads all of `value` if it is a post, thread or
+    page (or a list or tuple holding some)."""
+    if Reads.current is not None:
+        Reads.current.handed(value)
+
+
+def remembered(item, name: str, make):
+    """`make()`, made once for `item` and kept on it (output that is the same
+    on every page that shows the item: a status line made by a macro), with
+    what making it read of the item noted on every page that uses it."""
+    kept = item.__dict__.setdefault("_rendered_once", {})
+    if name not in kept:
+        with Reads.of_one_page() as reads:
+            output = make()
+        kept[name] = (output, reads)
+    output, reads = kept[name]
+    if Reads.current is not None:
+        Reads.current.merge(reads)
+    return output
 
 
 def watch(environment) -> None:
-    """Note the items a template touches, in this Jinja environment (once)."""
+    """Note what a template reads, in this Jinja environment (once)."""
     if getattr(environment, "_reuse_watched", False):
         return
     environment._reuse_watched = True
     plain_getattr, plain_getitem = environment.getattr, environment.getitem
 
     def getattr_(obj, attribute):
-        if Reads.current is not None:
-            _note(obj)
-        return plain_getattr(obj, attribute)
+        value = plain_getattr(obj, attribute)
+        reads = Reads.current
+        if reads is not None:
+            if isinstance(obj, Content):
+                reads.attribute(obj, attribute, value)
+            elif id(obj) in reads.threads:
+                reads.of_thread(reads.threads[id(obj)], attribute)
+        return value
 
     def getitem(obj, argument):
-        if Reads.current is not None:
-            _note(obj)
-        return plain_getitem(obj, argument)
+        value = plain_getitem(obj, argument)
+        reads = Reads.current
+        if reads is not None:
+            if isinstance(obj, Content) and isinstance(argument, str):
+                reads.attribute(obj, argument, value)  # Jinja's attribute= filters
+            elif isinstance(obj, Content):
+                reads.whole(obj)
+            elif id(obj) in reads.threads:
+                reads.of_thread(reads.threads[id(obj)], str(argument))
+        return value
 
     environment.getattr = getattr_
     environment.getitem = getitem
     for table in (environment.filters, environment.tests):
         for name, function in list(table.items()):
-            table[name] = _watched(function)
+            table[name] = _watched(function, name)
     for name, value in list(environment.globals.items()):
         if callable(value) and not isinstance(value, type):
-            environment.globals[name] = _watched(value)
+            environment.globals[name] = _watched(value, name)
 
 
-def _watched(function):
-    """The filter, test or function, noting the items it is given. (`wraps`
-    copies the function's attributes, so Jinja still passes it the context
-    where `pass_context` asked for it.)"""
+# Jinja's own filters that turn what they are given into text as a whole.
+_WHOLE_TEXT = frozenset({"tojson", "pprint", "string", "format", "join", "xmlattr", "safe"})
+
+
+def _watched(function, name: str = ""):
+    """The filter, test or function, noting the items it is given. Jinja's own
+    read items through the environment's getattr and getitem (noted there),
+    but for the few that write a value out whole; any other may read anything
+    of them. (`wraps` copies the function's attributes, so Jinja still passes
+    it the context where `pass_context` asked for it.)"""
+    jinjas = getattr(function, "__module__", "").startswith("jinja2.")
+    if (jinjas and name not in _WHOLE_TEXT) or getattr(function, "reads_through_jinja", False):
+        return function
 
     @functools.wraps(function)
     def call(*args, **kwargs):

@@ -226,3 +226,29 @@ def test_an_incremental_publish_renders_only_what_an_edit_touched_and_keeps_repo
     assert thread_page and "A line added later." in (root / thread_page).read_text()
     assert "about/index.html" in linked
     assert len(linked) > 3 * len(rendered)
+    # The archives list the post by its title, address, date and status, none of
+    # which a reply's text changes: the page is the last build's. (The home page
+    # shows the post's own summary, which is read as a whole: it is rendered.)
+    assert "archives/index.html" in linked, sorted(rendered)
+
+    # The post's title changes: every listing that names it is rendered again.
+    before = {p: p.stat().st_ino for p in root.rglob("*.html")}
+    post = content / "posts" / "panel-interview-day.md"
+    post.write_text(
+        post.read_text(encoding="utf-8").replace(
+            "Title: Panel interviews at academic libraries, hour by hour",
+            "Title: Panel interviews, hour by hour",
+        ),
+        encoding="utf-8",
+    )
+    third = run_build(output, content, "--no-search", settings=PELICANCONF)
+    assert third.returncode == 0, third.stderr[-2000:]
+    newest = output.resolve()
+    archives = newest / "archives" / "index.html"
+    assert archives.stat().st_ino != before[root / "archives" / "index.html"]
+    assert "Panel interviews, hour by hour" in archives.read_text(encoding="utf-8")
+    assert "about/index.html" in {
+        p.relative_to(newest).as_posix()
+        for p in newest.rglob("*.html")
+        if before.get(root / p.relative_to(newest)) == p.stat().st_ino
+    }

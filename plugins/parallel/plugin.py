@@ -303,7 +303,7 @@ class Reuse:
                 skip.update(os.path.join(root, f) for f in files)
         self.structure = reuse.structure(context, settings, skip)
         digests = {item.source_path: reuse.item_digest(item) for item in items}
-        self.pages = reuse.Pages(self.structure, digests)
+        self.pages = reuse.Pages(self.structure, digests, {i.source_path: i for i in items})
         before = reuse.load_pages(plan.get("previous_pages"))
         same = before.get("structure") == self.structure
         self.previous: dict = before.get("records", {}) if same else {}
