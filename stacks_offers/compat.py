@@ -46,6 +46,9 @@ speedups
      links within the site, and `get_summary(siteurl)` is what templates read
      through `summary`; a plugin that computes content sets `_get_content`
   S5 Content.override_url, when set, is what `url` returns
+  S6 ArticlesGenerator.generate_tags, generate_categories and generate_authors
+     are the loop in `_listing_pages` (a copy of Pelican's three), but for how
+     each page's `dates` is found (`replace_listing_pages`)
 pelican-sitemap (indexes plugin)
   P1 a page that is not a post or page (a listing) gets `generator.now` as its
      lastmod: the time the module was imported
@@ -213,6 +216,63 @@ def replace_archives_and_translations(archives, translations) -> None:
     process = pelican.generators.process_translations
     if not getattr(process, "kept_by_identity", False):
         pelican.generators.process_translations = translations(process)
+
+
+# S6: (template and keyword, where the generator keeps the pages' items, the name its messages use)
+_LISTINGS = {
+    "generate_tags": ("tag", lambda g: g.tags.items(), "Tag", "tags"),
+    "generate_categories": ("category", lambda g: g.categories, "Category", "categories"),
+    "generate_authors": ("author", lambda g: g.authors, "Author", "authors"),
+}
+
+
+def _listing_pages(method: str, dated):
+    """S6: Pelican's tag, category or author pages loop, each page's `dates`
+    given by `dated(generator, articles)` (Pelican tests every post of the site
+    against each page's list, items x pages)."""
+    from pelican.writers import FileOverwriteFailedError
+
+    kind, pairs, label, plural = _LISTINGS[method]
+
+    def generate(self, write):
+        template = self.get_template(kind)
+        for wrapper, articles in pairs(self):
+            try:
+                write(
+                    wrapper.save_as,
+                    template,
+                    self.context,
+                    url=wrapper.url,
+                    articles=articles,
+                    dates=dated(self, articles),
+                    template_name=kind,
+                    blog=True,
+                    page_name=wrapper.page_name,
+                    all_articles=self.articles,
+                    **{kind: wrapper},
+                )
+            except FileOverwriteFailedError:
+                if not wrapper.slug:
+                    logger.info(
+                        f'{label} "%s" has an invalid slug; skipping writing {kind} page...',
+                        wrapper,
+                        extra={"limit_msg": f"Further {plural} with invalid slugs."},
+                    )
+                    continue
+                logger.error(f'Failed to write {label} page for "%s".', wrapper)
+                raise
+
+    generate.dated_once = True
+    return generate
+
+
+def replace_listing_pages(dated) -> None:
+    """S6: the tag, category and author pages' loops replaced; once per process."""
+    from pelican.generators import ArticlesGenerator
+
+    for method in _LISTINGS:
+        if not getattr(getattr(ArticlesGenerator, method), "dated_once", False):
+            setattr(ArticlesGenerator, method, _listing_pages(method, dated))
 
 
 def summary_is_static(item) -> bool:

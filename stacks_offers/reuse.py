@@ -470,6 +470,7 @@ class Pages:
         self.objects: dict[str, Any] = objects or {}  # source path -> the item
         self.records: dict[str, tuple[str, tuple]] = {}
         self._values: dict[tuple[str, str], str | None] = {}
+        self._parts: dict[tuple, str | None] = {}  # (path, attributes) -> `_part`
 
     def _value(self, path: str, attribute: str) -> str | None:
         found = self._values.get((path, attribute), MISSING)
@@ -480,6 +481,14 @@ class Pages:
         return found
 
     def _part(self, path: str, attributes) -> str | None:
+        """What decides the page, of one item it read (an item is on a dozen pages:
+        worked out once)."""
+        found = self._parts.get((path, attributes), MISSING)
+        if found is MISSING:
+            found = self._parts[(path, attributes)] = self._work_out(path, attributes)
+        return found
+
+    def _work_out(self, path: str, attributes) -> str | None:
         if attributes is not WHOLE:
             values = [self._value(path, attribute) for attribute in attributes]
             if None not in values:
@@ -513,14 +522,25 @@ class Pages:
         return self.key(name, read) == key
 
 
+_SHARED: dict = {}  # one tuple for each set of attributes read (pages hold many of them)
+
+
 def _normal(read) -> tuple:
     """A page's reads, in one order: ((path, WHOLE or sorted attributes), ...)."""
     if not isinstance(read, dict):
         read = dict.fromkeys(read, WHOLE)
     return tuple(
-        (path, WHOLE if attributes is WHOLE else tuple(sorted(attributes)))
+        (path, WHOLE if attributes is WHOLE else _shared(attributes))
         for path, attributes in sorted(read.items())
     )
+
+
+def _shared(attributes) -> tuple:
+    key = frozenset(attributes)
+    found = _SHARED.get(key)
+    if found is None:
+        found = _SHARED[key] = tuple(sorted(key))
+    return found
 
 
 def load_pages(path: str | None) -> dict:
@@ -595,16 +615,17 @@ class Reads(dict):
             read = self[path] = set()
         read.add(f"thread.{attribute}")
 
-    def merge(self, other: Reads) -> None:
-        for path, read in other.items():
+    def merge(self, read: tuple, threads: tuple) -> None:
+        """Add what another scope read (`_normal`'s form, and its threads)."""
+        for path, attributes in read:
             mine = self.get(path, MISSING)
-            if read is WHOLE or mine is WHOLE:
+            if attributes is WHOLE or mine is WHOLE:
                 self[path] = WHOLE
             elif mine is MISSING:
-                self[path] = set(read)
+                self[path] = set(attributes)
             else:
-                mine.update(read)
-        self.threads.update(other.threads)
+                mine.update(attributes)
+        self.threads.update(threads)
 
     def handed(self, value) -> None:
         """`value` was handed to code that reads it as it likes."""
@@ -635,10 +656,10 @@ def remembered(item, name: str, make):
     if name not in kept:
         with Reads.of_one_page() as reads:
             output = make()
-        kept[name] = (output, reads)
-    output, reads = kept[name]
+        kept[name] = (output, _normal(reads), tuple(reads.threads.items()))
+    output, read, threads = kept[name]
     if Reads.current is not None:
-        Reads.current.merge(reads)
+        Reads.current.merge(read, threads)
     return output
 
 

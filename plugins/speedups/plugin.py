@@ -234,6 +234,21 @@ def _translations_by_group(process):
     return process_translations
 
 
+def _dated(generator, articles) -> list:
+    """A tag's, category's or author's items in the site's date order (Pelican's
+    `[a for a in dates if a in articles]`, without going through every item of
+    the site for each page: items x pages at 5,000 items and 1,250 authors)."""
+    if not _active:
+        return [article for article in generator.dates if article in articles]
+    order = generator.__dict__.get("_date_order")
+    if order is None or order[0] is not generator.dates or order[1] != len(generator.dates):
+        positions = {id(article): n for n, article in enumerate(generator.dates)}
+        order = generator._date_order = (generator.dates, len(generator.dates), positions)
+    positions = order[2]
+    found = {positions[id(a)]: a for a in articles if id(a) in positions}
+    return [found[n] for n in sorted(found)]
+
+
 def keep_wrapper_urls() -> None:
     compat.replace_wrapper_addresses(_kept_url)
 
@@ -263,6 +278,7 @@ def start(pelican) -> None:
     if _active:
         keep_wrapper_urls()
         compat.replace_archives_and_translations(_archives_by_identity, _translations_by_group)
+        compat.replace_listing_pages(_dated)
         fewer_full_collections()
 
 
