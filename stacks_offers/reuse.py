@@ -437,8 +437,8 @@ def _plain(value) -> str:
 
 
 def _listed_value(item, attribute: str) -> str | None:
-    """The digest of what a listing reads as `attribute` of `item`; None when
-    it cannot be vouched for (the page then depends on the whole item)."""
+    """What a listing reads as `attribute` of `item`, as text; None when it
+    cannot be vouched for (the page then depends on the whole item)."""
     try:
         if attribute.startswith("thread."):
             thread = getattr(item, "thread", None)
@@ -453,9 +453,9 @@ def _listed_value(item, attribute: str) -> str | None:
             value = item.summary
         else:
             value = getattr(item, attribute)
-        return digest(_plain(value))
+        return _plain(value)
     except AttributeError:
-        return digest("absent")
+        return "<absent>"
     except _NotPlain:
         return None
 
@@ -493,7 +493,7 @@ class Pages:
             values = [self._value(path, attribute) for attribute in attributes]
             if None not in values:
                 pairs = zip(attributes, values, strict=True)
-                return "listed " + " ".join(f"{a}={v}" for a, v in pairs)
+                return digest("listed", *(f"{a}={v}" for a, v in pairs))
         return self.items.get(path)
 
     def key(self, name: str, read: tuple) -> str | None:

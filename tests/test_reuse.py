@@ -252,3 +252,56 @@ def test_an_incremental_publish_renders_only_what_an_edit_touched_and_keeps_repo
         for p in newest.rglob("*.html")
         if before.get(root / p.relative_to(newest)) == p.stat().st_ino
     }
+
+
+def _article(title: str, text: str, path: str):
+    from datetime import datetime
+
+    from pelican.contents import Article
+    from pelican.settings import DEFAULT_CONFIG
+
+    metadata = {"title": title, "date": datetime(2026, 11, 30, 9, 0)}
+    return Article(text, metadata, settings=dict(DEFAULT_CONFIG), source_path=path)
+
+
+def test_a_page_depends_on_what_it_read_of_the_items_it_lists():
+    """Through Jinja (`reuse.watch`): a listed item's title and date are noted
+    by name, and the page's key changes with them but not with the item's
+    text; reading the text, or handing the item to a filter of the site's own,
+    makes the page depend on the whole item; Jinja's own filters read through
+    the environment and are noted by name too."""
+    from jinja2 import Environment
+
+    from stacks_offers import reuse
+
+    one, two, three, four = (
+        _article(f"Title {n}", f"<p>Text {n}</p>", f"/site/{n}.md") for n in range(4)
+    )
+    environment = Environment(autoescape=True)
+    environment.filters["own"] = lambda item: item.title.upper()
+    reuse.watch(environment)
+    template = environment.from_string(
+        "{{ a.title }} {{ a.date }} {{ b.content }} {{ c | own }} {{ d | attr('title') }}"
+    )
+    with reuse.Reads.of_one_page() as reads:
+        template.render(a=one, b=two, c=three, d=four)
+    assert dict(reads) == {
+        "/site/0.md": {"title", "date"},
+        "/site/1.md": reuse.WHOLE,
+        "/site/2.md": reuse.WHOLE,
+        "/site/3.md": {"title"},
+    }
+
+    def key(items):
+        digests = {item.source_path: f"file of {item.title} {item._content}" for item in items}
+        pages = reuse.Pages("structure", digests, {i.source_path: i for i in items})
+        pages.record("page.html", reads)
+        return pages.records["page.html"][0]
+
+    first = key([one, two, three, four])
+    retold = _article("Title 0", "<p>Another text</p>", "/site/0.md")
+    assert key([retold, two, three, four]) == first  # its title and date are the same
+    renamed = _article("Title 0, renamed", "<p>Text 0</p>", "/site/0.md")
+    assert key([renamed, two, three, four]) != first
+    rewritten = _article("Title 1", "<p>Text 1, rewritten</p>", "/site/1.md")
+    assert key([one, rewritten, three, four]) != first  # read whole: its file decides
