@@ -469,16 +469,7 @@ class Pages:
         self.items = items  # source path -> item_digest
         self.objects: dict[str, Any] = objects or {}  # source path -> the item
         self.records: dict[str, tuple[str, tuple]] = {}
-        self._values: dict[tuple[str, str], str | None] = {}
         self._parts: dict[tuple, str | None] = {}  # (path, attributes) -> `_part`
-
-    def _value(self, path: str, attribute: str) -> str | None:
-        found = self._values.get((path, attribute), MISSING)
-        if found is MISSING:
-            item = self.objects.get(path)
-            found = None if item is None else _listed_value(item, attribute)
-            self._values[(path, attribute)] = found
-        return found
 
     def _part(self, path: str, attributes) -> str | None:
         """What decides the page, of one item it read (an item is on a dozen pages:
@@ -489,8 +480,9 @@ class Pages:
         return found
 
     def _work_out(self, path: str, attributes) -> str | None:
-        if attributes is not WHOLE:
-            values = [self._value(path, attribute) for attribute in attributes]
+        item = self.objects.get(path)
+        if attributes is not WHOLE and item is not None:
+            values = [_listed_value(item, attribute) for attribute in attributes]
             if None not in values:
                 pairs = zip(attributes, values, strict=True)
                 return digest("listed", *(f"{a}={v}" for a, v in pairs))
