@@ -581,30 +581,26 @@ class Reads(dict):
         self[item.source_path] = WHOLE
 
     def attribute(self, item, attribute: str, value) -> None:
-        path = item.source_path
-        read = self.get(path, MISSING)
-        if read is WHOLE:
-            return
-        if attribute not in LISTED:
-            self[path] = WHOLE
-            return
-        if read is MISSING:
-            read = self[path] = set()
-        read.add(attribute)
+        """`item.attribute` was read (and gave `value`)."""
+        self._add(item, attribute, attribute in LISTED)
         if attribute == "thread" and value is not None:
             self.threads[id(value)] = item
 
     def of_thread(self, item, attribute: str) -> None:
+        """`item.thread.attribute` was read."""
+        self._add(item, f"thread.{attribute}", attribute in LISTED_THREAD)
+
+    def _add(self, item, name: str, listed: bool) -> None:
         path = item.source_path
         read = self.get(path, MISSING)
         if read is WHOLE:
             return
-        if attribute not in LISTED_THREAD:
+        if not listed:
             self[path] = WHOLE
-            return
-        if read is MISSING:
-            read = self[path] = set()
-        read.add(f"thread.{attribute}")
+        elif read is MISSING:
+            self[path] = {name}
+        else:
+            read.add(name)
 
     def merge(self, read: tuple) -> None:
         """Add what another scope read (in `_normal`'s form). (The threads it
