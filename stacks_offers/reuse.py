@@ -38,6 +38,7 @@ import logging
 import os
 import pickle
 import re
+import shutil
 import sqlite3
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ from typing import Any
 
 from pelican.contents import Content
 
+from stacks_offers import compat
 from stacks_offers.forkmap import _Capture, replay
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,21 @@ def digest(*parts: Any) -> str:
         hashed.update(len(part).to_bytes(8, "little"))
         hashed.update(part)
     return hashed.hexdigest()
+
+
+def link_or_copy(source, target) -> None:
+    """`target` made a hard link to `source` (the same file: no bytes copied),
+    or a copy across file systems; an existing `target` is replaced. Raises
+    FileNotFoundError when `target`'s folder does not exist yet."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        os.remove(target)
+        os.link(source, target)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def file_digest(path: str, settings=None) -> str:
@@ -446,8 +463,6 @@ def _listed_value(item, attribute: str) -> str | None:
         elif attribute == "thread":  # only whether there is one: the rest is read by name
             value = getattr(item, "thread", None) is not None
         elif attribute == "summary":
-            from stacks_offers import compat
-
             if not compat.summary_is_static(item):
                 return None  # the page's own address may be in it
             value = item.summary

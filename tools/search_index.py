@@ -46,6 +46,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from stacks_offers.reuse import link_or_copy
+
 SHARD_SIZE_ENV = "SEARCH_SHARD_SIZE"
 DEFAULT_SHARD_SIZE = 2000
 BUNDLE = "pagefind"
@@ -167,10 +169,7 @@ def _linked_copy(site: Path, pages: list[str], into: Path) -> None:
     for page in pages:
         target = into / page
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(site / page, target)
-        except OSError:
-            shutil.copy2(site / page, target)
+        link_or_copy(site / page, target)
 
 
 def write_parts_script(site: Path, count: int) -> None:
@@ -248,13 +247,7 @@ def _copy_part(previous: Path, site: Path, number: int) -> bool:
             return [n for n in names if n.startswith("part-") or n in (MANIFEST, PARTS_SCRIPT)]
         return []
 
-    def link(src, dst):
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(source, target, ignore=skip, copy_function=link, dirs_exist_ok=True)
+    shutil.copytree(source, target, ignore=skip, copy_function=link_or_copy, dirs_exist_ok=True)
     return True
 
 

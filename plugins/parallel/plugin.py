@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import traceback
 import zlib
 
@@ -334,16 +333,10 @@ class Reuse:
         source = os.path.join(self.previous_folder, path)
         target = os.path.join(output_path, path)
         try:
-            try:
-                os.link(source, target)
-            except FileNotFoundError:  # its folder is not made yet (a paginated page's is)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                os.link(source, target)
-        except FileExistsError:
-            os.remove(target)
-            os.link(source, target)
-        except OSError:
-            shutil.copy2(source, target)
+            reuse.link_or_copy(source, target)
+        except FileNotFoundError:  # its folder is not made yet (a paginated page's is)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            reuse.link_or_copy(source, target)
         self.linked.add(path)
         self.reused += 1
         return True

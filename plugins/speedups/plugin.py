@@ -145,8 +145,9 @@ def share_summaries(generators) -> None:
     settings = items[0].settings
     # A static summary is made from the item's text and the settings alone: an
     # incremental build takes it from the store of per-item work by the text.
-    keys = [reuse.digest(compat.summary_source(item)) for item in items]
-    kept = [reuse.recall(settings, "summary", key) for key in keys]
+    storing = reuse.store(settings) is not None
+    keys = [reuse.digest(compat.summary_source(i)) if storing else None for i in items]
+    kept = [reuse.recall(settings, "summary", key) if storing else reuse.MISSING for key in keys]
     todo = [item for item, summary in zip(items, kept, strict=True) if summary is reuse.MISSING]
     made = iter(
         fork_map(
@@ -160,7 +161,8 @@ def share_summaries(generators) -> None:
     for item, key, summary in zip(items, keys, kept, strict=True):
         if summary is reuse.MISSING:
             summary = next(made)
-            reuse.keep(settings, "summary", key, summary)
+            if storing:
+                reuse.keep(settings, "summary", key, summary)
         item.get_summary = _Summary(summary)
 
 
