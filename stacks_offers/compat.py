@@ -31,6 +31,9 @@ writing (parallel)
      found unchanged is not rendered, and its file is linked in when Pelican
      opens it. What a template reads is seen through Jinja's own documented
      Environment.getattr / getitem and its filters (not Pelican's).
+  W5 Writer.write_file's paginated loop makes its pages with
+     `Paginator(name, url, items, settings, per_page).page(n)` and writes page n
+     as a single page `page.save_as` with the keywords in `numbered_pages`
 order (parallel)
   O1 `all_generators_finalized` gets the list of generators Pelican then runs
      `generate_output` on, in that order: inserting into it adds a step
@@ -174,11 +177,45 @@ def send_written(output_path: str, name: str, context: dict, relative_urls, kwar
     signals.content_written.send(sanitised_join(output_path, name), context=local)
 
 
-def paginates(settings, paginated, template_name, kwargs) -> bool:
-    """W3: whether Pelican's write_file would cut this page into numbered pages."""
+def _paginated(paginated, kwargs) -> dict:
     if paginated is None:
         paginated = {key: kwargs[key] for key in ("articles", "dates") if key in kwargs}
-    return bool(paginated) and template_name in settings["PAGINATED_TEMPLATES"]
+    return paginated
+
+
+def paginates(settings, paginated, template_name, kwargs) -> bool:
+    """W3: whether Pelican's write_file would cut this page into numbered pages."""
+    return bool(_paginated(paginated, kwargs)) and template_name in settings["PAGINATED_TEMPLATES"]
+
+
+def numbered_pages(settings, name, url, paginated, template_name, kwargs):
+    """W5: the numbered pages Pelican's write_file cuts a paginated page into,
+    as (the page's path, the keywords its template gets): a copy of its loop,
+    so that each page can be decided on (another process's, unchanged) before
+    Pelican makes its folder and opens its file. Writing one page with
+    `paginated={}` and these keywords renders it as Pelican's loop would."""
+    from pelican.paginator import Paginator
+
+    paginated = _paginated(paginated, kwargs)
+    per_page = settings["PAGINATED_TEMPLATES"][template_name] or settings["DEFAULT_PAGINATION"]
+    paginators = {
+        key: Paginator(name, url, val, settings, per_page) for key, val in paginated.items()
+    }
+    for page_num in range(next(iter(paginators.values())).num_pages):
+        page_kwargs = kwargs.copy()
+        for key, paginator in paginators.items():
+            previous_page = paginator.page(page_num) if page_num > 0 else None
+            page = paginator.page(page_num + 1)
+            next_page = paginator.page(page_num + 2) if page_num + 1 < paginator.num_pages else None
+            page_kwargs.update(
+                {
+                    f"{key}_paginator": paginator,
+                    f"{key}_page": page,
+                    f"{key}_previous_page": previous_page,
+                    f"{key}_next_page": next_page,
+                }
+            )
+        yield page.save_as, page_kwargs
 
 
 # --- S: speedups ----------------------------------------------------------------

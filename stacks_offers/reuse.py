@@ -494,10 +494,25 @@ class Pages:
             found = self._parts[(path, attributes)] = self._work_out(path, attributes)
         return found
 
-    def _work_out(self, path: str, attributes) -> str | None:
+    def prepare(self, records: dict) -> None:
+        """Work out, once and before the build forks, what decides each page of
+        `records` (the previous build's): every process then finds its pages'
+        parts made, instead of each working out the items they share. An
+        item's value read by several sets of attributes is worked out once."""
+        known: dict[tuple[str, str], str | None] = {}
+        for _key, (paths, attributes) in records.values():
+            for path, read in zip(paths, attributes, strict=True):
+                if (path, read) not in self._parts:
+                    self._parts[(path, read)] = self._work_out(path, read, known)
+
+    def _work_out(self, path: str, attributes, known=None) -> str | None:
         item = self.objects.get(path)
         if attributes is not WHOLE and item is not None:
-            values = [_listed_value(item, attribute) for attribute in attributes]
+            known = {} if known is None else known
+            for attribute in attributes:
+                if (path, attribute) not in known:
+                    known[(path, attribute)] = _listed_value(item, attribute)
+            values = [known[(path, attribute)] for attribute in attributes]
             if None not in values:
                 pairs = zip(attributes, values, strict=True)
                 return digest("listed", *(f"{a}={v}" for a, v in pairs))

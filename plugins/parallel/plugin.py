@@ -13,9 +13,10 @@ processes (default: every core this process may use; 1 turns it off):
 * writing: once every generator has its context, the build forks. Every
   process runs the generators' output steps, but a page or feed is rendered and
   written only by the process that owns its path (`PartitionedWriter.owns`, a
-  fixed share of the paths by a hash). The others skip the template and the
-  file, and still send
-  `content_written`, so the sitemap, which listens to it, sees every page.
+  fixed share of the paths by a hash; a paginated page's numbered pages each
+  on its own). The others skip the template, the folder and the file; the
+  main process still sends `content_written` for every page, so the sitemap,
+  which listens to it, sees every page.
   Output steps that do not go through the writer (copying static files, and
   any generator not marked `parallel_output = True`) run in the main process
   only. The workers then send back what they logged, and the main process
@@ -189,37 +190,56 @@ class PartitionedWriter(compat.OwningWriter):
         url=None,
         **kwargs,
     ):
-        if template is not None and (self.share[1] > 1 or self.reuse is not None):
-            single = name and not compat.paginates(self.settings, paginated, template_name, kwargs)
-            if single and self.share[1] > 1 and not self.owns(name):
-                self._skip(name, context, relative_urls, kwargs)
-                return None
-            if single and self.reuse is not None and self.reuse.reusable(name):
-                # Unchanged since the last build: its file is linked in, and
-                # nothing else of Pelican's writing is done for it.
-                self.reuse.link(name, self.output_path)
-                self._skip(name, context, relative_urls, kwargs)
-                return None
-            # Each page (a paginated page's pages may differ) is decided on its own.
-            template = _OwnedTemplate(template, self)
+        if template is None or not name or (self.share[1] == 1 and self.reuse is None):
+            return super().write_file(
+                name,
+                template,
+                context,
+                relative_urls,
+                paginated,
+                template_name,
+                override_output,
+                url,
+                **kwargs,
+            )
+        if compat.paginates(self.settings, paginated, template_name, kwargs):
+            # Each numbered page is decided on its own (their items differ).
+            pages = compat.numbered_pages(
+                self.settings, name, url, paginated, template_name, kwargs
+            )
+            for page_name, page_kwargs in pages:
+                self._write_page(
+                    page_name, template, context, relative_urls, override_output, page_kwargs
+                )
+            return None
+        return self._write_page(name, template, context, relative_urls, override_output, kwargs)
+
+    def _write_page(self, name, template, context, relative_urls, override_output, kwargs):
+        """One page (a single page, or one of a paginated page's pages)."""
+        if self.share[1] > 1 and not self.owns(name):
+            self._skip(name, context, relative_urls, kwargs)
+            return None
+        if self.reuse is not None and self.reuse.reusable(name):
+            # Unchanged since the last build: its file is linked in, and
+            # nothing else of Pelican's writing is done for it.
+            self.reuse.link(name, self.output_path)
+            self._skip(name, context, relative_urls, kwargs)
+            return None
+        if self.reuse is not None:
+            template = _RecordedTemplate(template, self.reuse)
         return super().write_file(
-            name,
-            template,
-            context,
-            relative_urls,
-            paginated,
-            template_name,
-            override_output,
-            url,
-            **kwargs,
+            name, template, context, relative_urls, {}, None, override_output, None, **kwargs
         )
 
     def _skip(self, name, context, relative_urls, kwargs) -> None:
-        """A single page another process writes: no template, no folder, no
-        file; `content_written` still goes out (with the context Pelican's
-        writer would give it), for the sitemap and any plugin counting pages."""
+        """A page this process does not render: no template, no folder, no
+        file. In the main process, `content_written` still goes out (with the
+        context Pelican's writer would give it), for the sitemap and any plugin
+        counting pages; a worker's listeners would see only some pages, and
+        only the main process finishes the build."""
         self.asked.add(os.path.normpath(name))
-        compat.send_written(self.output_path, name, context, relative_urls, kwargs)
+        if self.main:
+            compat.send_written(self.output_path, name, context, relative_urls, kwargs)
 
     def write_feed(self, elements, context, path=None, *args, **kwargs):
         if path:
@@ -247,8 +267,6 @@ class PartitionedWriter(compat.OwningWriter):
         if not self.owns(name):
             return False
         if self.reuse is not None:
-            if self.reuse.link(name, self.output_path):
-                return False  # the previous build's file is in place: nothing to write
             self.reuse.unlink(name, self.output_path)  # never write through a link
         self.written += 1
         if self.written % self.trim_every == 0:
@@ -256,29 +274,22 @@ class PartitionedWriter(compat.OwningWriter):
         return True
 
 
-class _OwnedTemplate:
-    """A template that renders nothing for a page another process owns."""
+class _RecordedTemplate:
+    """A page's template, noting what the page reads of which items while it
+    renders (the next build reuses the page while those stay the same)."""
 
-    def __init__(self, template, writer: PartitionedWriter) -> None:
+    def __init__(self, template, plan: Reuse) -> None:
         self._template = template
-        self._writer = writer
+        self._plan = plan
         self.name = getattr(template, "name", None)
 
     def render(self, context):
-        name = context.get("output_file", "")
-        if not self._writer.owns(name):
-            return ""
-        plan = self._writer.reuse
-        if plan is None:
-            return self._template.render(context)
-        if plan.reusable(name):
-            return ""  # `opened` links the previous build's file instead
         reuse.watch(self._template.environment)
         with reuse.Reads.of_one_page() as read:
             for key in ("article", "page"):  # the page's own item, whatever it reads
                 reuse._note(context.get(key))
             html = self._template.render(context)
-        plan.pages.record(name, read)
+        self._plan.pages.record(context.get("output_file", ""), read)
         return html
 
     def __getattr__(self, attribute):
@@ -306,6 +317,7 @@ class Reuse:
         before = reuse.load_pages(plan.get("previous_pages"))
         same = before.get("structure") == self.structure
         self.previous: dict = before.get("records", {}) if same else {}
+        self.pages.prepare(self.previous)
         self.previous_folder = plan.get("previous")
         self.save_to = plan.get("pages")
         self._linking: set[str] = set()  # decided reusable, not yet linked
@@ -324,8 +336,8 @@ class Reuse:
 
     def link(self, name: str, output_path: str) -> bool:
         """A page found reusable is linked from the previous build (a hard link;
-        a copy across devices), its folder made if need be: in place of
-        rendering it, or when Pelican opens it to write a paginated page."""
+        a copy across devices) in place of rendering it, its folder made if
+        need be."""
         path = os.path.normpath(name)
         if path not in self._linking:
             return False
@@ -334,7 +346,7 @@ class Reuse:
         target = os.path.join(output_path, path)
         try:
             reuse.link_or_copy(source, target)
-        except FileNotFoundError:  # its folder is not made yet (a paginated page's is)
+        except FileNotFoundError:  # its folder is not made yet
             os.makedirs(os.path.dirname(target), exist_ok=True)
             reuse.link_or_copy(source, target)
         self.linked.add(path)
