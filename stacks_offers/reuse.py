@@ -246,6 +246,21 @@ def store(settings) -> Store | None:
     return kept
 
 
+def template_cache(settings):
+    """Jinja's compiled templates, kept beside the store (Jinja's own
+    `FileSystemBytecodeCache`: a template is found by its name and used only
+    while its source is the same), so a build does not compile every template
+    again in each process; None when the build does not reuse work (a fresh
+    build, --full, finds it emptied: tools/build.py)."""
+    plan = settings.get(REUSE_SETTING) if settings else None
+    if not plan or not plan.get("templates"):
+        return None
+    from jinja2 import FileSystemBytecodeCache
+
+    os.makedirs(plan["templates"], exist_ok=True)
+    return FileSystemBytecodeCache(plan["templates"])
+
+
 def close(settings) -> None:
     kept = _open.pop(id(settings), None)
     if kept is not None:

@@ -48,6 +48,7 @@ INPUTS_SUFFIX = ".inputs.json"  # beside each version: what it was made from
 PAGES_SUFFIX = ".pages"  # beside each version: what each page was made from (reuse)
 SEARCH_SUFFIX = ".search.json"  # beside each version: each HTML file's digest (search index)
 STORE_PREFIX = "reuse-"  # the store of per-item work, one per set of non-content inputs
+TEMPLATES_PREFIX = ".templates-"  # its compiled templates (not a version: a dot first)
 KEEP_VERSIONS = 2  # the current site and the one before it, for a quick rollback
 
 # Test hook: the tests that kill a publish half-way set SITE_BUILD_PAUSE_AT to
@@ -273,17 +274,28 @@ def progress_of_pelican(progress: Progress):
 def report_skeleton_leftovers(settings: dict) -> None:
     """A warning for each example line of a `make new-post`/`new-thread` skeleton
     left in a post, thread or page that is no longer a draft."""
-    from tools.new_thread import leftovers
+    from tools.new_thread import LEFTOVERS, leftovers
+
+    marks = [leftover.encode("utf-8") for leftover in LEFTOVERS]
 
     root = Path(settings["PATH"])
     for folder in (*settings["ARTICLE_PATHS"], *settings["PAGE_PATHS"]):
-        for path in sorted((root / folder).rglob("*.md")):
-            if "comments" in path.relative_to(root).parts:
+        found = []
+        for parent, dirs, files in os.walk(root / folder):
+            if "comments" in Path(parent).relative_to(root).parts:
+                dirs[:] = []
                 continue
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
+            for name in files:
+                if not name.endswith(".md"):
+                    continue
+                path = Path(parent, name)
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    continue
+                if any(mark in data for mark in marks):  # most files: none
+                    found.append((path, data.decode("utf-8", errors="replace")))
+        for path, text in sorted(found):
             for line, leftover in leftovers(text):
                 logger.warning(
                     "%s:%d: still the skeleton's example %r: write your own, or put "
@@ -555,10 +567,18 @@ def reuse_plan(
     others = {k: v for k, v in inputs.items() if k not in ("content", "options")}
     key = hashlib.blake2b(json.dumps(others, sort_keys=True).encode(), digest_size=8).hexdigest()
     store = versions / f"{STORE_PREFIX}{key}.sqlite"
+    templates = versions / f"{TEMPLATES_PREFIX}{key}"
     for old in versions.glob(f"{STORE_PREFIX}*"):
         if not old.name.startswith(store.name):  # another set of inputs: never of use again
             old.unlink(missing_ok=True)
-    plan = {"store": str(store), "pages": str(versions / f"{name}{PAGES_SUFFIX}")}
+    for old in versions.glob(f"{TEMPLATES_PREFIX}*"):
+        if old != templates or fresh:  # a fresh build compiles its templates anew
+            shutil.rmtree(old, ignore_errors=True)
+    plan = {
+        "store": str(store),
+        "templates": str(templates),
+        "pages": str(versions / f"{name}{PAGES_SUFFIX}"),
+    }
     if fresh:
         return {**plan, "fresh": True}
     if output.is_symlink():

@@ -66,6 +66,14 @@ def set_defaults(pelican) -> None:
     reuse.store(pelican.settings)
 
 
+def keep_templates(generator) -> None:
+    """generator_init: an incremental build's generators load compiled
+    templates kept from the last build (`reuse.template_cache`)."""
+    cache = reuse.template_cache(generator.settings)
+    if cache is not None:
+        generator.env.bytecode_cache = cache
+
+
 def jobs_for(settings) -> int:
     return default_jobs(settings) if can_fork() else 1
 
@@ -504,6 +512,7 @@ def add_steps(generators: list) -> None:
 
 def register() -> None:
     signals.initialized.connect(set_defaults)
+    signals.generator_init.connect(keep_templates)
     signals.article_generator_init.connect(read_articles)
     signals.page_generator_init.connect(read_pages)
     signals.article_generator_pretaxonomy.connect(forget_read)
