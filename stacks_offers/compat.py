@@ -52,6 +52,12 @@ speedups
   S6 ArticlesGenerator.generate_tags, generate_categories and generate_authors
      are the loop in `_listing_pages` (a copy of Pelican's three), but for how
      each page's `dates` is found (`replace_listing_pages`)
+  S7 Content.get_relative_source_path(source_path) depends only on the source
+     path and settings["PATH"] (and, when PATH is relative, the working folder)
+  S8 SafeDatetime.strftime(fmt) (safe) is pelican.utils.strftime: each `%x` or
+     `%-x` directive formatted on its own by the C strftime (C89 ones; any
+     other left as written), zeros stripped after `%-`; it is what `format`
+     and Jinja call for a date's `{date:%Y}` or `strftime`
 pelican-sitemap (indexes plugin)
   P1 a page that is not a post or page (a listing) gets `generator.now` as its
      lastmod: the time the module was imported
@@ -253,6 +259,19 @@ def replace_archives_and_translations(archives, translations) -> None:
     process = pelican.generators.process_translations
     if not getattr(process, "kept_by_identity", False):
         pelican.generators.process_translations = translations(process)
+
+
+def replace_pure_helpers(relative_source_path, strftime) -> None:
+    """S7, S8: Content.get_relative_source_path and SafeDatetime.strftime
+    wrapped (`relative_source_path(method)`, `strftime(method)`); once per
+    process."""
+    from pelican.contents import Content
+    from pelican.utils import SafeDatetime
+
+    if not getattr(Content.get_relative_source_path, "kept", False):
+        Content.get_relative_source_path = relative_source_path(Content.get_relative_source_path)
+    if not getattr(SafeDatetime.strftime, "kept", False):
+        SafeDatetime.strftime = strftime(SafeDatetime.strftime)
 
 
 # S6: (template and keyword, where the generator keeps the pages' items, the name its messages use)

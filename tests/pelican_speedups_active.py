@@ -10,3 +10,5 @@ speedups.keep_wrapper_urls()
 compat.replace_archives_and_translations(
     speedups._archives_by_identity, speedups._translations_by_group
 )
+compat.replace_listing_pages(speedups._dated)
+compat.replace_pure_helpers(speedups._kept_relative_source_path, speedups._plain_strftime)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import gc
 import pickle
 import posixpath
 import shutil
+from zoneinfo import ZoneInfo
 
 import pytest
 import speedups.plugin
 from bs4 import BeautifulSoup
+from hypothesis import given
+from hypothesis import strategies as st
 from pelican.contents import Article
 from pelican.generators import ArticlesGenerator
 from pelican.settings import DEFAULT_CONFIG
@@ -19,6 +23,8 @@ from pelican.utils import SafeDatetime, process_translations
 from speedups.plugin import (
     Members,
     _archives_by_identity,
+    _kept_relative_source_path,
+    _plain_strftime,
     _translations_by_group,
     fewer_full_collections,
     keep_wrapper_urls,
@@ -250,3 +256,70 @@ def test_full_collections_are_made_rarer_and_nothing_else_changes():
         assert gc.get_threshold() == (500, 7, 1000)
     finally:
         gc.set_threshold(*before)
+
+
+# Formats the sites, themes and plugins in the wild use, and some that are not
+# plain (Pelican's own `%-d`, directives C89 lacks, a lone `%`, text around).
+FORMATS = [
+    "%Y",
+    "%Y-%m-%dT%H:%M:%S",
+    "%z",
+    "%a, %d %b %Y",
+    "%B %-d, %Y",
+    "%-m/%-d/%y",
+    "%A %e %B",
+    "%Y %",
+    "week %U, day %j\n",
+    "\u00fc %Y",
+    "%%Y %%%m",
+    "%a %A %b %B %c %d %f %G %H %I %j %m %M %p %S %U %u %V %w %W %x %X %y %Y %z %Z %%",
+]
+ZONES = [None, datetime.UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")]
+
+
+def _outcome(call):
+    try:
+        return call()
+    except Exception as exc:  # the same error either way
+        return type(exc)
+
+
+@given(
+    moment=st.datetimes(min_value=datetime.datetime(1, 1, 1)),
+    zone=st.sampled_from(ZONES),
+    fmt=st.sampled_from(FORMATS) | st.text(alphabet="%-YmdHMSzZaAbBeEQ x\n\u00fc", max_size=12),
+)
+def test_a_date_formatted_by_one_c_strftime_reads_as_pelicans(moment, zone, fmt):
+    date = SafeDatetime.fromisoformat(moment.replace(tzinfo=zone).isoformat())
+    pelicans = getattr(SafeDatetime.strftime, "__wrapped__", SafeDatetime.strftime)
+    plain = _plain_strftime(pelicans)
+    assert _outcome(lambda: plain(date, fmt)) == _outcome(lambda: pelicans(date, fmt))
+
+
+def test_a_source_path_is_kept_only_where_it_cannot_change(tmp_path, monkeypatch):
+    pelicans = getattr(
+        Article.get_relative_source_path, "__wrapped__", Article.get_relative_source_path
+    )
+    kept = _kept_relative_source_path(pelicans)
+    settings = copy.deepcopy(DEFAULT_CONFIG)
+    settings["PATH"] = str(tmp_path / "content")
+    post = Article(
+        "Text",
+        {"title": "One", "date": SafeDatetime(2026, 1, 1)},
+        settings=settings,
+        source_path=str(tmp_path / "content" / "posts" / "one.md"),
+    )
+    for _ in range(2):  # worked out, then kept
+        assert kept(post) == pelicans(post) == "posts/one.md"
+        assert kept(post, "pages/about.md") == pelicans(post, "pages/about.md")
+    settings["PATH"] = str(tmp_path)  # another PATH: another answer
+    assert kept(post) == pelicans(post) == "content/posts/one.md"
+    # A relative PATH makes the answer depend on the working folder: never kept.
+    settings["PATH"] = "content"
+    (tmp_path / "deeper" / "content").mkdir(parents=True)
+    answers = []
+    for folder in (tmp_path, tmp_path / "deeper"):
+        monkeypatch.chdir(folder)
+        assert kept(post) == pelicans(post)
+        answers.append(kept(post))
+    assert answers[0] != answers[1]
