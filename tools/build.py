@@ -27,6 +27,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -307,9 +308,15 @@ def report_skeleton_leftovers(settings: dict) -> None:
 
 
 def run_pelican(
-    settings_file: Path, staging: Path, extra: dict, progress: Progress | None = None
+    settings_file: Path,
+    staging: Path,
+    extra: dict,
+    progress: Progress | None = None,
+    written=None,
 ) -> Collector:
-    """Build once into `staging`; return every warning and error logged."""
+    """Build once into `staging`; return every warning and error logged.
+    `written(collector)`, if given, is called once every page is written, as
+    Pelican starts its last steps (the sitemap, the summary)."""
     from pelican import Pelican, signals
     from pelican.log import init as init_logging
     from pelican.settings import read_settings
@@ -330,6 +337,13 @@ def run_pelican(
                 checkpoint("build")
 
         signals.content_written.connect(pause_after_some_files, weak=False)
+
+    if written is not None:
+        # Connected before Pelican loads its plugins: called before the sitemap's.
+        def every_page_written(_pelican) -> None:
+            written(collector)
+
+        signals.finalized.connect(every_page_written, weak=False)
 
     override = {"OUTPUT_PATH": str(staging), "DELETE_OUTPUT_DIRECTORY": False, **extra}
     try:
@@ -354,6 +368,8 @@ def run_pelican(
         forget_stopped_build()
     finally:
         logging.getLogger().removeHandler(collector)
+        if written is not None:
+            signals.finalized.disconnect(every_page_written)
     return collector
 
 
@@ -481,27 +497,43 @@ def _build(
     plan["files"] = files  # read once: the build takes its digests from here
     pages_record = versions / f"{name}{PAGES_SUFFIX}"
 
+    # The site in output/ now: its unchanged search index parts are kept.
+    previous = output.resolve() if output.is_symlink() and not full else None
+    index = SearchIndex(
+        staging,
+        previous,
+        versions / f"{name}{SEARCH_SUFFIX}",
+        previous and versions / f"{previous.name}{SEARCH_SUFFIX}",
+    )
+
+    def every_page_written(collector: Collector) -> None:
+        # The largest of the workers (all reaped by now; Pagefind is not yet).
+        index.workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if search and not (strict and collector.records):
+            index.start()  # while Pelican writes the sitemap and sums up
+
     with Progress() as progress:
         collector = run_pelican(
-            settings_file, staging, {**extra, REUSE_SETTING: plan} if plan else extra, progress
+            settings_file,
+            staging,
+            {**extra, REUSE_SETTING: plan} if plan else extra,
+            progress,
+            every_page_written,
         )
         elapsed = time.monotonic() - started
-        # This process's peak, and the largest of the workers it forked (reaped by now).
+        # This process's peak, and the largest of the workers it forked.
         peaks = (
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            index.workers_peak,
         )
-        if search and not (strict and collector.records):
+        if index.started and strict and collector.records:
+            index.wait()  # not published: its index is of no use
+            error = cost = None
+        elif search and not (strict and collector.records):
             with progress.phase("Search index (Pagefind)"):
-                # The site in output/ now: its unchanged search index parts are kept.
-                previous = output.resolve() if output.is_symlink() and not full else None
-                error, cost = build_search_index(
-                    staging,
-                    progress.tick if progress.enabled else None,
-                    previous,
-                    versions / f"{name}{SEARCH_SUFFIX}",
-                    previous and versions / f"{previous.name}{SEARCH_SUFFIX}",
-                )
+                if not index.started:
+                    index.start()
+                error, cost = index.wait(progress.tick if progress.enabled else None)
         else:
             error = cost = None
     if cost:
@@ -552,6 +584,44 @@ def _build(
     )
     tell_placeholders(collector.settings)
     return 0
+
+
+class SearchIndex:
+    """The search index of a build (tools/search_index.py), made in a thread of
+    its own from the moment every page is written, so that Pagefind indexes
+    while Pelican writes the sitemap and sums up."""
+
+    def __init__(self, site: Path, previous, survey_file: Path, previous_survey) -> None:
+        self.args = (site, None, previous, survey_file, previous_survey)
+        self.workers_peak = 0.0
+        self.result: tuple[str | None, str] | None = None
+        self.failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.result = build_search_index(*self.args)
+        except BaseException as exc:  # raised again in the main thread
+            self.failure = exc
+
+    def wait(self, tick=None) -> tuple[str | None, str]:
+        """(an error or None, what it cost), once the index is made; `tick`
+        is called about ten times a second meanwhile."""
+        while self._thread.is_alive():
+            self._thread.join(0.1)
+            if tick is not None:
+                tick()
+        if self.failure is not None:
+            raise self.failure
+        return self.result
 
 
 def reuse_plan(
