@@ -305,3 +305,41 @@ def test_a_page_depends_on_what_it_read_of_the_items_it_lists():
     assert key([renamed, two, three, four]) != first
     rewritten = _article("Title 1", "<p>Text 1, rewritten</p>", "/site/1.md")
     assert key([one, rewritten, three, four]) != first  # read whole: its file decides
+
+
+def test_a_changed_topic_vocabulary_or_model_is_read_anew(tmp_path):
+    """The compiled vocabulary and model come from the store while both files
+    are the same: after either changes, the site is a clean build's."""
+    content = copy_content(tmp_path / "content")
+    output, clean = tmp_path / "published" / "output", tmp_path / "clean" / "output"
+    publish(output, content, siteurl="https://one.test")
+    before = snapshot(output)
+    model = content / "topics-model.json"
+    vocabulary = content / "topics.toml"
+    changes = [
+        # The learned layer keeps only the surest topics: a model-only change.
+        lambda: model.write_text(
+            model.read_text(encoding="utf-8").replace('"add": 0.35', '"add": 0.99', 1),
+            encoding="utf-8",
+        ),
+        # A topic needs a far higher score from the rules.
+        lambda: vocabulary.write_text(
+            vocabulary.read_text(encoding="utf-8").replace(
+                "threshold = 3.5 ", "threshold = 30.0", 1
+            ),
+            encoding="utf-8",
+        ),
+    ]
+    for change in changes:
+        change()
+        # Not --strict: a changed vocabulary makes the model stale, which is a warning.
+        for folder, options in ((output, ()), (clean, ("--full",))):
+            if folder == clean:
+                shutil.rmtree(clean.parent, ignore_errors=True)
+                clean.parent.mkdir(parents=True)
+            done = run_build(folder, content, "--no-search", *options, siteurl="https://one.test")
+            assert done.returncode == 0, done.stderr[-3000:]
+        after = snapshot(output)
+        assert after == snapshot(clean)
+        assert after != before  # the change did change the site's topics
+        before = after

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tomllib
 from pathlib import Path
 
 from markupsafe import Markup
@@ -102,6 +103,29 @@ def _manual(article, key: str, vocabulary: Vocabulary) -> list[str]:
     return slugs
 
 
+def _load_vocabulary(settings):
+    """The vocabulary and its model, compiled (`load`); an incremental build
+    takes them from its store while both files are byte for byte the same
+    (stacks_offers/reuse.py; a third of a second against a tenth)."""
+    path = _vocabulary_path(settings)
+    key = None
+    if reuse.store(settings) is not None:
+        try:
+            table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("model")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            table = None  # `load` says what is wrong
+        model = table.get("file") if isinstance(table, dict) else None
+        model = os.path.join(os.path.dirname(path), model) if isinstance(model, str) else None
+        key = reuse.digest(reuse.file_digest(path), model and reuse.file_digest(model))
+        kept = reuse.recall(settings, "vocabulary", key)
+        if kept is not reuse.MISSING:
+            return kept
+    vocabulary = load(path)
+    if key is not None:
+        reuse.keep(settings, "vocabulary", key, vocabulary)
+    return vocabulary
+
+
 def tag_articles(generator) -> None:
     settings = generator.settings
     items = [
@@ -113,7 +137,7 @@ def tag_articles(generator) -> None:
         *generator.hidden_translations,
     ]
     try:
-        vocabulary = load(_vocabulary_path(settings))
+        vocabulary = _load_vocabulary(settings)
     except VocabularyError as exc:
         logger.error("%s", exc)
         for article in items:
