@@ -492,33 +492,35 @@ def _listed_value(item, attribute: str) -> str | None:
 
 class Pages:
     """The page records of one build: for each page, what it read of which
-    items, and the digest that decides whether the next build may reuse it."""
+    items; and, kept with them for the next build, what decides each (item,
+    what was read of it) pair (its *part*: a digest of the values read, or of
+    the whole item). The next build reuses a page while every part it read is
+    the same."""
 
     def __init__(self, structure_digest: str, items: dict[str, str], objects=None) -> None:
         self.structure = structure_digest
         self.items = items  # source path -> item_digest
         self.objects: dict[str, Any] = objects or {}  # source path -> the item
-        self.records: dict[str, tuple[str, tuple]] = {}
+        self.records: dict[str, tuple[tuple, tuple]] = {}  # page -> (paths, attributes)
         self._parts: dict[tuple, str | None] = {}  # (path, attributes) -> `_part`
 
-    def _part(self, path: str, attributes) -> str | None:
-        """What decides the page, of one item it read (an item is on a dozen pages:
+    def _part(self, path: str, attributes, known=None) -> str | None:
+        """What decides a page, of one item it read (an item is on a dozen pages:
         worked out once)."""
         found = self._parts.get((path, attributes), MISSING)
         if found is MISSING:
-            found = self._parts[(path, attributes)] = self._work_out(path, attributes)
+            found = self._parts[(path, attributes)] = self._work_out(path, attributes, known)
         return found
 
     def prepare(self, records: dict) -> None:
-        """Work out, once and before the build forks, what decides each page of
-        `records` (the previous build's): every process then finds its pages'
-        parts made, instead of each working out the items they share. An
-        item's value read by several sets of attributes is worked out once."""
+        """Work out, once and before the build forks, the parts the pages of
+        `records` (the previous build's) read: every process then finds its
+        pages' parts made, instead of each working out the items they share.
+        An item's value read by several sets of attributes is worked out once."""
         known: dict[tuple[str, str], str | None] = {}
-        for _key, (paths, attributes) in records.values():
+        for paths, attributes in records.values():
             for path, read in zip(paths, attributes, strict=True):
-                if (path, read) not in self._parts:
-                    self._parts[(path, read)] = self._work_out(path, read, known)
+                self._part(path, read, known)
 
     def _work_out(self, path: str, attributes, known=None) -> str | None:
         item = self.objects.get(path)
@@ -533,30 +535,34 @@ class Pages:
                 return digest("listed", *(f"{a}={v}" for a, v in pairs))
         return self.items.get(path)
 
-    def key(self, name: str, read: tuple) -> str | None:
-        parts = []
-        for path, attributes in zip(*read, strict=True):
-            part = self._part(path, attributes)
-            if part is None:
-                return None
-            parts.append(f"{path}\0{part}")
-        return digest(self.structure, name, "\n".join(parts))
-
     def record(self, name: str, read) -> None:
         """`read`: the item paths the page read (each as a whole), or a
         `Reads` map of path to what was read of it."""
-        read = _normal(read)
-        key = self.key(name, read)
-        if key is not None:
-            self.records[name] = (key, read)
+        self.records[name] = _normal(read)
 
-    def reusable(self, name: str, previous: dict) -> bool:
-        """Whether the previous build's page `name` is what rendering it would give."""
-        before = previous.get(name)
-        if before is None:
+    def parts(self) -> dict[tuple, str | None]:
+        """The part of every (item, what was read of it) pair the pages read,
+        worked out once when the build ends (in the main process, the items'
+        values as the pages were rendered with them; None: an item no longer
+        there, whose pages are never reused)."""
+        known: dict[tuple[str, str], str | None] = {}
+        return {
+            pair: self._part(*pair, known)
+            for paths, attributes in self.records.values()
+            for pair in zip(paths, attributes, strict=True)
+        }
+
+    def reusable(self, name: str, previous: dict, parts: dict) -> bool:
+        """Whether the previous build's page `name` is what rendering it would
+        give: `previous` and `parts` are that build's records and parts."""
+        read = previous.get(name)
+        if read is None:
             return False
-        key, read = before
-        return self.key(name, read) == key
+        for pair in zip(*read, strict=True):
+            then = parts.get(pair)
+            if then is None or self._part(*pair) != then:
+                return False
+        return True
 
 
 _SHARED: dict = {}  # one tuple for each set of attributes read (pages hold many of them)
@@ -589,10 +595,16 @@ def load_pages(path: str | None) -> dict:
         return {}
 
 
-def save_pages(path: str, structure_digest: str, records: dict, reused: int = 0) -> None:
+def save_pages(path: str, pages: Pages, reused: int = 0) -> None:
+    kept = {
+        "structure": pages.structure,
+        "records": pages.records,
+        "parts": pages.parts(),
+        "reused": reused,
+    }
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "wb") as handle:
-        pickle.dump({"structure": structure_digest, "records": records, "reused": reused}, handle)
+        pickle.dump(kept, handle)
     os.replace(tmp, path)
 
 

@@ -293,10 +293,11 @@ def test_a_page_depends_on_what_it_read_of_the_items_it_lists():
     }
 
     def key(items):
+        """What decides the page: the part of each item it read."""
         digests = {item.source_path: f"file of {item.title} {item._content}" for item in items}
         pages = reuse.Pages("structure", digests, {i.source_path: i for i in items})
         pages.record("page.html", reads)
-        return pages.records["page.html"][0]
+        return pages.parts()
 
     first = key([one, two, three, four])
     retold = _article("Title 0", "<p>Another text</p>", "/site/0.md")
@@ -305,6 +306,17 @@ def test_a_page_depends_on_what_it_read_of_the_items_it_lists():
     assert key([renamed, two, three, four]) != first
     rewritten = _article("Title 1", "<p>Text 1, rewritten</p>", "/site/1.md")
     assert key([one, rewritten, three, four]) != first  # read whole: its file decides
+
+    # The next build reuses the page while every part it read is the same.
+    then = reuse.Pages("structure", {}, {})
+    then.record("page.html", reads)
+    records = dict(then.records)
+    for items, same in (([retold, two, three, four], True), ([renamed, two, three, four], False)):
+        digests = {item.source_path: f"file of {item.title} {item._content}" for item in items}
+        now = reuse.Pages("structure", digests, {i.source_path: i for i in items})
+        now.prepare(records)
+        assert now.reusable("page.html", records, first) is same
+        assert not now.reusable("other.html", records, first)  # never recorded
 
 
 def test_a_changed_topic_vocabulary_or_model_is_read_anew(tmp_path):

@@ -325,6 +325,7 @@ class Reuse:
         before = reuse.load_pages(plan.get("previous_pages"))
         same = before.get("structure") == self.structure
         self.previous: dict = before.get("records", {}) if same else {}
+        self.previous_parts: dict = before.get("parts", {}) if same else {}
         self.pages.prepare(self.previous)
         self.previous_folder = plan.get("previous")
         self.save_to = plan.get("pages")
@@ -334,7 +335,8 @@ class Reuse:
 
     def reusable(self, name: str) -> bool:
         path = os.path.normpath(name)
-        if not self.previous_folder or not self.pages.reusable(path, self.previous):
+        plan = self.pages
+        if not self.previous_folder or not plan.reusable(path, self.previous, self.previous_parts):
             return False
         if not os.path.isfile(os.path.join(self.previous_folder, path)):
             return False
@@ -377,7 +379,7 @@ class Reuse:
             self.pages.records.update(records)
             reused += count
         if self.save_to:
-            reuse.save_pages(self.save_to, self.structure, self.pages.records, reused)
+            reuse.save_pages(self.save_to, self.pages, reused)
 
 
 def get_writer(pelican):
