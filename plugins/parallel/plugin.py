@@ -335,8 +335,8 @@ class Reuse:
 
     def reusable(self, name: str) -> bool:
         path = os.path.normpath(name)
-        plan = self.pages
-        if not self.previous_folder or not plan.reusable(path, self.previous, self.previous_parts):
+        pages = self.pages
+        if not self.previous_folder or not pages.reusable(path, self.previous, self.previous_parts):
             return False
         if not os.path.isfile(os.path.join(self.previous_folder, path)):
             return False
