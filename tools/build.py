@@ -506,10 +506,13 @@ def _build(
         previous and versions / f"{previous.name}{SEARCH_SUFFIX}",
     )
 
+    def index_wanted(collector: Collector) -> bool:
+        return search and not (strict and collector.records)  # strict: not published
+
     def every_page_written(collector: Collector) -> None:
         # The largest of the workers (all reaped by now; Pagefind is not yet).
         index.workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        if search and not (strict and collector.records):
+        if index_wanted(collector):
             index.start()  # while Pelican writes the sitemap and sums up
 
     with Progress() as progress:
@@ -526,15 +529,14 @@ def _build(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             index.workers_peak,
         )
-        if index.started and strict and collector.records:
-            index.wait()  # not published: its index is of no use
-            error = cost = None
-        elif search and not (strict and collector.records):
+        if index_wanted(collector):
             with progress.phase("Search index (Pagefind)"):
                 if not index.started:
                     index.start()
                 error, cost = index.wait(progress.tick if progress.enabled else None)
         else:
+            if index.started:
+                index.wait()  # problems came after it started: its index is of no use
             error = cost = None
     if cost:
         print(cost)

@@ -266,7 +266,8 @@ class PartitionedWriter(compat.OwningWriter):
             return False
         path = os.path.normpath(name)
         if plan.reusable(path):
-            return plan.link(path, self.output_path)
+            plan.link(path, self.output_path)
+            return True
         plan.pages.record(path, [item.source_path for item in items])
         return False
 
@@ -329,7 +330,6 @@ class Reuse:
         self.pages.prepare(self.previous)
         self.previous_folder = plan.get("previous")
         self.save_to = plan.get("pages")
-        self._linking: set[str] = set()  # decided reusable, not yet linked
         self.linked: set[str] = set()  # linked in from the previous build
         self.reused = 0
 
@@ -340,18 +340,14 @@ class Reuse:
             return False
         if not os.path.isfile(os.path.join(self.previous_folder, path)):
             return False
-        self._linking.add(path)
         self.pages.records[path] = self.previous[path]
         return True
 
-    def link(self, name: str, output_path: str) -> bool:
-        """A page found reusable is linked from the previous build (a hard link;
-        a copy across devices) in place of rendering it, its folder made if
-        need be."""
+    def link(self, name: str, output_path: str) -> None:
+        """A page `reusable` just found unchanged is linked from the previous
+        build (a hard link; a copy across devices) in place of rendering it,
+        its folder made if need be."""
         path = os.path.normpath(name)
-        if path not in self._linking:
-            return False
-        self._linking.discard(path)
         source = os.path.join(self.previous_folder, path)
         target = os.path.join(output_path, path)
         try:
@@ -361,7 +357,6 @@ class Reuse:
             reuse.link_or_copy(source, target)
         self.linked.add(path)
         self.reused += 1
-        return True
 
     def unlink(self, name: str, output_path: str) -> None:
         """Before a file this build linked in is written after all (a second

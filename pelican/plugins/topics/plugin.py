@@ -103,6 +103,11 @@ def _manual(article, key: str, vocabulary: Vocabulary) -> list[str]:
     return slugs
 
 
+def _files_digest(vocabulary: str, model: str | None) -> str:
+    """The vocabulary's and its model's files, as the store's keys read them."""
+    return reuse.digest(reuse.file_digest(vocabulary), model and reuse.file_digest(model))
+
+
 def _load_vocabulary(settings):
     """The vocabulary and its model, compiled (`load`); an incremental build
     takes them from its store while both files are byte for byte the same
@@ -116,7 +121,7 @@ def _load_vocabulary(settings):
             table = None  # `load` says what is wrong
         model = table.get("file") if isinstance(table, dict) else None
         model = os.path.join(os.path.dirname(path), model) if isinstance(model, str) else None
-        key = reuse.digest(reuse.file_digest(path), model and reuse.file_digest(model))
+        key = _files_digest(path, model)
         kept = reuse.recall(settings, "vocabulary", key)
         if kept is not reuse.MISSING:
             return kept
@@ -173,8 +178,7 @@ def tag_articles(generator) -> None:
     # out every item's text is most of what tagging it costs.)
     keys: dict[int, str] = {}
     if reuse.store(settings) is not None:
-        model = getattr(vocabulary.model, "path", None)
-        rules = reuse.digest(reuse.file_digest(vocabulary.path), model and reuse.file_digest(model))
+        rules = _files_digest(vocabulary.path, getattr(vocabulary.model, "path", None))
         for n, article in enumerate(items):
             keys[n] = reuse.digest(rules, reporting, reuse.item_digest(article))
     kept = {n: reuse.recall(settings, "topics", key) for n, key in keys.items()}
