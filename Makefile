@@ -57,7 +57,7 @@ help: ## List every target
 	@echo '           ITEM=slug#reply-id REASON="..." (takedown) NOTIFYOPTS=--dry-run (notify)'
 	@echo '           SOURCE=... FILE=... IMPORTOPTS=--force|--dry-run (import) GITHUB_PAGES_REMOTE=... (github)'
 	@echo '           DATA=... PREDICTIONS=... (topics-eval) BENCH_N BENCH_RUNS BENCH_MAX_REPLIES (bench)'
-	@echo '           SEARCH_SHARD_SIZE=2000 (html, publish: pages per part of the search index)'
+	@echo '           SEARCH_SHARD_SIZE=1000 (html, publish: pages per part of the search index)'
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies (skipped when unchanged)
 

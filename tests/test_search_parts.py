@@ -41,7 +41,7 @@ PART_SIZE = 25
 # One word each: a word that no page of a part contains is dropped from the
 # query in that part (Pagefind searches each merged index on its own), so a
 # query of several words can find more in parts than in one index. The README
-# says so, and SEARCH_SHARD_SIZE's default keeps sites under 2,000 pages whole.
+# says so, and SEARCH_SHARD_SIZE's default keeps sites under 1,000 pages whole.
 QUERIES = ("interview", "library", "negotiate", "relocation", "offered", "rejection")
 
 SEARCH = """
@@ -77,6 +77,12 @@ def test_parts_are_a_year_at_a_time_in_runs_of_the_size():
         [f"2024/b{i}/index.html" for i in range(3)],
     ]
     assert sorted(p for part in parts for p in part) == sorted(pages)  # nothing lost
+    # A year over the size is cut into runs as even as can be: no small last
+    # run, whose word statistics would rank its pages apart from the others.
+    year = [f"2025/c{i:02}/index.html" for i in range(13)]
+    runs = plan_parts([*year, "about/index.html"], 5)[1:]
+    assert [len(run) for run in runs] == [5, 4, 4]
+    assert [page for run in runs for page in run] == year  # in address order
 
 
 @pytest.fixture(scope="module")
@@ -251,8 +257,8 @@ def test_the_previous_builds_own_files_are_not_read_again(tmp_path):
     # build's, by construction): a planted digest shows it was not read again.
     planted = {
         **known,
-        "linked/index.html": [True, "ab" * 20],
-        "copied/index.html": [True, "cd" * 20],
+        "linked/index.html": [True, "ab" * 20, known["linked/index.html"][2]],
+        "copied/index.html": [True, "cd" * 20, known["copied/index.html"][2]],
     }
     marked, seen = survey(now, before, planted)
     assert marked["linked/index.html"] == "ab" * 20

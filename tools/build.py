@@ -732,4 +732,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # The build is over and its files are closed: leave without freeing a
+    # large site's objects one by one (a few tenths of a second at 2,000 items).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

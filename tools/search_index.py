@@ -5,17 +5,21 @@ about 250 MiB per 1,000 of this site's pages, so a large forum could not be
 indexed on a small machine. Here it reads only the pages that carry reader
 text (posts, threads, their continuation pages and pages: the ones marked
 `data-pagefind-body`; listings are never indexed), and a site with more of
-them than `SEARCH_SHARD_SIZE` (default 2,000) is indexed in parts of at most
+them than `SEARCH_SHARD_SIZE` (default 1,000) is indexed in parts of at most
 that many pages, one Pagefind run after another, so the peak is one part's,
-however large the site grows.
+however large the site grows, and an edit costs one part's run (Pagefind takes
+about 3 ms a page here, half of it writing the index).
 
 Each part is a Pagefind bundle: the first at `pagefind/` (where the search
 page loads Pagefind from), the others at `pagefind/part-2/`, `pagefind/part-3/`
 ... `pagefind/parts.js` lists them; the search page merges them at search
 time with Pagefind's `mergeIndex`, so results and filters come from every
-part. A part is a year of posts and threads (or a run of up to
-SEARCH_SHARD_SIZE pages within a year, in address order), so a new item
-changes the part of its year and leaves the others as they were.
+part (the search page loads Pagefind's WebAssembly once, from the first; each
+other part costs its small entry and meta files, and the index chunks of the
+words searched). A part is a year of posts and threads, or, for a year of
+more than SEARCH_SHARD_SIZE pages, one of the fewest runs of at most that
+many, as even as can be, in address order; so a new item changes the parts of
+its year and leaves the others as they were.
 
 A site with fewer pages is indexed in one run, as before, and `parts.js`
 lists no other part.
@@ -49,7 +53,7 @@ from pathlib import Path
 from stacks_offers.reuse import link_or_copy
 
 SHARD_SIZE_ENV = "SEARCH_SHARD_SIZE"
-DEFAULT_SHARD_SIZE = 2000
+DEFAULT_SHARD_SIZE = 1000
 BUNDLE = "pagefind"
 PARTS_SCRIPT = "parts.js"
 MARKER = b"data-pagefind-body"
@@ -78,41 +82,48 @@ def pages_with_reader_text(site: Path) -> list[str]:
 
 def survey(site: Path, previous: Path | None = None, known: dict | None = None):
     """The HTML files Pagefind would index, with a digest of each, and what
-    was learnt of every HTML file: ({page: digest}, {path: [marked, digest]}).
+    was learnt of every HTML file: ({page: digest}, {path: [marked, digest, inode]}).
 
-    A file that is the previous build's own file (the same inode: an
-    incremental build hard-links unchanged pages from it) is not read again:
-    what `known` (the previous build's survey) says of it holds."""
+    A file that is the previous build's own file is not read again: what
+    `known` (the previous build's survey) says of it holds. An incremental
+    build hard-links its unchanged pages from the previous build, so such a
+    page has the inode `known` noted; no other file can have it while the
+    previous build's folder (`previous`, which `output` points at) is there
+    and on the same file system. The inode comes with the folder's listing:
+    no file is looked up twice."""
     marked: dict[str, str] = {}
     seen: dict[str, list] = {}
-    known = known or {}
-    for folder, dirs, files in os.walk(site):
-        relative = os.path.relpath(folder, site)
-        if relative == BUNDLE or relative.startswith(BUNDLE + os.sep):
-            dirs[:] = []
-            continue
-        for name in files:
-            if not name.endswith(".html"):
-                continue
-            page = os.path.normpath(os.path.join(relative, name))
-            path = os.path.join(folder, name)
-            entry = known.get(page) if previous is not None else None
-            if entry is None or not _same_file(path, previous / page):
-                with open(path, "rb") as handle:
-                    data = handle.read()
-                entry = [MARKER in data, hashlib.blake2b(data, digest_size=20).hexdigest()]
-            seen[page] = entry
-            if entry[0]:
-                marked[page] = entry[1]
-    return marked, seen
-
-
-def _same_file(path: str, other: Path) -> bool:
     try:
-        one, two = os.stat(path), os.stat(other)
+        same_disk = previous is not None and os.stat(site).st_dev == os.stat(previous).st_dev
     except OSError:
-        return False
-    return (one.st_dev, one.st_ino) == (two.st_dev, two.st_ino)
+        same_disk = False
+    known = (known or {}) if same_disk else {}
+    folders = [(os.fspath(site), "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if not (prefix == "" and name == BUNDLE):
+                        folders.append((entry.path, prefix + name + os.sep))
+                    continue
+                if not name.endswith(".html"):
+                    continue
+                page = prefix + name
+                inode = entry.inode()
+                noted = known.get(page)
+                if noted is not None and len(noted) == 3 and noted[2] == inode:
+                    entry_seen = noted
+                else:
+                    with open(entry.path, "rb") as handle:
+                        data = handle.read()
+                    digest = hashlib.blake2b(data, digest_size=20).hexdigest()
+                    entry_seen = [MARKER in data, digest, inode]
+                seen[page] = entry_seen
+                if entry_seen[0]:
+                    marked[page] = entry_seen[1]
+    return marked, seen
 
 
 def plan_parts(pages: list[str], size: int) -> list[list[str]]:
@@ -126,9 +137,24 @@ def plan_parts(pages: list[str], size: int) -> list[list[str]]:
         groups.setdefault(top if YEAR.fullmatch(top) else "", []).append(page)
     parts = []
     for key in sorted(groups):
-        members = groups[key]
-        parts += [members[i : i + size] for i in range(0, len(members), size)]
+        parts += even_runs(groups[key], size)
     return parts
+
+
+def even_runs(members: list[str], size: int) -> list[list[str]]:
+    """`members` in as few runs of at most `size` as can be, of lengths that
+    differ by one at most (a year of 1,300 pages at 1,000 a part: 650 and 650,
+    not 1,000 and a part of 300 whose word statistics rank poorly)."""
+    runs = -(-len(members) // size)
+    if runs <= 1:
+        return [members] if members else []
+    base, extra = divmod(len(members), runs)
+    out, start = [], 0
+    for n in range(runs):
+        end = start + base + (n < extra)
+        out.append(members[start:end])
+        start = end
+    return out
 
 
 def part_folder(number: int) -> str:
