@@ -184,12 +184,15 @@ def theme_script(path: Path, tag) -> bool:
 
 
 def snapshot(output: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """Every file of a built site (through the `output` link) by path, with its hash;
-    `skip` leaves out top-level folders (Pagefind's: two runs of Pagefind 1.5 on the
-    same pages write the same index under different hashed names)."""
+    """Every file of a built site (through the `output` link) by path, with its hash,
+    and every folder ("folder": an empty one left over counts); `skip` leaves out
+    top-level folders (Pagefind's: two runs of Pagefind 1.5 on the same pages write
+    the same index under different hashed names)."""
     root = output.resolve()
     return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        p.relative_to(root).as_posix(): (
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder"
+        )
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).parts[0] not in skip
+        if p.relative_to(root).parts[0] not in skip
     }

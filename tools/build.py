@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "plugins")) if p not in sys.path]
 
 from stacks_offers.reuse import REUSE_SETTING  # noqa: E402
+from tools import tidy_versions  # noqa: E402
 from tools.inputs import build_inputs, differences  # noqa: E402
 from tools.progress import Progress  # noqa: E402
 from tools.search_index import build_search_index  # noqa: E402 - tests and the dev server import it from here
@@ -135,6 +136,10 @@ def clean_stale(versions: Path, root: Path) -> None:
         pid = partial.name.removesuffix(PARTIAL_SUFFIX).rsplit("-", 1)[-1]
         if not pid.isdigit() or not _pid_alive(int(pid)):
             shutil.rmtree(partial, ignore_errors=True)
+    for making in versions.glob(f"{tidy_versions.MAKING}*"):
+        pid = making.name.removeprefix(tidy_versions.MAKING)
+        if not pid.isdigit() or not _pid_alive(int(pid)):
+            shutil.rmtree(making, ignore_errors=True)
     for link in root.glob(".output-link-*"):
         pid = link.name.rsplit("-", 1)[-1]
         if not pid.isdigit() or not _pid_alive(int(pid)):
@@ -160,45 +165,77 @@ def prune(versions: Path, current: Path) -> None:
     for p in done:
         if p.resolve() not in keep:
             discard(p)
+    start_tidying(versions, current)
     for suffix in (INPUTS_SUFFIX, PAGES_SUFFIX, SEARCH_SUFFIX):
         for manifest in versions.glob(f"*{suffix}"):
             if not (versions / manifest.name.removesuffix(suffix)).is_dir():
                 manifest.unlink(missing_ok=True)
 
 
-TRASH = ".trash"  # in .site-versions: old versions being removed
-EMPTY_TRASH = (
-    "import os, shutil, sys\n"
-    "for name in os.listdir(sys.argv[1]):\n"
-    "    shutil.rmtree(os.path.join(sys.argv[1], name), ignore_errors=True)\n"
-)
-
-
 def discard(folder: Path) -> None:
-    """Remove an old version folder without waiting for it: it is moved into
-    the trash at once (one rename), and a process of its own removes it (a
-    site of 10,000 pages takes seconds to remove; the new build need not wait).
+    """Move an old version folder into the trash (one rename), for the tidying
+    process (`start_tidying`) to remove, or to strip into the next skeleton:
+    a site of 10,000 pages takes seconds to remove; the build need not wait.
     Whatever a removal leaves (the machine stopped) goes with the next one."""
-    trash = folder.parent / TRASH
+    trash = folder.parent / tidy_versions.TRASH
     trash.mkdir(exist_ok=True)
     try:
         folder.rename(trash / folder.name)
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)
-        return
-    empty_trash(trash)
 
 
-def empty_trash(trash: Path) -> None:
-    if not trash.is_dir() or not any(trash.iterdir()):
-        return
+def start_tidying(versions: Path, current: Path) -> None:
+    """Remove the old versions in the trash and leave a skeleton for the next
+    build (tools/tidy_versions.py), in a process of its own."""
     subprocess.Popen(
-        [sys.executable, "-c", EMPTY_TRASH, str(trash)],
+        [sys.executable, str(Path(tidy_versions.__file__)), str(versions), str(current)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def take_skeleton(versions: Path, staging: Path) -> list[str] | None:
+    """Make the staging folder: the skeleton an earlier build left (an old
+    version's folders, without their files; tools/tidy_versions.py) when there
+    is one, so that the pages linked in from the last build find their folders
+    made. Returns the skeleton's folders (relative), for
+    `remove_unused_folders`, or None for a folder made empty."""
+    try:
+        (versions / tidy_versions.SKELETON).rename(staging)
+    except OSError:
+        staging.mkdir()
+        return None
+    listing = staging / tidy_versions.LISTING
+    try:
+        folders = json.loads(listing.read_text(encoding="utf-8"))
+        listing.unlink()
+    except (OSError, ValueError):
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        return None
+    return folders if isinstance(folders, list) else []
+
+
+def remove_unused_folders(staging: Path, folders: list[str]) -> None:
+    """Remove the skeleton's folders the build left empty (an item gone since,
+    a listing with fewer pages), the deepest first: the site holds the folders
+    a clean build makes, and no other. A folder that holds anything stays, and
+    so do the folders above it (no need to try them)."""
+    kept: set[str] = set()
+    for folder in sorted(folders, key=lambda f: f.count(os.sep), reverse=True):
+        parent = os.path.dirname(folder)
+        if folder in kept:
+            kept.add(parent)
+            continue
+        try:
+            os.rmdir(staging / folder)
+        except FileNotFoundError:
+            pass
+        except OSError:  # not empty
+            kept.add(parent)
 
 
 def swap_in(output: Path, new_version: Path) -> None:
@@ -492,7 +529,11 @@ def _build(
     stamp = time.strftime("%Y%m%dT%H%M%S")
     name = f"{stamp}-{os.getpid()}"
     staging = versions / f"{name}{PARTIAL_SUFFIX}"
-    staging.mkdir()
+    if full:
+        staging.mkdir()
+        skeleton = None
+    else:
+        skeleton = take_skeleton(versions, staging)
     plan = reuse_plan(output, versions, inputs, name, fresh=full)
     plan["files"] = files  # read once: the build takes its digests from here
     pages_record = versions / f"{name}{PAGES_SUFFIX}"
@@ -509,7 +550,14 @@ def _build(
     def index_wanted(collector: Collector) -> bool:
         return search and not (strict and collector.records)  # strict: not published
 
+    def tidy_folders() -> None:
+        nonlocal skeleton
+        if skeleton is not None:
+            remove_unused_folders(staging, skeleton)
+            skeleton = None
+
     def every_page_written(collector: Collector) -> None:
+        tidy_folders()  # before the search index walks the site
         # The largest of the workers (all reaped by now; Pagefind is not yet).
         index.workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         if index_wanted(collector):
@@ -523,6 +571,7 @@ def _build(
             progress,
             every_page_written,
         )
+        tidy_folders()  # if Pelican stopped before its last step
         elapsed = time.monotonic() - started
         # This process's peak, and the largest of the workers it forked.
         peaks = (
