@@ -14,16 +14,18 @@ command runs and a clean build (`--full`) runs beside it; the two must be equal.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import uuid
+from importlib import metadata
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.sitebuild import PELICANCONF, copy_content, run_build, snapshot
-from tools.inputs import differences, stable, tree_digest
+from tools.inputs import differences, packages, stable, tree_digest
 
 FRESH_POST = """Title: {title}
 Date: 2026-11-2{day} 09:00
@@ -409,3 +411,11 @@ def test_a_changed_topic_vocabulary_or_model_is_read_anew(tmp_path):
         assert after == snapshot(clean)
         assert after != before  # the change did change the site's topics
         before = after
+
+
+def test_the_inputs_name_each_installed_package_and_its_version():
+    """A package upgraded (or added) is a change of the inputs: a full build."""
+    listed = packages()
+    for name in ("pelican", "markdown", "beautifulsoup4", "nh3", "pagefind"):
+        version = re.escape(metadata.version(name))
+        assert re.search(rf"(?i)\b{name}-{version}\.dist-info", listed), name

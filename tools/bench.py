@@ -348,8 +348,25 @@ def build_project(corpus: Path, out: Path, tick=None) -> tuple[float, float, str
     return run_measured(project_command(corpus, out), ROOT, tick)
 
 
+def wait_for_tidying(out: Path, limit: float = 120.0) -> None:
+    """Let the process a build leaves behind (tools/tidy_versions.py: old versions
+    removed, the next build's skeleton made) finish before the next timed build,
+    as it would while an owner writes their next edit."""
+    versions = out.parent / ".site-versions"
+    trash = versions / ".trash"
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        busy = list(versions.glob(".skeleton-making-*")) or (
+            trash.is_dir() and any(trash.iterdir())
+        )
+        if not busy:
+            return
+        time.sleep(0.1)
+
+
 def unchanged_publish(corpus: Path, out: Path) -> float:
     """Seconds for the project's build run again with nothing changed (it keeps the site)."""
+    wait_for_tidying(out)
     started = time.monotonic()
     done = subprocess.run(
         project_command(corpus, out), cwd=ROOT, capture_output=True, text=True, check=False
@@ -370,6 +387,8 @@ def edited_publish(corpus: Path, out: Path) -> tuple[float, str]:
         encoding="utf-8",
     )
     command = [arg for arg in project_command(corpus, out) if arg != "--no-search"]
+    wait_for_tidying(out)
+    os.sync()
     started = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started

@@ -18,6 +18,7 @@ site or the whole new one, never a mix.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -309,30 +310,43 @@ def progress_of_pelican(progress: Progress):
                 signal.disconnect(receiver)
 
 
-def report_skeleton_leftovers(settings: dict) -> None:
+def leftover_marks() -> tuple[bytes, ...]:
+    """The bytes of each example line a new post's or thread's skeleton holds."""
+    from tools.new_thread import LEFTOVERS
+
+    return tuple(leftover.encode("utf-8") for leftover in LEFTOVERS)
+
+
+def report_skeleton_leftovers(settings: dict, marked: list[str] | None = None) -> None:
     """A warning for each example line of a `make new-post`/`new-thread` skeleton
-    left in a post, thread or page that is no longer a draft."""
-    from tools.new_thread import LEFTOVERS, leftovers
+    left in a post, thread or page that is no longer a draft. `marked`: the
+    content's `.md` files holding one (the inputs record's read of the content
+    found them), or None to look through the content here."""
+    from tools.new_thread import leftovers
 
-    marks = [leftover.encode("utf-8") for leftover in LEFTOVERS]
-
-    root = Path(settings["PATH"])
+    marks = leftover_marks()
+    root = Path(os.path.abspath(settings["PATH"]))
+    if marked is None:
+        marked = []
+        for parent, _dirs, files in os.walk(root):
+            for name in files:
+                if name.endswith(".md"):
+                    path = os.path.join(parent, name)
+                    try:
+                        data = Path(path).read_bytes()
+                    except OSError:
+                        continue
+                    if any(mark in data for mark in marks):  # most files: none
+                        marked.append(path)
     for folder in (*settings["ARTICLE_PATHS"], *settings["PAGE_PATHS"]):
         found = []
-        for parent, dirs, files in os.walk(root / folder):
-            if "comments" in Path(parent).relative_to(root).parts:
-                dirs[:] = []
+        for path in map(Path, marked):
+            if not path.is_relative_to(root / folder):
                 continue
-            for name in files:
-                if not name.endswith(".md"):
-                    continue
-                path = Path(parent, name)
-                try:
-                    data = path.read_bytes()
-                except OSError:
-                    continue
-                if any(mark in data for mark in marks):  # most files: none
-                    found.append((path, data.decode("utf-8", errors="replace")))
+            if "comments" in path.relative_to(root).parts[:-1]:
+                continue
+            with contextlib.suppress(OSError):
+                found.append((path, path.read_text(encoding="utf-8", errors="replace")))
         for path, text in sorted(found):
             for line, leftover in leftovers(text):
                 logger.warning(
@@ -350,10 +364,12 @@ def run_pelican(
     extra: dict,
     progress: Progress | None = None,
     written=None,
+    marked: list[str] | None = None,
 ) -> Collector:
     """Build once into `staging`; return every warning and error logged.
     `written(collector)`, if given, is called once every page is written, as
-    Pelican starts its last steps (the sitemap, the summary)."""
+    Pelican starts its last steps (the sitemap, the summary). `marked`: the
+    content files an example line was found in (`report_skeleton_leftovers`)."""
     from pelican import Pelican, signals
     from pelican.log import init as init_logging
     from pelican.settings import read_settings
@@ -393,7 +409,7 @@ def run_pelican(
             from stacks_offers import reuse
 
             reuse.close(settings)  # what was worked out is kept, even for a stopped build
-        report_skeleton_leftovers(settings)
+        report_skeleton_leftovers(settings, marked)
     except Exception as exc:  # report it with the rest and fail the build
         # A mistake in the settings says what to do; anything else shows where it happened.
         from stacks_offers.contract import PluginOrderError
@@ -462,14 +478,22 @@ def build(
 
 
 def read_inputs(
-    settings_file: Path, extra: dict, search: bool, files: dict[str, str] | None = None
+    settings_file: Path,
+    extra: dict,
+    search: bool,
+    files: dict[str, str] | None = None,
+    marked: list[str] | None = None,
 ) -> tuple[dict, dict[str, str]]:
     """The settings, and what this build would be made from (tools/inputs.py);
-    `files` gets each content file's digest."""
+    `files` gets each content file's digest, `marked` the content files that
+    hold an example line of a skeleton (`report_skeleton_leftovers`)."""
     from pelican.settings import read_settings
 
     settings = read_settings(str(settings_file), override={**extra})
-    return settings, build_inputs(settings, settings_file, {"search": search}, files)
+    inputs = build_inputs(
+        settings, settings_file, {"search": search}, files, leftover_marks(), marked
+    )
+    return settings, inputs
 
 
 def manifest_of(version: Path) -> Path:
@@ -499,7 +523,8 @@ def _build(
 
     started = time.monotonic()
     files: dict[str, str] = {}
-    settings, inputs = read_inputs(settings_file, extra, search, files)
+    marked: list[str] = []
+    settings, inputs = read_inputs(settings_file, extra, search, files, marked)
     kept = None if full else kept_build(output, inputs)
     if kept is not None:
         current, manifest = kept
@@ -570,6 +595,7 @@ def _build(
             {**extra, REUSE_SETTING: plan} if plan else extra,
             progress,
             every_page_written,
+            marked,
         )
         tidy_folders()  # if Pelican stopped before its last step
         elapsed = time.monotonic() - started
