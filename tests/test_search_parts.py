@@ -9,6 +9,7 @@ reader uses it, and finds a page that lives in a part other than the first.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -31,6 +32,7 @@ from tools.bench import generate
 from tools.search_index import (
     SHARD_SIZE_ENV,
     build_search_index,
+    glob_of,
     pages_with_reader_text,
     part_folder,
     plan_parts,
@@ -267,3 +269,52 @@ def test_the_previous_builds_own_files_are_not_read_again(tmp_path):
     assert seen["listing/index.html"] == known["listing/index.html"]
     # Without the last build, everything is read.
     assert survey(now)[0]["linked/index.html"] == known["linked/index.html"][1]
+
+
+def test_a_part_is_indexed_where_its_pages_are_or_from_links_when_a_glob_cannot_name_them(
+    tmp_path, monkeypatch
+):
+    """A part's pages are named to Pagefind by one `--glob`; a path a glob would
+    read otherwise, or a list too long for one argument, falls back to a folder
+    of links. Both index the same pages under the same addresses."""
+    assert glob_of(["2024/a/index.html", "2024/b/index.html"]) == (
+        "{2024/a/index.html,2024/b/index.html}"
+    )
+    for odd in ("2024/a,b/index.html", "2024/[x]/index.html", "2024/a*/index.html"):
+        assert glob_of(["2024/a/index.html", odd]) is None, odd
+    assert glob_of([f"2024/{'a' * 60}-{n}/index.html" for n in range(2000)]) is None
+
+    def site(root: Path) -> Path:
+        for year, count in (("2024", 3), ("2025", 2)):
+            for n in range(count):
+                page = root / year / f"post-{n}" / "index.html"
+                page.parent.mkdir(parents=True)
+                page.write_text(
+                    f"<html lang='en'><body><main data-pagefind-body><h1>Post {year} {n}</h1>"
+                    f"<p>Offer letter {year} number {n}.</p></main></body></html>",
+                    encoding="utf-8",
+                )
+        (root / "index.html").write_text("<html><body>A list</body></html>", encoding="utf-8")
+        return root
+
+    monkeypatch.setenv(SHARD_SIZE_ENV, "2")
+    entries = {}
+    for way, limit in (("glob", 100_000), ("links", 0)):
+        monkeypatch.setattr("tools.search_index.GLOB_LIMIT", limit)
+        root = site(tmp_path / way)
+        error, _cost = build_search_index(root)
+        assert error is None, error
+        entries[way] = [
+            json.loads((root / part_folder(n) / "pagefind-entry.json").read_text())["languages"]
+            for n in (1, 2, 3)
+        ]
+        fragments = sorted(
+            p.name for n in (1, 2, 3) for p in (root / part_folder(n) / "fragment").iterdir()
+        )
+        entries[way].append(len(fragments))
+    assert [part["en"]["page_count"] for part in entries["glob"][:3]] == [2, 1, 2]
+    strip = [{k: v for k, v in part["en"].items() if k != "hash"} for part in entries["glob"][:3]]
+    assert strip == [
+        {k: v for k, v in part["en"].items() if k != "hash"} for part in entries["links"][:3]
+    ]
+    assert entries["glob"][3] == entries["links"][3] == 5

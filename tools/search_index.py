@@ -162,8 +162,11 @@ def part_folder(number: int) -> str:
     return BUNDLE if number == 1 else f"{BUNDLE}/part-{number}"
 
 
-def _run_pagefind(site: Path, output: Path, tick) -> tuple[int, str, float]:
-    """One Pagefind run: (exit code, what it said, its peak in MiB)."""
+def _run_pagefind(
+    site: Path, output: Path, tick, glob: str | None = None
+) -> tuple[int, str, float]:
+    """One Pagefind run (over the pages `glob` names, if given): (exit code,
+    what it said, its peak in MiB)."""
     command = [
         sys.executable,
         "-m",
@@ -174,6 +177,8 @@ def _run_pagefind(site: Path, output: Path, tick) -> tuple[int, str, float]:
         str(output),
         "--quiet",
     ]
+    if glob is not None:
+        command += ["--glob", glob]
     with tempfile.TemporaryFile(mode="w+") as said:
         process = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT, text=True)
         # Its own peak (and its children's), not that of every child this process reaped.
@@ -188,6 +193,20 @@ def _run_pagefind(site: Path, output: Path, tick) -> tuple[int, str, float]:
     returncode = os.waitstatus_to_exitcode(status)
     process.returncode = returncode
     return returncode, output_text, usage.ru_maxrss / 1024
+
+
+GLOB_SPECIAL = frozenset("{}[]*?,!\\")
+GLOB_LIMIT = 100_000  # bytes: Linux takes an argument of at most 128 KiB
+
+
+def glob_of(pages: list[str]) -> str | None:
+    """A Pagefind `--glob` that names exactly `pages` (`{a,b,...}`), or None when
+    a path holds a character globs treat apart or the list is too long for one
+    argument (the part is then indexed from a folder of links to its pages)."""
+    if not pages or os.sep != "/" or any(GLOB_SPECIAL.intersection(p) for p in pages):
+        return None
+    glob = "{" + ",".join(pages) + "}"
+    return glob if len(glob.encode("utf-8", "surrogateescape")) <= GLOB_LIMIT else None
 
 
 def _linked_copy(site: Path, pages: list[str], into: Path) -> None:
@@ -312,9 +331,12 @@ def build_search_index(
         if kept and kept.get("digest") == digest and _copy_part(previous, site, number):
             continue
         indexed += 1
+        glob = glob_of(members) if len(parts) > 1 else None
         if len(parts) == 1:
             # One run over the whole site: Pagefind itself keeps to the marked pages.
             code, said, used = _run_pagefind(site, site / BUNDLE, tick)
+        elif glob is not None:  # the part's pages, where they are
+            code, said, used = _run_pagefind(site, site / part_folder(number), tick, glob)
         else:
             with tempfile.TemporaryDirectory(prefix=".search-part-", dir=site.parent) as folder:
                 _linked_copy(site, members, Path(folder))
