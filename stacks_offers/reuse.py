@@ -503,6 +503,8 @@ class Pages:
         self.objects: dict[str, Any] = objects or {}  # source path -> the item
         self.records: dict[str, tuple[tuple, tuple]] = {}  # page -> (paths, attributes)
         self._parts: dict[tuple, str | None] = {}  # (path, attributes) -> `_part`
+        self._changed: set[str] | None = None  # `prepare`: items with a changed pair
+        self._prepared: dict | None = None  # the parts `prepare` compared with
 
     def _part(self, path: str, attributes, known=None) -> str | None:
         """What decides a page, of one item it read (an item is on a dozen pages:
@@ -512,15 +514,22 @@ class Pages:
             found = self._parts[(path, attributes)] = self._work_out(path, attributes, known)
         return found
 
-    def prepare(self, records: dict) -> None:
-        """Work out, once and before the build forks, the parts the pages of
-        `records` (the previous build's) read: every process then finds its
-        pages' parts made, instead of each working out the items they share.
-        An item's value read by several sets of attributes is worked out once."""
+    def prepare(self, parts: dict) -> None:
+        """Work out, once and before the build forks, the part of each pair the
+        previous build's pages read (`parts`, that build's, names each pair
+        once), and note the items with a pair whose part is not what it was:
+        a page that read none of them is reusable without looking at its
+        pairs one by one (`reusable`). Every process then finds this made,
+        instead of each working out the items they share. An item's value
+        read by several sets of attributes is worked out once."""
         known: dict[tuple[str, str], str | None] = {}
-        for paths, attributes in records.values():
-            for path, read in zip(paths, attributes, strict=True):
-                self._part(path, read, known)
+        changed = set()
+        for pair, then in parts.items():
+            if then is None or self._part(*pair, known) != then:
+                changed.add(pair[0])
+        # No parts (another build's format): every page is looked at pair by pair.
+        self._changed = changed if parts else None
+        self._prepared = parts
 
     def _work_out(self, path: str, attributes, known=None) -> str | None:
         item = self.objects.get(path)
@@ -558,6 +567,14 @@ class Pages:
         read = previous.get(name)
         if read is None:
             return False
+        # `parts` holds every pair of the records it was saved with (`parts`):
+        # a page that read no item of a changed pair is what it was.
+        if (
+            self._changed is not None
+            and parts is self._prepared
+            and self._changed.isdisjoint(read[0])
+        ):
+            return True
         for pair in zip(*read, strict=True):
             then = parts.get(pair)
             if then is None or self._part(*pair) != then:

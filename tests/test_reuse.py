@@ -370,9 +370,27 @@ def test_a_page_depends_on_what_it_read_of_the_items_it_lists():
     for items, same in (([retold, two, three, four], True), ([renamed, two, three, four], False)):
         digests = {item.source_path: f"file of {item.title} {item._content}" for item in items}
         now = reuse.Pages("structure", digests, {i.source_path: i for i in items})
-        now.prepare(records)
+        now.prepare(first)
         assert now.reusable("page.html", records, first) is same
         assert not now.reusable("other.html", records, first)  # never recorded
+        unprepared = reuse.Pages("structure", digests, {i.source_path: i for i in items})
+        assert unprepared.reusable("page.html", records, first) is same  # pair by pair
+    # A page that read the renamed item in full is not reusable either: the item
+    # is noted as changed once for all its pages.
+    then.record("whole.html", ["/site/0.md"])
+    records = dict(then.records)
+    everything = reuse.Pages("structure", {i.source_path: "d" for i in (one, two, three, four)}, {})
+    everything.record("page.html", reads)
+    everything.record("whole.html", ["/site/0.md"])
+    parts_then = everything.parts()
+    now = reuse.Pages(
+        "structure",
+        {"/site/0.md": "changed", **{i.source_path: "d" for i in (two, three, four)}},
+        {},
+    )
+    now.prepare(parts_then)
+    assert not now.reusable("whole.html", records, parts_then)
+    assert not now.reusable("page.html", records, parts_then)
 
 
 def test_a_changed_topic_vocabulary_or_model_is_read_anew(tmp_path):

@@ -327,7 +327,7 @@ class Reuse:
         same = before.get("structure") == self.structure
         self.previous: dict = before.get("records", {}) if same else {}
         self.previous_parts: dict = before.get("parts", {}) if same else {}
-        self.pages.prepare(self.previous)
+        self.pages.prepare(self.previous_parts)
         self.previous_folder = plan.get("previous")
         self.save_to = plan.get("pages")
         self.linked: set[str] = set()  # linked in from the previous build
