@@ -194,18 +194,18 @@ def test_after_any_changes_the_published_site_is_what_a_clean_build_gives(
         assert snapshot(output) == snapshot(clean), (steps, step)
 
 
-def _skeleton_made(versions: Path) -> Path:
-    """The skeleton the tidying process leaves after a build (it runs on its own:
+def _scaffold_made(versions: Path) -> Path:
+    """The scaffold the tidying process leaves after a build (it runs on its own:
     wait for it, never for a time)."""
-    skeleton = versions / ".skeleton"
+    scaffold = versions / ".scaffold"
     for _ in range(600):
-        if skeleton.is_dir() and not list(versions.glob(".skeleton-making-*")):
-            return skeleton
+        if scaffold.is_dir() and not list(versions.glob(".scaffold-making-*")):
+            return scaffold
         time.sleep(0.1)
-    raise AssertionError(f"no skeleton in {versions}: {sorted(p.name for p in versions.iterdir())}")
+    raise AssertionError(f"no scaffold in {versions}: {sorted(p.name for p in versions.iterdir())}")
 
 
-def test_a_build_starts_from_the_skeleton_and_keeps_only_the_folders_it_uses(tmp_path):
+def test_a_build_starts_from_the_scaffold_and_keeps_only_the_folders_it_uses(tmp_path):
     """The folders of an old version, its files removed, are where the next build
     starts (making 10,000 folders is most of an edited publish's writing): a post
     deleted since leaves no empty folder behind, a new one gets its own, and the
@@ -214,10 +214,10 @@ def test_a_build_starts_from_the_skeleton_and_keeps_only_the_folders_it_uses(tmp
     output, clean = tmp_path / "published" / "output", tmp_path / "clean" / "output"
     versions = output.parent / ".site-versions"
     publish(output, content, siteurl="https://one.test")
-    skeleton = _skeleton_made(versions)
-    files = [p.relative_to(skeleton).as_posix() for p in skeleton.rglob("*") if not p.is_dir()]
-    assert files == [".skeleton-folders"]  # folders only, and their list
-    assert not (skeleton / "pagefind").exists()
+    scaffold = _scaffold_made(versions)
+    files = [p.relative_to(scaffold).as_posix() for p in scaffold.rglob("*") if not p.is_dir()]
+    assert files == [".scaffold-folders"]  # folders only, and their list
+    assert not (scaffold / "pagefind").exists()
 
     alone = [
         p
@@ -230,21 +230,21 @@ def test_a_build_starts_from_the_skeleton_and_keeps_only_the_folders_it_uses(tmp
         for p in output.resolve().rglob("index.html")
         if p.parent.name == gone.stem
     )
-    assert (skeleton / gone_folder).is_dir()
+    assert (scaffold / gone_folder).is_dir()
     year = gone_folder.parts[0]
-    year_folder = (skeleton / year).stat().st_ino
+    year_folder = (scaffold / year).stat().st_ino
     gone.unlink()
     (content / "posts" / "a-new-post.md").write_text(
         FRESH_POST.format(title="A new post", day=1, n=1), encoding="utf-8"
     )
     publish(output, content, siteurl="https://one.test")
     site = output.resolve()
-    assert (site / year).stat().st_ino == year_folder  # the skeleton's folder, taken whole
+    assert (site / year).stat().st_ino == year_folder  # the scaffold's folder, taken whole
     assert not (site / gone_folder).exists()
     publish(clean, content, "--full", siteurl="https://one.test")
     assert snapshot(output) == snapshot(clean)
-    # The skeleton taken, the next comes from the version on its way out.
-    assert _skeleton_made(versions).is_dir()
+    # The scaffold taken, the next comes from the version on its way out.
+    assert _scaffold_made(versions).is_dir()
 
 
 def test_an_incremental_publish_renders_only_what_an_edit_touched_and_keeps_reporting(tmp_path):

@@ -350,15 +350,15 @@ def build_project(corpus: Path, out: Path, tick=None) -> tuple[float, float, str
 
 def wait_for_tidying(out: Path, limit: float = 60.0) -> None:
     """Let the process a build leaves behind (tools/tidy_versions.py: old versions
-    removed, the next build's skeleton made) finish before the next timed build,
-    as it would while an owner writes their next edit: until the skeleton is
+    removed, the next build's scaffold made) finish before the next timed build,
+    as it would while an owner writes their next edit: until the scaffold is
     there (the process may not have started yet) and nothing is left to remove."""
     versions = out.parent / ".site-versions"
     trash = versions / ".trash"
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        made = (versions / ".skeleton").is_dir()
-        making = list(versions.glob(".skeleton-making-*"))
+        made = (versions / ".scaffold").is_dir()
+        making = list(versions.glob(".scaffold-making-*"))
         if made and not making and not (trash.is_dir() and any(trash.iterdir())):
             return
         time.sleep(0.1)

@@ -175,7 +175,7 @@ def prune(versions: Path, current: Path) -> None:
 
 def discard(folder: Path) -> None:
     """Move an old version folder into the trash (one rename), for the tidying
-    process (`start_tidying`) to remove, or to strip into the next skeleton:
+    process (`start_tidying`) to remove, or to strip into the next scaffold:
     a site of 10,000 pages takes seconds to remove; the build need not wait.
     Whatever a removal leaves (the machine stopped) goes with the next one."""
     trash = folder.parent / tidy_versions.TRASH
@@ -187,7 +187,7 @@ def discard(folder: Path) -> None:
 
 
 def start_tidying(versions: Path, current: Path) -> None:
-    """Remove the old versions in the trash and leave a skeleton for the next
+    """Remove the old versions in the trash and leave a scaffold for the next
     build (tools/tidy_versions.py), in a process of its own."""
     subprocess.Popen(
         [sys.executable, str(Path(tidy_versions.__file__)), str(versions), str(current)],
@@ -198,14 +198,14 @@ def start_tidying(versions: Path, current: Path) -> None:
     )
 
 
-def take_skeleton(versions: Path, staging: Path) -> list[str] | None:
-    """Make the staging folder: the skeleton an earlier build left (an old
+def take_scaffold(versions: Path, staging: Path) -> list[str] | None:
+    """Make the staging folder: the scaffold an earlier build left (an old
     version's folders, without their files; tools/tidy_versions.py) when there
     is one, so that the pages linked in from the last build find their folders
-    made. Returns the skeleton's folders (relative), for
+    made. Returns the scaffold's folders (relative), for
     `remove_unused_folders`, or None for a folder made empty."""
     try:
-        (versions / tidy_versions.SKELETON).rename(staging)
+        (versions / tidy_versions.SCAFFOLD).rename(staging)
     except OSError:
         staging.mkdir()
         return None
@@ -221,7 +221,7 @@ def take_skeleton(versions: Path, staging: Path) -> list[str] | None:
 
 
 def remove_unused_folders(staging: Path, folders: list[str]) -> None:
-    """Remove the skeleton's folders the build left empty (an item gone since,
+    """Remove the scaffold's folders the build left empty (an item gone since,
     a listing with fewer pages), the deepest first: the site holds the folders
     a clean build makes, and no other. A folder that holds anything stays, and
     so do the folders above it (no need to try them)."""
@@ -556,9 +556,9 @@ def _build(
     staging = versions / f"{name}{PARTIAL_SUFFIX}"
     if full:
         staging.mkdir()
-        skeleton = None
+        scaffold = None
     else:
-        skeleton = take_skeleton(versions, staging)
+        scaffold = take_scaffold(versions, staging)
     plan = reuse_plan(output, versions, inputs, name, fresh=full)
     plan["files"] = files  # read once: the build takes its digests from here
     pages_record = versions / f"{name}{PAGES_SUFFIX}"
@@ -576,10 +576,10 @@ def _build(
         return search and not (strict and collector.records)  # strict: not published
 
     def tidy_folders() -> None:
-        nonlocal skeleton
-        if skeleton is not None:
-            remove_unused_folders(staging, skeleton)
-            skeleton = None
+        nonlocal scaffold
+        if scaffold is not None:
+            remove_unused_folders(staging, scaffold)
+            scaffold = None
 
     def every_page_written(collector: Collector) -> None:
         tidy_folders()  # before the search index walks the site

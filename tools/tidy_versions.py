@@ -6,20 +6,20 @@ nothing of the project (it runs beside the next build, if one starts).
 
 It does two things:
 
-* **Leaves a skeleton for the next build** (`.skeleton/`): the folders of a
+* **Leaves a scaffold for the next build** (`.scaffold/`): the folders of a
   version, without their files. Making a folder costs about 0.3 ms on an
   ext4 disk, against 0.01 ms for the hard link that brings an unchanged page
   in, and a site of 5,000 items has 9,800 folders: a build that starts from a
-  skeleton (one `rename()`) makes almost none. The skeleton is an old version
+  scaffold (one `rename()`) makes almost none. The scaffold is an old version
   on its way out, its files removed (the search index's folder entirely); with
   none on its way out (the first builds), the current version's folders made
   anew here, off the build's time. It lists its own folders in
-  `.skeleton-folders`, so the build that takes it can remove those it did not
+  `.scaffold-folders`, so the build that takes it can remove those it did not
   use: the site is then exactly what a clean build gives, folder for folder.
 * **Removes the other old versions** (`.trash/`; `build.py` moved them there).
 
 Two of these processes may run at once (two builds close together): each makes
-its skeleton under a name of its own and renames it into place; the second to
+its scaffold under a name of its own and renames it into place; the second to
 finish finds one there and removes its own.
 """
 
@@ -30,9 +30,9 @@ import os
 import shutil
 import sys
 
-SKELETON = ".skeleton"
-LISTING = ".skeleton-folders"  # in the skeleton: its folders, relative
-MAKING = ".skeleton-making-"  # + the pid: a skeleton being made
+SCAFFOLD = ".scaffold"
+LISTING = ".scaffold-folders"  # in the scaffold: its folders, relative
+MAKING = ".scaffold-making-"  # + the pid: a scaffold being made
 TRASH = ".trash"
 BUNDLE = "pagefind"  # the search index's folder: Pagefind writes its own
 
@@ -72,8 +72,8 @@ def mirror(source: str, target: str) -> list[str]:
 def tidy(versions: str, current: str) -> None:
     trash = os.path.join(versions, TRASH)
     old = sorted(os.listdir(trash)) if os.path.isdir(trash) else []
-    skeleton = os.path.join(versions, SKELETON)
-    if not os.path.exists(skeleton):
+    scaffold = os.path.join(versions, SCAFFOLD)
+    if not os.path.exists(scaffold):
         making = os.path.join(versions, f"{MAKING}{os.getpid()}")
         try:
             if old:
@@ -83,7 +83,7 @@ def tidy(versions: str, current: str) -> None:
                 folders = mirror(current, making)
             with open(os.path.join(making, LISTING), "w", encoding="utf-8") as listing:
                 json.dump(folders, listing)
-            os.rename(making, skeleton)  # fails if another process made one meanwhile
+            os.rename(making, scaffold)  # fails if another process made one meanwhile
         except OSError:
             shutil.rmtree(making, ignore_errors=True)
     for name in old:
