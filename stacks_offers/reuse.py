@@ -73,14 +73,29 @@ def digest(*parts: Any) -> str:
     return hashed.hexdigest()
 
 
+def clear_empty_folder(path) -> None:
+    """Where a file is to be written, a folder holding no file (one of a
+    scaffold's: tools/tidy_versions.py) is removed; any other is left, for the
+    write to fail as it would in a clean build."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        for _root, _dirs, files in os.walk(path):
+            if files:
+                return
+        shutil.rmtree(path)
+
+
 def link_or_copy(source, target) -> None:
     """`target` made a hard link to `source` (the same file: no bytes copied),
-    or a copy across file systems; an existing `target` is replaced. Raises
-    FileNotFoundError when `target`'s folder does not exist yet."""
+    or a copy across file systems; an existing `target` is replaced (an empty
+    folder too: `clear_empty_folder`). Raises FileNotFoundError when
+    `target`'s folder does not exist yet."""
     try:
         os.link(source, target)
     except FileExistsError:
-        os.remove(target)
+        if os.path.isdir(target):
+            clear_empty_folder(target)
+        else:
+            os.remove(target)
         os.link(source, target)
     except FileNotFoundError:
         raise

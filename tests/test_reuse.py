@@ -21,6 +21,7 @@ import uuid
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -218,6 +219,10 @@ def test_a_build_starts_from_the_scaffold_and_keeps_only_the_folders_it_uses(tmp
     files = [p.relative_to(scaffold).as_posix() for p in scaffold.rglob("*") if not p.is_dir()]
     assert files == [".scaffold-folders"]  # folders only, and their list
     assert not (scaffold / "pagefind").exists()
+    # Folders of pages and feeds only: a static file or the theme's could take
+    # the name of one of their folders in a later build.
+    assert (output.resolve() / "theme").is_dir() and not (scaffold / "theme").exists()
+    assert (scaffold / "feeds").is_dir()
 
     alone = [
         p
@@ -245,6 +250,28 @@ def test_a_build_starts_from_the_scaffold_and_keeps_only_the_folders_it_uses(tmp
     assert snapshot(output) == snapshot(clean)
     # The scaffold taken, the next comes from the version on its way out.
     assert _scaffold_made(versions).is_dir()
+    # A build that fails takes the scaffold with it; another is made for the next.
+    (content / "posts" / "no-date.md").write_text("Title: No date\n\nText.\n", encoding="utf-8")
+    failed = run_build(output, content, "--strict", "--no-search", siteurl="https://one.test")
+    assert failed.returncode == 1 and output.resolve() == site
+    assert _scaffold_made(versions).is_dir()
+
+
+def test_a_file_takes_the_place_of_an_empty_scaffold_folder_and_of_nothing_else(tmp_path):
+    from stacks_offers import reuse
+
+    source = tmp_path / "page.html"
+    source.write_text("<p>A page</p>", encoding="utf-8")
+    empty = tmp_path / "site" / "2026" / "was-a-folder"
+    (empty / "2").mkdir(parents=True)  # a scaffold's: folders only
+    reuse.link_or_copy(source, empty)
+    assert empty.is_file() and empty.stat().st_ino == source.stat().st_ino
+    used = tmp_path / "site" / "2026" / "holds-a-page"
+    used.mkdir()
+    (used / "index.html").write_text("<p>Written by this build</p>", encoding="utf-8")
+    with pytest.raises(OSError):
+        reuse.link_or_copy(source, used)
+    assert (used / "index.html").is_file()  # left as it was: the build reports the clash
 
 
 def test_an_incremental_publish_renders_only_what_an_edit_touched_and_keeps_reporting(tmp_path):

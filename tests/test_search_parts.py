@@ -280,8 +280,10 @@ def test_a_part_is_indexed_where_its_pages_are_or_from_links_when_a_glob_cannot_
     assert glob_of(["2024/a/index.html", "2024/b/index.html"]) == (
         "{2024/a/index.html,2024/b/index.html}"
     )
-    for odd in ("2024/a,b/index.html", "2024/[x]/index.html", "2024/a*/index.html"):
-        assert glob_of(["2024/a/index.html", odd]) is None, odd
+    # Each is syntax to wax, Pagefind's glob library: "$" matched four other
+    # folders, "(" would not parse, "<y>" left the page out.
+    for odd in "{},[]*?!:()<>$ ~@#é":
+        assert glob_of(["2024/a/index.html", f"2024/a{odd}b/index.html"]) is None, odd
     assert glob_of([f"2024/{'a' * 60}-{n}/index.html" for n in range(2000)]) is None
 
     def site(root: Path) -> Path:

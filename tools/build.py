@@ -641,6 +641,8 @@ def _build(
         shutil.rmtree(staging, ignore_errors=True)
         pages_record.unlink(missing_ok=True)
         (versions / f"{name}{SEARCH_SUFFIX}").unlink(missing_ok=True)
+        if output.is_symlink() and output.resolve().is_dir():
+            start_tidying(versions, output.resolve())  # a scaffold for the next try
         what = "Not built" if stopped else "Not published"
         print(f"\n{what}: fix the problems above. {output}/ is unchanged.", file=sys.stderr)
         return 1

@@ -74,10 +74,13 @@ def tree_digest(
 
 def packages() -> str:
     """Python's version and the installed distributions, by the names of their
-    metadata folders (`name-version.dist-info`): a listing of each folder on
-    sys.path, not a read of every package's metadata (0.2 s)."""
+    metadata folders (`name-version.dist-info`): a listing of each package
+    folder on sys.path (not the project's own, where `pip install .` may leave
+    an `.egg-info`), not a read of every package's metadata (0.2 s)."""
     found = set()
     for entry in sys.path:
+        if os.path.basename(entry) not in ("site-packages", "dist-packages"):
+            continue
         try:
             names = os.listdir(entry or ".")
         except OSError:  # a zip file, or gone

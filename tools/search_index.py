@@ -89,8 +89,10 @@ def survey(site: Path, previous: Path | None = None, known: dict | None = None):
     build hard-links its unchanged pages from the previous build, so such a
     page has the inode `known` noted; no other file can have it while the
     previous build's folder (`previous`, which `output` points at) is there
-    and on the same file system. The inode comes with the folder's listing:
-    no file is looked up twice."""
+    and on the same file system, and nothing rewrites the previous build's
+    files (a build writes a new file in place of a linked one, never through
+    the link). The inode comes with the folder's listing: no file is looked
+    up twice."""
     marked: dict[str, str] = {}
     seen: dict[str, list] = {}
     try:
@@ -195,18 +197,20 @@ def _run_pagefind(
     return returncode, output_text, usage.ru_maxrss / 1024
 
 
-GLOB_SPECIAL = frozenset("{}[]*?,!\\")
+GLOB_PLAIN = re.compile(r"[A-Za-z0-9._/-]+")  # what a Pagefind (wax) glob reads as itself
 GLOB_LIMIT = 100_000  # bytes: Linux takes an argument of at most 128 KiB
 
 
 def glob_of(pages: list[str]) -> str | None:
     """A Pagefind `--glob` that names exactly `pages` (`{a,b,...}`), or None when
-    a path holds a character globs treat apart or the list is too long for one
-    argument (the part is then indexed from a folder of links to its pages)."""
-    if not pages or os.sep != "/" or any(GLOB_SPECIAL.intersection(p) for p in pages):
+    a path holds anything but letters, digits, `.`, `_`, `-` and `/` (wax, the
+    glob library, reads `{},[]*?!:()<>$` and more as syntax) or the list is too
+    long for one argument: the part is then indexed from a folder of links to
+    its pages."""
+    if not pages or os.sep != "/" or not all(GLOB_PLAIN.fullmatch(p) for p in pages):
         return None
     glob = "{" + ",".join(pages) + "}"
-    return glob if len(glob.encode("utf-8", "surrogateescape")) <= GLOB_LIMIT else None
+    return glob if len(glob) <= GLOB_LIMIT else None
 
 
 def _linked_copy(site: Path, pages: list[str], into: Path) -> None:

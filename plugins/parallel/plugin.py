@@ -277,6 +277,7 @@ class PartitionedWriter(compat.OwningWriter):
             return False
         if self.reuse is not None:
             self.reuse.unlink(name, self.output_path)  # never write through a link
+        reuse.clear_empty_folder(os.path.join(self.output_path, name))  # a scaffold's
         self.written += 1
         if self.written % self.trim_every == 0:
             release_free_memory()
