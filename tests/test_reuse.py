@@ -257,6 +257,28 @@ def test_a_build_starts_from_the_scaffold_and_keeps_only_the_folders_it_uses(tmp
     assert _scaffold_made(versions).is_dir()
 
 
+def test_an_old_version_stripped_keeps_its_page_folders_and_nothing_else(tmp_path):
+    from tools.tidy_versions import page_folders
+
+    old = tmp_path / "old"
+    for name in (
+        "2026/a-post/index.html",
+        "2026/a-post/feed.xml",
+        "tag/x/2/index.html",
+        "theme/css/style.css",
+        "images/diagram/a.png",
+        "pagefind/part-2/x.pf_meta",
+        "index.html",
+    ):
+        (old / name).parent.mkdir(parents=True, exist_ok=True)
+        (old / name).write_text("x", encoding="utf-8")
+    (old / "2026" / "link").symlink_to(old / "images")
+    folders = page_folders(old, strip=True)
+    assert folders == ["2026", "tag", "2026/a-post", "tag/x", "tag/x/2"]
+    assert sorted(p.relative_to(old).as_posix() for p in old.rglob("*")) == sorted(folders)
+    assert page_folders(old) == []  # no page left in it
+
+
 def test_a_file_takes_the_place_of_an_empty_scaffold_folder_and_of_nothing_else(tmp_path):
     from stacks_offers import reuse
 

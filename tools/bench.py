@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 
+from tools import tidy_versions  # noqa: E402
 from tools.progress import Progress  # noqa: E402
 from tools.search_index import build_search_index  # noqa: E402
 
@@ -354,11 +355,11 @@ def wait_for_tidying(out: Path, limit: float = 60.0) -> None:
     as it would while an owner writes their next edit: until the scaffold is
     there (the process may not have started yet) and nothing is left to remove."""
     versions = out.parent / ".site-versions"
-    trash = versions / ".trash"
+    trash = versions / tidy_versions.TRASH
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        made = (versions / ".scaffold").is_dir()
-        making = list(versions.glob(".scaffold-making-*"))
+        made = (versions / tidy_versions.SCAFFOLD).is_dir()
+        making = list(versions.glob(f"{tidy_versions.MAKING}*"))
         if made and not making and not (trash.is_dir() and any(trash.iterdir())):
             return
         time.sleep(0.1)

@@ -41,7 +41,7 @@ sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "plugins")) if p not in sys.pa
 
 from stacks_offers.reuse import REUSE_SETTING  # noqa: E402
 from tools import tidy_versions  # noqa: E402
-from tools.inputs import build_inputs, differences  # noqa: E402
+from tools.inputs import build_inputs, differences, tree_digest  # noqa: E402
 from tools.progress import Progress  # noqa: E402
 from tools.search_index import build_search_index  # noqa: E402 - tests and the dev server import it from here
 
@@ -324,20 +324,10 @@ def report_skeleton_leftovers(settings: dict, marked: list[str] | None = None) -
     found them), or None to look through the content here."""
     from tools.new_thread import leftovers
 
-    marks = leftover_marks()
     root = Path(os.path.abspath(settings["PATH"]))
-    if marked is None:
+    if marked is None:  # the same pass as the inputs record's
         marked = []
-        for parent, _dirs, files in os.walk(root):
-            for name in files:
-                if name.endswith(".md"):
-                    path = os.path.join(parent, name)
-                    try:
-                        data = Path(path).read_bytes()
-                    except OSError:
-                        continue
-                    if any(mark in data for mark in marks):  # most files: none
-                        marked.append(path)
+        tree_digest(root, marks=leftover_marks(), marked=marked)
     for folder in (*settings["ARTICLE_PATHS"], *settings["PAGE_PATHS"]):
         found = []
         for path in map(Path, marked):

@@ -82,8 +82,8 @@ def packages() -> str:
         if os.path.basename(entry) not in ("site-packages", "dist-packages"):
             continue
         try:
-            names = os.listdir(entry or ".")
-        except OSError:  # a zip file, or gone
+            names = os.listdir(entry)
+        except OSError:  # gone
             continue
         found.update(n for n in names if n.endswith((".dist-info", ".egg-info")))
     return f"Python {platform.python_version()}; " + ", ".join(sorted(found))

@@ -44,38 +44,28 @@ BUNDLE = "pagefind"  # the search index's folder: Pagefind writes its own
 PAGES = (".html", ".xml")  # what Pelican's writer writes: pages and feeds
 
 
-def page_folders(site: str) -> list[str]:
+def page_folders(site: str, strip: bool = False) -> list[str]:
     """The folders of `site` (relative) that hold a page or a feed, or a folder
     that does: not the search index's, not those of static files and the
-    theme's (a file a later build copies there might take a folder's name)."""
+    theme's (a file a later build copies there might take a folder's name).
+    With `strip` (an old version made a scaffold), every file and every other
+    folder is removed in the same pass, the deepest first."""
     holding: set[str] = set()
     for root, dirs, files in os.walk(site, topdown=False):
         relative = os.path.relpath(root, site)
-        if relative == BUNDLE:
-            continue
-        if any(name.endswith(PAGES) for name in files) or any(
-            os.path.normpath(os.path.join(relative, d)) in holding for d in dirs
-        ):
-            holding.add(relative)
-    holding.discard(".")
-    return sorted(holding, key=lambda f: (f.count(os.sep), f))
-
-
-def strip(folder: str) -> list[str]:
-    """Make `folder` (an old version) a scaffold: its page folders, without any
-    file; everything else removed. Its page folders, relative."""
-    keep = page_folders(folder)
-    kept = set(keep)
-    for root, dirs, files in os.walk(folder, topdown=False):
-        for name in files:
-            os.unlink(os.path.join(root, name))
+        holds = any(name.endswith(PAGES) for name in files)
         for name in dirs:
-            path = os.path.join(root, name)
-            if os.path.islink(path):
-                os.unlink(path)
-            elif os.path.relpath(path, folder) not in kept:
-                shutil.rmtree(path)
-    return keep
+            if os.path.normpath(os.path.join(relative, name)) in holding:
+                holds = True
+            elif strip:  # emptied already: its own turn came first
+                path = os.path.join(root, name)
+                (os.unlink if os.path.islink(path) else os.rmdir)(path)
+        if strip:
+            for name in files:
+                os.unlink(os.path.join(root, name))
+        if holds and relative not in (".", BUNDLE):
+            holding.add(relative)
+    return sorted(holding, key=lambda f: (f.count(os.sep), f))
 
 
 def mirror(source: str, target: str) -> list[str]:
@@ -96,7 +86,7 @@ def tidy(versions: str, current: str) -> None:
         try:
             if old:
                 os.rename(os.path.join(trash, old.pop(0)), making)
-                folders = strip(making)
+                folders = page_folders(making, strip=True)
             else:
                 folders = mirror(current, making)
             with open(os.path.join(making, LISTING), "w", encoding="utf-8") as listing:
