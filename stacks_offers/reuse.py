@@ -119,6 +119,22 @@ def file_digest(path: str, settings=None) -> str:
         return "absent"
 
 
+def source_key(settings, path: str, data: bytes | None = None) -> str | None:
+    """The store's key of what was read from the file `path`: its name and the
+    digest of its bytes, of `data` when given, else the digest the build's own
+    pass over the content found (`file_digest`), so that a file read before as
+    it is now is found without reading it again; None when the build has no
+    digest of it (not a content file, or no store)."""
+    if data is None:
+        kept = store(settings)
+        known = kept.files.get(os.path.abspath(path)) if kept is not None else None
+        if known is None:
+            return None
+    else:
+        known = hashlib.blake2b(data).hexdigest()[:32]  # as tools/inputs.py writes it
+    return digest(path, known)
+
+
 # --- the store of per-item work ----------------------------------------------------
 
 
@@ -198,6 +214,24 @@ class Store:
         if os.getpid() == self._main:
             self._used.append((kind, key))
         return _Unpickler(io.BytesIO(row[0]), self.settings).load()
+
+    def present(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` the store holds a result of `kind` for (none in a
+        fresh build), without loading any."""
+        if self.fresh:
+            return set()
+        keys, found = list(keys), set()
+        db = self._db()
+        for start in range(0, len(keys), 500):  # SQLite takes at most 999 parameters
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            found.update(
+                key
+                for (key,) in db.execute(
+                    f"SELECT key FROM work WHERE kind = ? AND key IN ({marks})", (kind, *chunk)
+                )
+            )
+        return found
 
     def put(self, kind: str, key: str, value: Any) -> None:
         """Keep a result (main process only: a worker's result comes back to it)."""

@@ -103,6 +103,40 @@ def test_a_folder_digest_sees_names_bytes_and_new_files(tmp_path):
     assert tree_digest(folder) == third  # compiled files are not inputs
 
 
+def test_a_file_read_before_is_found_by_the_digest_the_inputs_pass_took(tmp_path):
+    """An incremental build finds a content file's reading in its store by the
+    digest tools/inputs.py took of it (the file is not read again): the key
+    made from that digest is the key a reading of the bytes was kept under."""
+    from stacks_offers.reuse import REUSE_SETTING, close, keep, recall, source_key, store
+
+    content = tmp_path / "content"
+    (content / "threads").mkdir(parents=True)
+    thread, other = content / "threads" / "a.md", content / "threads" / "b.md"
+    thread.write_bytes("Title: A\n\nSome text \u2014 of a thread.\n".encode())
+    other.write_bytes(b"Title: B\n\nOther text.\n")
+    files: dict[str, str] = {}
+    tree_digest(content, files)
+    plan = {"store": str(tmp_path / "store.sqlite"), "files": files}
+    settings = {REUSE_SETTING: plan}
+    key = source_key(settings, str(thread), thread.read_bytes())
+    assert source_key(settings, str(thread)) == key
+    assert key != source_key(settings, str(other), other.read_bytes())
+    assert source_key(settings, str(tmp_path / "elsewhere.md")) is None  # no digest of it
+    keep(settings, "read", key, "what was read")
+    close(settings)
+
+    settings = {REUSE_SETTING: plan}  # the next build, the same file
+    assert recall(settings, "read", source_key(settings, str(thread))) == "what was read"
+    assert store(settings).present("read", [key, "another key"]) == {key}
+    close(settings)
+    thread.write_bytes(b"Title: A\n\nEdited.\n")  # changed: another digest, another key
+    files.clear()
+    tree_digest(content, files)
+    settings = {REUSE_SETTING: plan}
+    assert store(settings).present("read", [source_key(settings, str(thread))]) == set()
+    close(settings)
+
+
 FRESH_REPLY = """Author: Test Reader {n}
 Date: 2026-11-2{n} 10:00
 

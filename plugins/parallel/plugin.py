@@ -92,13 +92,25 @@ def _read_all(generator, paths_key: str, excludes_key: str) -> None:
     if jobs <= 1:
         return
     readers = generator.readers
-    files = list(generator.get_files(settings[paths_key], exclude=settings[excludes_key]))
-    if jobs_for_items(jobs, len(files)) <= 1:
-        return
 
     def reader_of(path: str):
         reader = readers.readers.get(file_suffix(path))
         return reader if hasattr(reader, "read_ahead") else None
+
+    files = list(generator.get_files(settings[paths_key], exclude=settings[excludes_key]))
+    # Not those an incremental build's store holds as they are: the reader
+    # takes them from there, in this process, with no worker's round trip.
+    by_reader: dict = {}
+    for relative in files:
+        reader = reader_of(relative)
+        if reader is not None and hasattr(reader, "stored"):
+            path = os.path.abspath(os.path.join(generator.path, relative))
+            by_reader.setdefault(reader, {})[path] = relative
+    for reader, paths in by_reader.items():
+        stored = {paths[path] for path in reader.stored(list(paths))}
+        files = [relative for relative in files if relative not in stored]
+    if jobs_for_items(jobs, len(files)) <= 1:
+        return
 
     def read_one(relative: str):
         path = os.path.abspath(os.path.join(generator.path, relative))

@@ -207,6 +207,17 @@ class ThreadAwareMarkdownReader(MarkdownReader):
     def forget_ahead(self) -> None:
         self.__dict__.pop("_ahead", None)
 
+    def stored(self, paths: list[str]) -> set[str]:
+        """Which of `paths` an incremental build's store holds the reading of,
+        as the build found the files: `read` takes those from the store, and
+        reading them ahead would only carry them through a worker."""
+        kept = reuse.store(self.settings)
+        if kept is None:
+            return set()
+        keys = {reuse.source_key(self.settings, path): path for path in paths}
+        keys.pop(None, None)
+        return {keys[key] for key in kept.present("read", keys)}
+
     def read(self, source_path):
         ahead = self.__dict__.get("_ahead")
         if ahead and source_path in ahead:
@@ -228,14 +239,21 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         build (stacks_offers/reuse.py). Its messages are logged again then."""
         if reuse.store(self.settings) is None:
             return self._read(source_path), None, None
+        # First by the digest the build found (the file is not read again).
+        known = reuse.source_key(self.settings, source_path)
+        if known is not None:
+            found = reuse.recall(self.settings, "read", known)
+            if found is not reuse.MISSING:
+                return found, known, None
         try:
             with open(source_path, "rb") as handle:
-                key = reuse.digest(source_path, handle.read())
+                key = reuse.source_key(self.settings, source_path, handle.read())
         except OSError:
             return self._read(source_path), None, None
-        found = reuse.recall(self.settings, "read", key)
-        if found is not reuse.MISSING:
-            return found, key, None
+        if key != known:
+            found = reuse.recall(self.settings, "read", key)
+            if found is not reuse.MISSING:
+                return found, key, None
         with reuse.recording() as records:
             result = self._read(source_path)
         return result, key, records
@@ -366,13 +384,20 @@ def _read_comment_reusing(path: Path, settings) -> tuple[RawReply, list[Problem]
     was read before as it is (its messages are logged again)."""
     if reuse.store(settings) is None:
         return _read_comment(path, settings)
+    # First by the digest the build found (the file is not read again).
+    known = reuse.source_key(settings, str(path))
+    if known is not None:
+        found = reuse.recall(settings, "comment", known)
+        if found is not reuse.MISSING:
+            return found
     try:
-        key = reuse.digest(str(path), path.read_bytes())
+        key = reuse.source_key(settings, str(path), path.read_bytes())
     except OSError:
         return _read_comment(path, settings)
-    found = reuse.recall(settings, "comment", key)
-    if found is not reuse.MISSING:
-        return found
+    if key != known:
+        found = reuse.recall(settings, "comment", key)
+        if found is not reuse.MISSING:
+            return found
     with reuse.recording() as records:
         entry = _read_comment(path, settings)
     reuse.keep(settings, "comment", key, entry, records)
