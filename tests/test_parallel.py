@@ -316,3 +316,20 @@ def test_the_writer_hands_free_memory_back_every_so_many_files(tmp_path, monkeyp
             writer.write_file(f"page-{n}/index.html", template, {})
     assert writer.written == 7 + sum(writer.owns(f"page-{n}/index.html") for n in range(7, 40))
     assert len(trims) == writer.written // 3
+
+
+def test_each_path_has_one_owner_and_the_shares_are_as_asked():
+    """Every path is written by exactly one process; an even share by default,
+    and the main process's smaller share (an incremental build's) when asked."""
+    owner = plugin.owner
+    paths = [f"{year}/item-{n}/index.html" for year in (2024, 2025) for n in range(3000)]
+    for jobs in (2, 3, 4):
+        for main_part in (None, 1 / (jobs + 1)):
+            owners = [owner(p, jobs, main_part) for p in paths]
+            assert set(owners) == set(range(jobs))
+            assert owners == [owner(p, jobs, main_part) for p in paths]  # fixed
+            want = 1 / jobs if main_part is None else main_part
+            assert abs(owners.count(0) / len(paths) - want) < 0.03
+            for worker in range(1, jobs):  # the workers share the rest evenly
+                assert abs(owners.count(worker) / len(paths) - (1 - want) / (jobs - 1)) < 0.03
+    assert all(owner(p, 1) == 0 for p in paths)

@@ -16,7 +16,9 @@ processes (default: every core this process may use; 1 turns it off):
   fixed share of the paths by a hash; a paginated page's numbered pages each
   on its own). The others skip the template, the folder and the file; the
   main process still sends `content_written` for every page, so the sitemap,
-  which listens to it, sees every page.
+  which listens to it, sees every page (in an incremental build, where most
+  pages are linked rather than rendered, that is a good part of its work, so
+  it takes a smaller share: `owner`).
   Output steps that do not go through the writer (copying static files, and
   any generator not marked `parallel_output = True`) run in the main process
   only. The workers then send back what they logged, and the main process
@@ -154,6 +156,17 @@ def forget_read(generator) -> None:
 # --- writing -----------------------------------------------------------------
 
 
+def owner(path: str, jobs: int, main_part: float | None = None) -> int:
+    """Which of `jobs` processes writes `path`: a fixed share of the paths by a
+    hash of the path, `main_part` of them (default: an even share) the main
+    process's (number 0), the rest shared evenly by the workers."""
+    slot = (zlib.crc32(path.encode("utf-8", "surrogateescape")) % 4096 + 0.5) / 4096
+    main = 1 / jobs if main_part is None else main_part
+    if slot < main:
+        return 0
+    return min(jobs - 1, 1 + int((slot - main) / (1 - main) * (jobs - 1)))
+
+
 class PartitionedWriter(compat.OwningWriter):
     """Pelican's writer, writing only the paths this process owns.
 
@@ -165,6 +178,7 @@ class PartitionedWriter(compat.OwningWriter):
     """
 
     share = (0, 1)  # (this process's number, how many processes)
+    main_part = None  # the main process's share of the paths (None: an even share)
     trim_every = 250  # files; one trim costs about 5 ms at 10,000 items
 
     def __init__(self, output_path, settings=None):
@@ -190,7 +204,7 @@ class PartitionedWriter(compat.OwningWriter):
         path = os.path.normpath(name)
         owned = self._owned.get(path)
         if owned is None:
-            owned = zlib.crc32(path.encode("utf-8", "surrogateescape")) % jobs == index
+            owned = owner(path, jobs, self.main_part) == index
             self._owned[path] = owned
         return owned
 
@@ -412,6 +426,11 @@ class _Fork:
         jobs = jobs_for_items(jobs_for(state.settings), items)
         if jobs <= 1 or not isinstance(writer, PartitionedWriter):
             return
+        if writer.reuse is not None and writer.reuse.previous:
+            # Most pages are linked from the last build, not rendered: the main
+            # process also sends `content_written` for every page it skips
+            # (about as costly as linking one), so it takes a smaller share.
+            writer.main_part = 1 / (jobs + 1)
         index, pipe, state.children = start_workers(jobs)
         writer.share = (index, jobs)
         if index:
