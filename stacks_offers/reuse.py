@@ -215,22 +215,39 @@ class Store:
             self._used.append((kind, key))
         return _Unpickler(io.BytesIO(row[0]), self.settings).load()
 
+    def _select(self, what: str, kind: str, keys: list[str]):
+        """The rows (`what`) of `kind` for `keys`, 500 keys a query (SQLite
+        takes at most 999 parameters), a chunk at a time."""
+        db = self._db()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            yield db.execute(
+                f"SELECT {what} FROM work WHERE kind = ? AND key IN ({marks})", (kind, *chunk)
+            ).fetchall()
+
     def present(self, kind: str, keys: Iterable[str]) -> set[str]:
         """Which of `keys` the store holds a result of `kind` for (none in a
         fresh build), without loading any."""
         if self.fresh:
             return set()
-        keys, found = list(keys), set()
-        db = self._db()
-        for start in range(0, len(keys), 500):  # SQLite takes at most 999 parameters
-            chunk = keys[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            found.update(
-                key
-                for (key,) in db.execute(
-                    f"SELECT key FROM work WHERE kind = ? AND key IN ({marks})", (kind, *chunk)
-                )
-            )
+        return {key for rows in self._select("key", kind, list(keys)) for (key,) in rows}
+
+    def get_many(self, kind: str, keys: Iterable[str]) -> dict[str, Any]:
+        """`get` of each of `keys` (a query for many, not one each): what was
+        found, by key."""
+        keys = list(dict.fromkeys(keys))
+        if self.fresh:
+            self.misses += len(keys)
+            return {}
+        found: dict[str, Any] = {}
+        for rows in self._select("key, value", kind, keys):
+            for key, value in rows:  # loaded a chunk at a time: its bytes are dropped
+                found[key] = _Unpickler(io.BytesIO(value), self.settings).load()
+        self.hits += len(found)
+        self.misses += len(keys) - len(found)
+        if os.getpid() == self._main:
+            self._used.extend((kind, key) for key in found)
         return found
 
     def put(self, kind: str, key: str, value: Any) -> None:
@@ -339,6 +356,23 @@ def recall(settings, kind: str, key: str) -> Any:
     value, records = found
     replay(records)
     return value
+
+
+def recall_many(settings, kind: str, keys: Iterable[str]) -> dict[str, Any]:
+    """`recall` of each of `keys`, by key (those found), their messages logged
+    again in the order of `keys` (once for each time a key is there, as
+    `recall` of each would)."""
+    kept = store(settings)
+    if kept is None:
+        return {}
+    keys = list(keys)
+    found = kept.get_many(kind, keys)
+    values = {}
+    for key in keys:
+        if key in found:
+            values[key], records = found[key]
+            replay(records)
+    return values
 
 
 def keep(settings, kind: str, key: str, value: Any, records: Iterable = ()) -> None:

@@ -137,6 +137,30 @@ def test_a_file_read_before_is_found_by_the_digest_the_inputs_pass_took(tmp_path
     close(settings)
 
 
+def test_many_results_are_recalled_at_once_with_their_messages(tmp_path, caplog):
+    import logging
+
+    from stacks_offers.reuse import REUSE_SETTING, close, keep, recall_many
+
+    settings = {REUSE_SETTING: {"store": str(tmp_path / "store.sqlite")}}
+
+    def said(n: int) -> list:
+        fields = {"levelno": logging.WARNING, "levelname": "WARNING", "msg": f"kept {n}"}
+        return [logging.makeLogRecord({"name": "test.reuse", **fields})]
+
+    for n in range(1200):  # more than one query's worth
+        keep(settings, "thread", f"k{n}", n, said(n) if n in (7, 1100) else [])
+    close(settings)
+    settings = {REUSE_SETTING: {"store": str(tmp_path / "store.sqlite")}}
+    with caplog.at_level(logging.WARNING, logger="test.reuse"):
+        found = recall_many(settings, "thread", [f"k{n}" for n in reversed(range(1200))] + ["x"])
+    assert found == {f"k{n}": n for n in range(1200)}
+    # Logged again in the order asked for (the build sorts them before showing them).
+    assert [r.getMessage() for r in caplog.records] == ["kept 1100", "kept 7"]
+    assert recall_many(settings, "comment", ["k1"]) == {}  # another kind
+    close(settings)
+
+
 FRESH_REPLY = """Author: Test Reader {n}
 Date: 2026-11-2{n} 10:00
 

@@ -158,7 +158,8 @@ def share_summaries(generators) -> None:
     # incremental build takes it from the store of per-item work by the text.
     storing = reuse.store(settings) is not None
     keys = [reuse.digest(compat.summary_source(i)) if storing else None for i in items]
-    kept = [reuse.recall(settings, "summary", key) if storing else reuse.MISSING for key in keys]
+    found = reuse.recall_many(settings, "summary", keys) if storing else {}
+    kept = [found.get(key, reuse.MISSING) for key in keys]
     todo = [item for item, summary in zip(items, kept, strict=True) if summary is reuse.MISSING]
     made = iter(
         fork_map(

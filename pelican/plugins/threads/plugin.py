@@ -379,11 +379,16 @@ def _read_comment(path: Path, settings) -> tuple[RawReply, list[Problem]] | None
     return reply, problems + more
 
 
-def _read_comment_reusing(path: Path, settings) -> tuple[RawReply, list[Problem]] | None:
+def _read_comment_reusing(
+    path: Path, settings, found=reuse.MISSING
+) -> tuple[RawReply, list[Problem]] | None:
     """`_read_comment`, taken from an incremental build's store when the file
-    was read before as it is (its messages are logged again)."""
+    was read before as it is (its messages are logged again); `found`: what
+    the store holds by the digest the build found, already looked up."""
     if reuse.store(settings) is None:
         return _read_comment(path, settings)
+    if found is not reuse.MISSING:
+        return found
     # First by the digest the build found (the file is not read again).
     known = reuse.source_key(settings, str(path))
     if known is not None:
@@ -409,10 +414,14 @@ def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Proble
     found: dict[str, list[tuple[RawReply, list[Problem]]]] = {}
     if not root.is_dir():
         return found
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    folders = [(f, sorted(f.glob("*.md"))) for f in sorted(p for p in root.iterdir() if p.is_dir())]
+    # An incremental build's store, asked once for every file read before as it is.
+    keys = {path: reuse.source_key(settings, str(path)) for _f, paths in folders for path in paths}
+    kept = reuse.recall_many(settings, "comment", (k for k in keys.values() if k is not None))
+    for folder, paths in folders:
         entries = found.setdefault(folder.name, [])
-        for path in sorted(folder.glob("*.md")):
-            entry = _read_comment_reusing(path, settings)
+        for path in paths:
+            entry = _read_comment_reusing(path, settings, kept.get(keys[path], reuse.MISSING))
             if entry is not None:
                 entries.append(entry)
         for stray in sorted(p for p in folder.iterdir() if p.suffix != ".md"):
@@ -592,7 +601,8 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
             keys[n] = inputs(n)
             # The page of an item is made from its file and its comment files.
             reuse.note_inputs(items[n], "replies", keys[n])
-    kept = {n: reuse.recall(settings, "thread", keys[n]) for n in keys}
+    found = reuse.recall_many(settings, "thread", keys.values())
+    kept = {n: found.get(key, reuse.MISSING) for n, key in keys.items()}
     missing = [n for n in threaded if kept.get(n, reuse.MISSING) is reuse.MISSING]
     made = fork_map(build, missing, jobs=default_jobs(settings), what="building threads")
     for n, result in zip(missing, made, strict=True):

@@ -181,7 +181,8 @@ def tag_articles(generator) -> None:
         rules = _files_digest(vocabulary.path, getattr(vocabulary.model, "path", None))
         for n, article in enumerate(items):
             keys[n] = reuse.digest(rules, reporting, reuse.item_digest(article))
-    kept = {n: reuse.recall(settings, "topics", key) for n, key in keys.items()}
+    found = reuse.recall_many(settings, "topics", keys.values())
+    kept = {n: found.get(key, reuse.MISSING) for n, key in keys.items()}
     missing = [n for n in range(len(items)) if kept.get(n, reuse.MISSING) is reuse.MISSING]
     made = fork_map(
         lambda n: auto_tag(items[n]), missing, jobs=default_jobs(settings), what="tagging topics"
