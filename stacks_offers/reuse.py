@@ -176,8 +176,15 @@ class Store:
         self.hits = self.misses = 0
         db = self._db()
         db.execute(
-            "CREATE TABLE IF NOT EXISTS work (kind TEXT, key TEXT, value BLOB, used INTEGER, "
+            "CREATE TABLE IF NOT EXISTS work (kind TEXT, key TEXT, value BLOB, "
             "PRIMARY KEY (kind, key))"
+        )
+        # Which build last used each result, apart from the results: SQLite
+        # writes a row whole, and marking a result in its own row rewrote its
+        # bytes (0.4 s for 21,000 results at 5,000 items; 0.1 s here).
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS used (kind TEXT, key TEXT, build INTEGER, "
+            "PRIMARY KEY (kind, key)) WITHOUT ROWID"
         )
         db.execute("CREATE TABLE IF NOT EXISTS builds (n INTEGER)")
         row = db.execute("SELECT MAX(n) FROM builds").fetchone()
@@ -268,12 +275,13 @@ class Store:
         db = self._db()
         with db:
             db.executemany(
-                "INSERT OR REPLACE INTO work VALUES (?, ?, ?, ?)",
-                [(k, key, value, self.build) for k, key, value in self._new],
+                "INSERT OR REPLACE INTO work VALUES (?, ?, ?)",
+                [(k, key, value) for k, key, value in self._new],
             )
             db.executemany(
-                "UPDATE work SET used = ? WHERE kind = ? AND key = ?",
-                [(self.build, k, key) for k, key in self._used],
+                "INSERT OR REPLACE INTO used VALUES (?, ?, ?)",
+                [(k, key, self.build) for k, key, _value in self._new]
+                + [(k, key, self.build) for k, key in self._used],
             )
         self._new.clear()
         self._used.clear()
@@ -285,7 +293,12 @@ class Store:
         self.flush()
         db = self._db()
         with db:
-            db.execute("DELETE FROM work WHERE used < ?", (self.build - 1,))
+            db.execute(
+                "DELETE FROM work WHERE (kind, key) IN "
+                "(SELECT kind, key FROM used WHERE build < ?)",
+                (self.build - 1,),
+            )
+            db.execute("DELETE FROM used WHERE build < ?", (self.build - 1,))
             db.execute("DELETE FROM builds WHERE n < ?", (self.build - 1,))
         for connection in self._connections.values():
             connection.close()

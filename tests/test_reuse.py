@@ -161,6 +161,25 @@ def test_many_results_are_recalled_at_once_with_their_messages(tmp_path, caplog)
     close(settings)
 
 
+def test_the_store_forgets_what_two_builds_in_a_row_did_not_use(tmp_path):
+    from stacks_offers.reuse import MISSING, REUSE_SETTING, close, keep, recall, store
+
+    def build(*looked_up: str, new: str = "") -> dict:
+        settings = {REUSE_SETTING: {"store": str(tmp_path / "store.sqlite")}}
+        store(settings)  # a build opens its store whatever it looks up
+        found = {key: recall(settings, "read", key) for key in looked_up}
+        if new:
+            keep(settings, "read", new, new.upper())
+        close(settings)
+        return {key: value for key, value in found.items() if value is not MISSING}
+
+    build(new="a")
+    assert build("a", new="b") == {"a": "A"}
+    build()  # uses nothing: what the build before used stays
+    assert build("b") == {"b": "B"}  # a: unused by this build and the one before
+    assert build("a", "b") == {"b": "B"}
+
+
 FRESH_REPLY = """Author: Test Reader {n}
 Date: 2026-11-2{n} 10:00
 
