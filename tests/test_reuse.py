@@ -180,6 +180,53 @@ def test_the_store_forgets_what_two_builds_in_a_row_did_not_use(tmp_path):
     assert build("a", "b") == {"b": "B"}
 
 
+def test_the_content_pass_reads_again_only_what_changed_since_the_last(tmp_path, monkeypatch):
+    """A content file whose size, times and inode are what the last pass noted,
+    and which had not changed for two seconds then, is not read again; any
+    write, even one that sets the old modification time back, is seen."""
+    import os
+
+    from tools import inputs
+
+    content = tmp_path / "content"
+    (content / "posts").mkdir(parents=True)
+    for n in range(5):
+        (content / "posts" / f"p{n}.md").write_text(f"Title: P{n}\n\nText {n}.\n")
+    (content / "posts" / "p3.md").write_text("Title: P3\n\nYour name here.\n")
+    opened = []
+    real_open = open
+    monkeypatch.setattr(
+        inputs,
+        "open",
+        lambda f, *a: opened.append(os.path.basename(f)) or real_open(f, *a),
+        raising=False,
+    )
+
+    def content_pass(notes, marks=(b"Your name here",)):
+        opened.clear()
+        files, marked = {}, []
+        whole = tree_digest(content, files, marks, marked, notes)
+        return whole, files, [os.path.basename(m) for m in marked]
+
+    notes: dict = {}
+    first = content_pass(notes)
+    assert len(opened) == 5 and first[2] == ["p3.md"] and len(notes["files"]) == 5
+    assert content_pass(notes) == first and len(opened) == 5  # all written just now: read
+    notes["since"] += 10**10  # as if that pass were made ten seconds later
+    assert content_pass(notes) == first and opened == []
+    # The same size, and the old modification time set back: the change time moved.
+    p1 = content / "posts" / "p1.md"
+    times = p1.stat()
+    p1.write_text("Title: P1\n\nText 9.\n")
+    os.utime(p1, ns=(times.st_atime_ns, times.st_mtime_ns))
+    notes["since"] += 10**10
+    second = content_pass(notes)
+    assert opened == ["p1.md"] and second[0] != first[0] and second[2] == ["p3.md"]
+    notes["since"] += 10**10
+    assert content_pass(notes, marks=(b"Text 9",))[2] == ["p1.md"]  # other marks: read
+    assert len(opened) == 5
+
+
 FRESH_REPLY = """Author: Test Reader {n}
 Date: 2026-11-2{n} 10:00
 

@@ -52,6 +52,7 @@ PAGES_SUFFIX = ".pages"  # beside each version: what each page was made from (re
 SEARCH_SUFFIX = ".search.json"  # beside each version: each HTML file's digest (search index)
 STORE_PREFIX = "reuse-"  # the store of per-item work, one per set of non-content inputs
 TEMPLATES_PREFIX = ".templates-"  # its compiled templates (not a version: a dot first)
+CONTENT_NOTES = ".content-notes.json"  # each content file's size, times and digest
 KEEP_VERSIONS = 2  # the current site and the one before it, for a quick rollback
 
 # Test hook: the tests that kill a publish half-way set SITE_BUILD_PAUSE_AT to
@@ -473,16 +474,30 @@ def read_inputs(
     search: bool,
     files: dict[str, str] | None = None,
     marked: list[str] | None = None,
+    notes_file: Path | None = None,
 ) -> tuple[dict, dict[str, str]]:
     """The settings, and what this build would be made from (tools/inputs.py);
     `files` gets each content file's digest, `marked` the content files that
-    hold an example line of a skeleton (`report_skeleton_leftovers`)."""
+    hold an example line of a skeleton (`report_skeleton_leftovers`).
+    `notes_file`: what the last build noted of each content file, so that a
+    file unchanged since is not read again; this build's notes replace it."""
     from pelican.settings import read_settings
 
     settings = read_settings(str(settings_file), override={**extra})
+    notes = None
+    if notes_file is not None:
+        try:
+            notes = json.loads(notes_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            notes = {}
+        notes = notes if isinstance(notes, dict) else {}
     inputs = build_inputs(
-        settings, settings_file, {"search": search}, files, leftover_marks(), marked
+        settings, settings_file, {"search": search}, files, leftover_marks(), marked, notes
     )
+    if notes_file is not None:
+        partial = notes_file.with_name(f"{notes_file.name}.{os.getpid()}")
+        partial.write_text(json.dumps(notes, separators=(",", ":")), encoding="utf-8")
+        partial.replace(notes_file)
     return settings, inputs
 
 
@@ -514,7 +529,9 @@ def _build(
     started = time.monotonic()
     files: dict[str, str] = {}
     marked: list[str] = []
-    settings, inputs = read_inputs(settings_file, extra, search, files, marked)
+    settings, inputs = read_inputs(
+        settings_file, extra, search, files, marked, None if full else versions / CONTENT_NOTES
+    )
     kept = None if full else kept_build(output, inputs)
     if kept is not None:
         current, manifest = kept

@@ -7,6 +7,9 @@ of the theme, of the project's code (plugins, tools, settings files), the
 settings as Pelican reads them (so an environment variable a settings file
 reads, such as SITEURL, counts), the installed packages and Python, and the
 build's own options. Any difference, however small, means a full build.
+A content file is read again unless its size, times and inode are what the
+last build noted, and it had not changed for two seconds then (as git trusts
+its index; `tree_digest`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hashlib
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 from stacks_offers.reuse import stable
@@ -29,16 +33,30 @@ ENVIRONMENT = ("SEARCH_SHARD_SIZE",)
 PER_BUILD = {"OUTPUT_PATH"}
 
 
+# A file changed this long before a pass over the content (or more) is taken as
+# that pass noted it while its size, times and inode are the same: any later
+# write sets its modification and change times to the time of the write, which
+# is after the pass (the change time cannot be set back by a program). A file
+# written closer to the pass may share a time stamp with a later write
+# (timestamps are coarse: milliseconds on Linux, seconds or two elsewhere), so
+# it is read again next time.
+SETTLED_NS = 2_000_000_000
+
+
 def tree_digest(
     path: Path,
     digests: dict[str, str] | None = None,
     marks: tuple[bytes, ...] = (),
     marked: list[str] | None = None,
+    notes: dict | None = None,
 ) -> str:
     """A digest of every file under `path` (names and bytes), or of one file.
     `digests`, if given, gets each file's own digest, by its absolute path (as
     stacks_offers.reuse.file_digest writes it); `marked` the absolute paths of
-    the `.md` files holding any of `marks` (read once for both)."""
+    the `.md` files holding any of `marks` (read once for both).
+    `notes`: what the last pass noted of each file (`{}` the first time), made
+    this pass's: a file that has not changed since (`SETTLED_NS`) is not read
+    again, as git does not read a file whose stat is what its index noted."""
     digest = hashlib.blake2b(digest_size=20)
     if path.is_file():
         digest.update(path.read_bytes())
@@ -46,6 +64,16 @@ def tree_digest(
     if not path.exists():
         return "absent"
     base = os.path.abspath(path)
+    before, now = {}, {}
+    if notes is not None:
+        # Whether a file holds a mark is noted too: only when looked for, and
+        # for the same marks.
+        looked_for = None if marked is None else [m.hex() for m in marks]
+        if looked_for is not None and notes.get("marks") == looked_for:
+            before = notes.get("files", {})
+        settled = notes.get("since", 0) - SETTLED_NS
+        notes.clear()
+        notes.update(since=time.time_ns(), marks=looked_for, files=now)
     for folder, dirs, files in os.walk(base):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
         # The file's name relative to `path`, as os.path.relpath would give it.
@@ -56,14 +84,28 @@ def tree_digest(
             file = os.path.join(folder, name)
             digest.update((prefix + name).encode("utf-8", "surrogateescape") + b"\0")
             try:
-                with open(file, "rb") as handle:
-                    if marked is not None and name.endswith(".md"):
-                        data = handle.read()
-                        own = hashlib.blake2b(data).digest()
-                        if any(mark in data for mark in marks):
-                            marked.append(file)
-                    else:
-                        own = hashlib.file_digest(handle, "blake2b").digest()
+                noted = None
+                if notes is not None:
+                    info = os.stat(file)
+                    stat = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+                    noted = before.get(file)
+                    if noted and (noted[:4] != stat or max(stat[1:3]) >= settled):
+                        noted = None
+                if noted:
+                    own, has_mark = bytes.fromhex(noted[4]), noted[5]
+                else:
+                    with open(file, "rb") as handle:
+                        if marked is not None and name.endswith(".md"):
+                            data = handle.read()
+                            own = hashlib.blake2b(data).digest()
+                            has_mark = any(mark in data for mark in marks)
+                        else:
+                            own = hashlib.file_digest(handle, "blake2b").digest()
+                            has_mark = False
+                if has_mark and marked is not None:
+                    marked.append(file)
+                if notes is not None:
+                    now[file] = [*stat, own.hex(), has_mark]
                 digest.update(own)
                 if digests is not None:
                     digests[file] = own.hex()[:32]
@@ -96,12 +138,14 @@ def build_inputs(
     files: dict[str, str] | None = None,
     marks: tuple[bytes, ...] = (),
     marked: list[str] | None = None,
+    notes: dict | None = None,
 ) -> dict[str, str]:
     """Everything a build reads, each part as a digest or a short text;
     `files` gets each content file's digest, `marked` the content's `.md`
-    files holding any of `marks` (`tree_digest`)."""
+    files holding any of `marks`, `notes` what the last build noted of the
+    content files and then this one's (`tree_digest`)."""
     parts = {
-        "content": tree_digest(Path(settings["PATH"]), files, marks, marked),
+        "content": tree_digest(Path(settings["PATH"]), files, marks, marked, notes),
         "theme": tree_digest(Path(settings["THEME"])),
         "settings file": tree_digest(Path(settings_file).resolve()),
         "settings": hashlib.blake2b(
