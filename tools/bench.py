@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
 PYTHON = sys.executable
 
 from tools import tidy_versions  # noqa: E402
+from tools.build import SEARCH_SUFFIX  # noqa: E402
 from tools.progress import Progress  # noqa: E402
 from tools.search_index import build_search_index  # noqa: E402
 
@@ -591,7 +592,11 @@ def main(argv: list[str] | None = None) -> int:
                 again = unchanged_publish(corpus, work / f"out-{n}" / "b")
             extra.append(f"- N={n}: publish with nothing changed (the site kept): {again:.1f} s")
             with progress.phase(f"{n} items: search index (Pagefind)"):
-                error, cost = build_search_index(work / f"out-{n}" / "b", progress.tick)
+                # As `make publish` makes it: what it learnt of each page kept
+                # beside the version, for the next publish (the edited one).
+                version = (work / f"out-{n}" / "b").resolve()
+                survey = version.parent / f"{version.name}{SEARCH_SUFFIX}"
+                error, cost = build_search_index(version, progress.tick, survey_file=survey)
             if error:
                 raise SystemExit(error)
             extra.append(f"- N={n}: the project build's {cost[0].lower()}{cost[1:]}")
