@@ -65,6 +65,17 @@ def test_a_tiny_benchmark_reports_every_run_both_sizes_and_the_scaling(tmp_path,
             report,
             re.M,
         )
+        # Three edits, each publish reusing all but the pages the edit touched.
+        edited = re.search(
+            rf"^- N={n}: publish after editing one reply \(incremental, with the search "
+            r"index\), median of 3: (\d+\.\d) s \((\d+\.\d), (\d+\.\d), (\d+\.\d); "
+            r"(\d+) of (\d+) pages reused\); \d\.\d\d of a full publish",
+            report,
+            re.M,
+        )
+        assert edited, report
+        assert sorted(edited.groups()[1:4])[1] == edited[1]
+        assert 0 < int(edited[6]) - int(edited[5]) < int(edited[6]) / 2
     assert re.search(
         r"^- Scaling from 20 to 40 items \(medians\): project \d+\.\dx, vanilla Pelican \d+\.\dx\. "
         r"Project's growth over vanilla's, round by round: \d+\.\d\d, \d+\.\d\d "
