@@ -138,6 +138,18 @@ def test_thread_findings_name_their_line_and_part():
     assert "reviewed: yes" in flagged[2].fix and "reply p1" in flagged[2].fix
 
 
+def test_a_thread_or_comment_the_reader_parsed_already_is_checked_alike():
+    """The reader hands the check what it parsed (one parse of each file)."""
+    from pelican.plugins.threads.parse import parse_comment, parse_thread
+
+    parsed = parse_thread(THREAD, "t.md")
+    assert check_thread(THREAD, "t.md", NAMES, parsed) == check_thread(THREAD, "t.md", NAMES)
+    text = "Id: c1\nAuthor: A\nDate: 2026-01-01 10:00\n\nCall 555-201-3344.\n"
+    reply, _ = parse_comment(text, "c1.md", default_id="c1")
+    assert check_comment(text, "c1.md", "c1", NAMES, reply) == check_comment(text, "c1.md", "c1")
+    assert len(check_comment(text, "c1.md", "c1", NAMES, reply)) == 1
+
+
 def test_thread_metadata_reviewed_covers_the_opening_post():
     text = THREAD.replace("Kind: question\n", "Kind: question\nReviewed: yes\n")
     assert [f.where for f in check_thread(text, "t.md", NAMES)] == ["reply p1", "reply p3"]

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import os
@@ -271,7 +272,7 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         parsed = parse_thread(text, source_path)
         report(parsed.problems)
         names = privacy_names(self.settings)
-        report_personal_data(privacy.check_thread(text, source_path, names))
+        report_personal_data(privacy.check_thread(text, source_path, names, parsed))
 
         metadata = {}
         for key, value, _line in parsed.metadata:
@@ -375,38 +376,20 @@ def _read_comment(path: Path, settings) -> tuple[RawReply, list[Problem]] | None
         return None
     reply, more = parse_comment(text, str(path), default_id=path.stem)
     names = privacy_names(settings)
-    report_personal_data(privacy.check_comment(text, str(path), path.stem, names))
+    report_personal_data(privacy.check_comment(text, str(path), path.stem, names, reply))
     return reply, problems + more
 
 
-def _read_comment_reusing(
-    path: Path, settings, found=reuse.MISSING
-) -> tuple[RawReply, list[Problem]] | None:
-    """`_read_comment`, taken from an incremental build's store when the file
-    was read before as it is (its messages are logged again); `found`: what
-    the store holds by the digest the build found, already looked up."""
-    if reuse.store(settings) is None:
-        return _read_comment(path, settings)
-    if found is not reuse.MISSING:
-        return found
-    # First by the digest the build found (the file is not read again).
-    known = reuse.source_key(settings, str(path))
-    if known is not None:
-        found = reuse.recall(settings, "comment", known)
-        if found is not reuse.MISSING:
-            return found
-    try:
-        key = reuse.source_key(settings, str(path), path.read_bytes())
-    except OSError:
-        return _read_comment(path, settings)
-    if key != known:
-        found = reuse.recall(settings, "comment", key)
-        if found is not reuse.MISSING:
-            return found
+def _read_comment_ahead(path: Path, settings) -> tuple[str | None, tuple | None, list]:
+    """In a worker (`read_comment_folders`): (the store's key, `_read_comment`,
+    what it logged), for the main process to keep."""
+    key = None
+    if reuse.store(settings) is not None:
+        with contextlib.suppress(OSError):  # `_read_comment` reports it
+            key = reuse.source_key(settings, str(path), path.read_bytes())
     with reuse.recording() as records:
         entry = _read_comment(path, settings)
-    reuse.keep(settings, "comment", key, entry, records)
-    return entry
+    return key, entry, records
 
 
 def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Problem]]]]:
@@ -418,10 +401,22 @@ def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Proble
     # An incremental build's store, asked once for every file read before as it is.
     keys = {path: reuse.source_key(settings, str(path)) for _f, paths in folders for path in paths}
     kept = reuse.recall_many(settings, "comment", (k for k in keys.values() if k is not None))
+    # The others are read in worker processes (a build from nothing reads thousands).
+    todo = [path for path, key in keys.items() if key not in kept]
+    read = fork_map(
+        lambda path: _read_comment_ahead(path, settings),
+        todo,
+        jobs=default_jobs(settings),
+        what="reading comment files",
+    )
+    for path, (key, entry, records) in zip(todo, read, strict=True):
+        if key is not None:
+            reuse.keep(settings, "comment", key, entry, records)
+        kept[keys[path] or path] = entry
     for folder, paths in folders:
         entries = found.setdefault(folder.name, [])
         for path in paths:
-            entry = _read_comment_reusing(path, settings, kept.get(keys[path], reuse.MISSING))
+            entry = kept[keys[path] or path]
             if entry is not None:
                 entries.append(entry)
         for stray in sorted(p for p in folder.iterdir() if p.suffix != ".md"):

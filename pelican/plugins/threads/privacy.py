@@ -28,7 +28,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .parse import TRUE_WORDS, normalise, parse_comment, parse_thread
+from .parse import (
+    TRUE_WORDS,
+    ParsedThread,
+    RawReply,
+    normalise,
+    parse_comment,
+    parse_thread,
+)
 
 KINDS = {
     "email": "an e-mail address",
@@ -244,10 +251,13 @@ def _metadata_end(lines: list[str]) -> int:
     return end
 
 
-def check_thread(text: str, source: str, names: Names | None = None) -> list[Flagged]:
+def check_thread(
+    text: str, source: str, names: Names | None = None, parsed: ParsedThread | None = None
+) -> list[Flagged]:
     """Personal data in a thread file: its title, summary, opening post and replies
-    (a reply's header, where `email:` is kept, is not published and not read)."""
-    parsed = parse_thread(text, source)
+    (a reply's header, where `email:` is kept, is not published and not read).
+    `parsed`: the file as `parse_thread` reads it, if the caller has it already."""
+    parsed = parse_thread(text, source) if parsed is None else parsed
     lines = normalise(text).split("\n")
     meta = {key: value for key, value, _ in parsed.metadata}
     # A question waiting for the owner's approval (`Moderation: pending`), or a
@@ -282,9 +292,17 @@ def check_thread(text: str, source: str, names: Names | None = None) -> list[Fla
     return out
 
 
-def check_comment(text: str, source: str, default_id: str, names: Names | None = None):
-    """Personal data in a comment file's body."""
-    reply, _ = parse_comment(text, source, default_id=default_id)
+def check_comment(
+    text: str,
+    source: str,
+    default_id: str,
+    names: Names | None = None,
+    reply: RawReply | None = None,
+):
+    """Personal data in a comment file's body (`reply`: the file as
+    `parse_comment` reads it, if the caller has it already)."""
+    if reply is None:
+        reply, _ = parse_comment(text, source, default_id=default_id)
     if reply.moderation in ("removed", "withdrawn") or reply.reviewed:
         return []
     lines = normalise(text).split("\n")
