@@ -47,6 +47,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -56,6 +57,7 @@ SHARD_SIZE_ENV = "SEARCH_SHARD_SIZE"
 DEFAULT_SHARD_SIZE = 1000
 BUNDLE = "pagefind"
 PARTS_SCRIPT = "parts.js"
+ENTRY = "pagefind-entry.json"  # a whole bundle has it (Pagefind writes it last)
 MARKER = b"data-pagefind-body"
 YEAR = re.compile(r"\d{4}")
 
@@ -287,7 +289,7 @@ def _load_survey(path: Path | None) -> dict:
 def _copy_part(previous: Path, site: Path, number: int) -> bool:
     """Hard-link part `number`'s bundle from the previous build; False if it is not whole."""
     source, target = previous / part_folder(number), site / part_folder(number)
-    if not (source / "pagefind-entry.json").is_file():
+    if not (source / ENTRY).is_file():
         return False
 
     def skip(folder, names):
@@ -326,15 +328,50 @@ def build_search_index(
     digests, seen = survey(site, previous, known)
     parts = plan_parts(sorted(digests), size)
     before = {part["number"]: part for part in manifest.get("parts", [])}
-    record = []
-    indexed, peak = 0, 0.0
+    record, stale, unchanged = [], [], []
     for number, members in enumerate(parts, start=1):
         digest = part_digest(members, digests)
         record.append({"number": number, "digest": digest, "pages": len(members)})
         kept = before.get(number)
-        if kept and kept.get("digest") == digest and _copy_part(previous, site, number):
-            continue
-        indexed += 1
+        whole = previous is not None and (previous / part_folder(number) / ENTRY).is_file()
+        (unchanged if kept and kept.get("digest") == digest and whole else stale).append(number)
+    # The unchanged parts are linked from the last build while Pagefind indexes
+    # the others (it adds to its output folder, and each part has a folder of its own).
+    copier = _PartCopier(previous, site, unchanged)
+    copier.start()
+    try:
+        error, peak = _index_parts(site, parts, stale, tick)
+    finally:
+        copier.join()
+    if copier.failure is not None:
+        raise copier.failure
+    if error is None and copier.not_whole:  # gone since it was looked at: index it
+        stale += copier.not_whole
+        error, more = _index_parts(site, parts, copier.not_whole, tick)
+        peak = max(peak, more)
+    indexed = len(stale)
+    if error is not None:
+        return error, _cost(started, len(parts), indexed, peak)
+    if not parts:  # nothing to index: Pagefind still writes its (empty) bundle
+        code, said, peak = _run_pagefind(site, site / BUNDLE, tick)
+        if code != 0:
+            return _failed(code, said), _cost(started, 1, 1, peak)
+    write_parts_script(site, max(len(parts), 1))
+    manifest = {"size": size, "pagefind": pagefind_version(), "parts": record}
+    (site / BUNDLE / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    if survey_file is not None:
+        survey_file.write_text(json.dumps(seen, separators=(",", ":")), encoding="utf-8")
+    return None, _cost(started, len(parts), indexed, peak)
+
+
+def _index_parts(
+    site: Path, parts: list[list[str]], numbers: list[int], tick
+) -> tuple[str | None, float]:
+    """Pagefind over each of the parts `numbers` (from 1), one after another:
+    (the first error or None, the largest peak in MiB)."""
+    peak = 0.0
+    for number in numbers:
+        members = parts[number - 1]
         glob = glob_of(members) if len(parts) > 1 else None
         if len(parts) == 1:
             # One run over the whole site: Pagefind itself keeps to the marked pages.
@@ -348,17 +385,26 @@ def build_search_index(
         peak = max(peak, used)
         if code != 0:
             where = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
-            return _failed(code, said, where), _cost(started, len(parts), indexed, peak)
-    if not parts:  # nothing to index: Pagefind still writes its (empty) bundle
-        code, said, peak = _run_pagefind(site, site / BUNDLE, tick)
-        if code != 0:
-            return _failed(code, said), _cost(started, 1, 1, peak)
-    write_parts_script(site, max(len(parts), 1))
-    manifest = {"size": size, "pagefind": pagefind_version(), "parts": record}
-    (site / BUNDLE / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    if survey_file is not None:
-        survey_file.write_text(json.dumps(seen, separators=(",", ":")), encoding="utf-8")
-    return None, _cost(started, len(parts), indexed, peak)
+            return _failed(code, said, where), peak
+    return None, peak
+
+
+class _PartCopier(threading.Thread):
+    """Links the unchanged parts' bundles in from the last build (`_copy_part`),
+    beside the Pagefind runs; `not_whole` lists those it found incomplete."""
+
+    def __init__(self, previous: Path | None, site: Path, numbers: list[int]) -> None:
+        super().__init__(name="search-parts-copy", daemon=True)
+        self.args = (previous, site)
+        self.numbers = numbers
+        self.not_whole: list[int] = []
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.not_whole = [n for n in self.numbers if not _copy_part(*self.args, n)]
+        except BaseException as exc:  # raised again by the caller
+            self.failure = exc
 
 
 def _failed(code: int, said: str, where: str = "") -> str:
