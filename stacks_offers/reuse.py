@@ -122,9 +122,10 @@ def file_digest(path: str, settings=None) -> str:
 def source_key(settings, path: str, data: bytes | None = None) -> str | None:
     """The store's key of what was read from the file `path`: its name and the
     digest of its bytes, of `data` when given, else the digest the build's own
-    pass over the content found (`file_digest`), so that a file read before as
-    it is now is found without reading it again; None when the build has no
-    digest of it (not a content file, or no store)."""
+    pass over the content found (as `file_digest` gives it, but never reading
+    the file), so that a file read before as it is now is found without
+    reading it again; None when the build has no digest of it (not a content
+    file, or no store)."""
     if data is None:
         kept = store(settings)
         known = kept.files.get(os.path.abspath(path)) if kept is not None else None
@@ -383,6 +384,8 @@ def recall_many(settings, kind: str, keys: Iterable[str]) -> dict[str, Any]:
     values = {}
     for key in keys:
         if key in found:
+            if key in values:  # asked again: a value of its own, as `recall` gives
+                found[key] = kept.get(kind, key)
             values[key], records = found[key]
             replay(records)
     return values

@@ -180,6 +180,23 @@ def test_a_published_phone_number_stops_publish_and_names_the_file(tmp_path):
     done = publish(output, content, "--strict", "--no-search")
     assert done.returncode == 0, done.stdout + done.stderr
 
+    # A name the owner adds to privacy.toml is looked for again in every file,
+    # those the builds before read (and kept the reading of) too.
+    names = content / "privacy.toml"
+    listed = 'people = ["Dana Whitcombe"]'
+    assert listed in names.read_text(encoding="utf-8")
+    names.write_text(
+        names.read_text(encoding="utf-8").replace(
+            listed, 'people = ["Dana Whitcombe", "single sentence"]'
+        ),
+        encoding="utf-8",
+    )
+    done = publish(output, content, "--strict", "--no-search")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    assert "reply-to-theo.md:5: comment reply-to-theo contains" in said, said
+    assert "'single sentence'" in said
+
 
 WITHDRAWN_SENTENCE = "The quince-coloured binder on my desk holds every rejection since 2019."
 CHILD_SENTENCE = "Keep that binder; it is proof you kept going through the lean years."

@@ -100,6 +100,8 @@ def _read_all(generator, paths_key: str, excludes_key: str) -> None:
         return reader if hasattr(reader, "read_ahead") else None
 
     files = list(generator.get_files(settings[paths_key], exclude=settings[excludes_key]))
+    if jobs_for_items(jobs, len(files)) <= 1:
+        return
     # Not those an incremental build's store holds as they are: the reader
     # takes them from there, in this process, with no worker's round trip.
     by_reader: dict = {}

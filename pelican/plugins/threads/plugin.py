@@ -132,6 +132,14 @@ def privacy_names(settings) -> privacy.Names:
     return kept[1]
 
 
+def _source_key(settings, path: str, data: bytes | None = None) -> str | None:
+    """The store's key of what reading `path` gives (`reuse.source_key`), with
+    the owner's list of names, which the personal-data check of the reading
+    looks for: a name added to privacy.toml is looked for again in every file."""
+    key = reuse.source_key(settings, path, data)
+    return None if key is None else reuse.digest(key, repr(privacy_names(settings)))
+
+
 def report_personal_data(flagged: list[privacy.Flagged]) -> None:
     """Published text that carries personal data: a warning (`make html` builds
     and says so; `make publish`, which stops on any warning, stops)."""
@@ -215,7 +223,7 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         kept = reuse.store(self.settings)
         if kept is None:
             return set()
-        keys = {reuse.source_key(self.settings, path): path for path in paths}
+        keys = {_source_key(self.settings, path): path for path in paths}
         keys.pop(None, None)
         return {keys[key] for key in kept.present("read", keys)}
 
@@ -241,14 +249,14 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         if reuse.store(self.settings) is None:
             return self._read(source_path), None, None
         # First by the digest the build found (the file is not read again).
-        known = reuse.source_key(self.settings, source_path)
+        known = _source_key(self.settings, source_path)
         if known is not None:
             found = reuse.recall(self.settings, "read", known)
             if found is not reuse.MISSING:
                 return found, known, None
         try:
             with open(source_path, "rb") as handle:
-                key = reuse.source_key(self.settings, source_path, handle.read())
+                key = _source_key(self.settings, source_path, handle.read())
         except OSError:
             return self._read(source_path), None, None
         if key != known:
@@ -385,8 +393,8 @@ def _read_comment_ahead(path: Path, settings) -> tuple[str | None, tuple | None,
     what it logged), for the main process to keep."""
     key = None
     if reuse.store(settings) is not None:
-        with contextlib.suppress(OSError):  # `_read_comment` reports it
-            key = reuse.source_key(settings, str(path), path.read_bytes())
+        with contextlib.suppress(OSError):  # `_read_comment` meets it too
+            key = _source_key(settings, str(path), path.read_bytes())
     with reuse.recording() as records:
         entry = _read_comment(path, settings)
     return key, entry, records
@@ -399,7 +407,7 @@ def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Proble
         return found
     folders = [(f, sorted(f.glob("*.md"))) for f in sorted(p for p in root.iterdir() if p.is_dir())]
     # An incremental build's store, asked once for every file read before as it is.
-    keys = {path: reuse.source_key(settings, str(path)) for _f, paths in folders for path in paths}
+    keys = {path: _source_key(settings, str(path)) for _f, paths in folders for path in paths}
     kept = reuse.recall_many(settings, "comment", (k for k in keys.values() if k is not None))
     # The others are read in worker processes (a build from nothing reads thousands).
     todo = [path for path, key in keys.items() if key not in kept]
