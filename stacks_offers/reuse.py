@@ -119,13 +119,13 @@ def file_digest(path: str, settings=None) -> str:
         return "absent"
 
 
-def source_key(settings, path: str, data: bytes | None = None) -> str | None:
+def source_key(settings, path: str, data: bytes | None = None, also: tuple = ()) -> str | None:
     """The store's key of what was read from the file `path`: its name and the
     digest of its bytes, of `data` when given, else the digest the build's own
     pass over the content found (as `file_digest` gives it, but never reading
     the file), so that a file read before as it is now is found without
     reading it again; None when the build has no digest of it (not a content
-    file, or no store)."""
+    file, or no store). `also`: what else the reading depends on, as text."""
     if data is None:
         kept = store(settings)
         known = kept.files.get(os.path.abspath(path)) if kept is not None else None
@@ -133,7 +133,7 @@ def source_key(settings, path: str, data: bytes | None = None) -> str | None:
             return None
     else:
         known = hashlib.blake2b(data).hexdigest()[:32]  # as tools/inputs.py writes it
-    return digest(path, known)
+    return digest(path, known, *also)
 
 
 # --- the store of per-item work ----------------------------------------------------

@@ -134,10 +134,11 @@ def privacy_names(settings) -> privacy.Names:
 
 def _source_key(settings, path: str, data: bytes | None = None) -> str | None:
     """The store's key of what reading `path` gives (`reuse.source_key`), with
-    the owner's list of names, which the personal-data check of the reading
-    looks for: a name added to privacy.toml is looked for again in every file."""
-    key = reuse.source_key(settings, path, data)
-    return None if key is None else reuse.digest(key, repr(privacy_names(settings)))
+    the owner's list of names (the bytes of privacy.toml, as the build's pass
+    over the content found them), which the personal-data check of the reading
+    looks for: a name added there is looked for again in every file."""
+    names = os.path.join(settings["PATH"], settings["THREADS_PRIVACY_NAMES"])
+    return reuse.source_key(settings, path, data, (reuse.file_digest(names, settings),))
 
 
 def report_personal_data(flagged: list[privacy.Flagged]) -> None:
