@@ -375,7 +375,9 @@ def recall(settings, kind: str, key: str) -> Any:
 def recall_many(settings, kind: str, keys: Iterable[str]) -> dict[str, Any]:
     """`recall` of each of `keys`, by key (those found), their messages logged
     again in the order of `keys` (once for each time a key is there, as
-    `recall` of each would)."""
+    `recall` of each would). Unlike `recall`, a key asked for twice (two
+    items made from the same bytes) gives one value for both: the callers only
+    read what they get."""
     kept = store(settings)
     if kept is None:
         return {}
@@ -384,8 +386,6 @@ def recall_many(settings, kind: str, keys: Iterable[str]) -> dict[str, Any]:
     values = {}
     for key in keys:
         if key in found:
-            if key in values:  # asked again: a value of its own, as `recall` gives
-                found[key] = kept.get(kind, key)
             values[key], records = found[key]
             replay(records)
     return values
