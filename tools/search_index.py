@@ -47,8 +47,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from stacks_offers.reuse import link_or_copy
@@ -57,7 +57,6 @@ SHARD_SIZE_ENV = "SEARCH_SHARD_SIZE"
 DEFAULT_SHARD_SIZE = 1000
 BUNDLE = "pagefind"
 PARTS_SCRIPT = "parts.js"
-ENTRY = "pagefind-entry.json"  # a whole bundle has it (Pagefind writes it last)
 MARKER = b"data-pagefind-body"
 YEAR = re.compile(r"\d{4}")
 
@@ -289,7 +288,7 @@ def _load_survey(path: Path | None) -> dict:
 def _copy_part(previous: Path, site: Path, number: int) -> bool:
     """Hard-link part `number`'s bundle from the previous build; False if it is not whole."""
     source, target = previous / part_folder(number), site / part_folder(number)
-    if not (source / ENTRY).is_file():
+    if not (source / "pagefind-entry.json").is_file():
         return False
 
     def skip(folder, names):
@@ -333,21 +332,16 @@ def build_search_index(
         digest = part_digest(members, digests)
         record.append({"number": number, "digest": digest, "pages": len(members)})
         kept = before.get(number)
-        whole = previous is not None and (previous / part_folder(number) / ENTRY).is_file()
-        (unchanged if kept and kept.get("digest") == digest and whole else stale).append(number)
+        (unchanged if kept and kept.get("digest") == digest else stale).append(number)
     # The unchanged parts are linked from the last build while Pagefind indexes
     # the others (it adds to its output folder, and each part has a folder of its own).
-    copier = _PartCopier(previous, site, unchanged)
-    copier.start()
-    try:
+    with ThreadPoolExecutor(max_workers=1) as copier:
+        copying = copier.submit(lambda: [n for n in unchanged if not _copy_part(previous, site, n)])
         error, peak = _index_parts(site, parts, stale, tick)
-    finally:
-        copier.join()
-    if copier.failure is not None:
-        raise copier.failure
-    if error is None and copier.not_whole:  # gone since it was looked at: index it
-        stale += copier.not_whole
-        error, more = _index_parts(site, parts, copier.not_whole, tick)
+        not_whole = copying.result()  # raises what the copying raised
+    if error is None and not_whole:  # not whole in the last build: indexed anew
+        stale += not_whole
+        error, more = _index_parts(site, parts, not_whole, tick)
         peak = max(peak, more)
     indexed = len(stale)
     if error is not None:
@@ -387,24 +381,6 @@ def _index_parts(
             where = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
             return _failed(code, said, where), peak
     return None, peak
-
-
-class _PartCopier(threading.Thread):
-    """Links the unchanged parts' bundles in from the last build (`_copy_part`),
-    beside the Pagefind runs; `not_whole` lists those it found incomplete."""
-
-    def __init__(self, previous: Path | None, site: Path, numbers: list[int]) -> None:
-        super().__init__(name="search-parts-copy", daemon=True)
-        self.args = (previous, site)
-        self.numbers = numbers
-        self.not_whole: list[int] = []
-        self.failure: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.not_whole = [n for n in self.numbers if not _copy_part(*self.args, n)]
-        except BaseException as exc:  # raised again by the caller
-            self.failure = exc
 
 
 def _failed(code: int, said: str, where: str = "") -> str:

@@ -410,22 +410,23 @@ def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Proble
     # An incremental build's store, asked once for every file read before as it is.
     keys = {path: _source_key(settings, str(path)) for _f, paths in folders for path in paths}
     kept = reuse.recall_many(settings, "comment", (k for k in keys.values() if k is not None))
+    read = {path: kept[key] for path, key in keys.items() if key in kept}
     # The others are read in worker processes (a build from nothing reads thousands).
-    todo = [path for path, key in keys.items() if key not in kept]
-    read = fork_map(
+    todo = [path for path in keys if path not in read]
+    made = fork_map(
         lambda path: _read_comment_ahead(path, settings),
         todo,
         jobs=default_jobs(settings),
         what="reading comment files",
     )
-    for path, (key, entry, records) in zip(todo, read, strict=True):
+    for path, (key, entry, records) in zip(todo, made, strict=True):
         if key is not None:
             reuse.keep(settings, "comment", key, entry, records)
-        kept[keys[path] or path] = entry
+        read[path] = entry
     for folder, paths in folders:
         entries = found.setdefault(folder.name, [])
         for path in paths:
-            entry = kept[keys[path] or path]
+            entry = read[path]
             if entry is not None:
                 entries.append(entry)
         for stray in sorted(p for p in folder.iterdir() if p.suffix != ".md"):
