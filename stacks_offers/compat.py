@@ -58,6 +58,11 @@ speedups
      `%-x` directive formatted on its own by the C strftime (C89 ones; any
      other left as written), zeros stripped after `%-`; it is what `format`
      and Jinja call for a date's `{date:%Y}` or `strftime`
+  S9 Content.get_content(siteurl) is `_update_content(_content, siteurl)`,
+     memoized by pelican.utils.memoized in one dict on the method
+     (`Content.get_content.cache`, keyed (item, siteurl)); `content` and the
+     feed writer call `item.get_content(...)`, so an attribute of that name on
+     the item is what they get (`pack_contents`)
 pelican-sitemap (indexes plugin)
   P1 a page that is not a post or page (a listing) gets `generator.now` as its
      lastmod: the time the module was imported
@@ -73,6 +78,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata as package_metadata
 
 from pelican import signals
@@ -343,6 +350,54 @@ def summary_is_static(item) -> bool:
 def summary_source(item) -> str:
     """S4: the text a static summary (`summary_is_static`) is made from."""
     return item._content or ""
+
+
+class _PackedContent:
+    """S9: an item's `get_content`, its text kept compressed until a page asks."""
+
+    __slots__ = ("item", "packed")
+
+    def __init__(self, item, packed: bytes) -> None:
+        self.item, self.packed = item, packed
+
+    def __call__(self, siteurl: str) -> str:
+        text = zlib.decompress(self.packed).decode("utf-8", "surrogatepass")
+        return self.item._update_content(text, siteurl)
+
+
+def pack_contents(items) -> int:
+    """S9: keep each item's text compressed until its page is written.
+
+    Before the writing step forks: each writing process touches every item it
+    lists (reference counts), which makes its own copy of each memory page the
+    text lies on, so the text would be held once per process. Compressed, it
+    takes a third. Pelican's memo of `get_content` is emptied too (it holds
+    the very same strings). `_content` is removed, so anything that reads it
+    afterwards fails loudly rather than finding nothing. Returns how many
+    items were packed."""
+    from pelican.contents import Content
+
+    todo = [
+        item
+        for item in dict.fromkeys(items)
+        if isinstance(item.__dict__.get("_content"), str)
+        and item.__dict__["_content"]
+        and "_get_content" not in item.__dict__
+    ]
+    # zlib lets go of the interpreter lock while it compresses: two threads,
+    # each with half of the texts, use two cores.
+    halves = [todo[: len(todo) // 2], todo[len(todo) // 2 :]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        packed = [data for half in pool.map(_compressed, halves) for data in half]
+    for item, data in zip(todo, packed, strict=True):
+        item.get_content = _PackedContent(item, data)
+        del item._content
+    Content.__dict__["get_content"].cache.clear()
+    return len(todo)
+
+
+def _compressed(items) -> list[bytes]:
+    return [zlib.compress(item._content.encode("utf-8", "surrogatepass"), 1) for item in items]
 
 
 # --- P: pelican-sitemap ---------------------------------------------------------

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 from parallel import plugin as parallel
+from pelican.contents import Article, Content
+from pelican.settings import DEFAULT_CONFIG
+from pelican.utils import SafeDatetime
 from pelican.writers import Writer
 
 from stacks_offers import compat
@@ -20,6 +23,26 @@ from tests.test_parallel import _site_files
 from tools.bench import generate
 
 UNVERIFIED = "pelican=4.99.0"
+
+
+def test_an_items_text_kept_compressed_reads_as_pelicans_and_the_plain_copy_is_gone():
+    """S9: before the writing step forks, each item's text is compressed; its
+    pages read what Pelican's `content` gave, and nothing keeps the plain text
+    (neither the item nor Pelican's memo of it)."""
+    text = "<p>A caf\u00e9 \u2014 and a long paragraph of the same words.</p>\n" * 40
+    post = Article(
+        text,
+        {"title": "One", "date": SafeDatetime(2026, 1, 1)},
+        settings=dict(DEFAULT_CONFIG),
+        source_path="/site/content/posts/one.md",
+    )
+    pelicans = post.content
+    assert (post, "") in Content.get_content.cache
+    assert compat.pack_contents([post, post]) == 1  # one item, packed once
+    assert post.content == pelicans and post.get_content("https://elsewhere.test") == pelicans
+    assert len(post.get_content.packed) < len(text.encode()) / 4
+    assert (post, "") not in Content.get_content.cache
+    assert not hasattr(post, "_content")  # anything that still reads it fails loudly
 
 
 def test_the_installed_versions_are_the_verified_ones():

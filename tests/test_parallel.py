@@ -193,6 +193,13 @@ def corpus(tmp_path_factory) -> Path:
     (content / "posts" / "bad-date.md").write_text(
         "Title: Bad date\nDate: the day after\n\nText.\n", encoding="utf-8"
     )
+    # A link within the site: Pelican rewrites it for each page's address (a
+    # build with workers writes each item's text from a compressed copy).
+    (content / "posts" / "linking.md").write_text(
+        "Title: A post that links\nDate: 2025-02-01 10:00\nCategory: The Search\n\n"
+        "See [the first post]({filename}item-1.md) and the caf\u00e9 \u2014 twice.\n",
+        encoding="utf-8",
+    )
     stray = content / "comments" / "no-such-post"
     stray.mkdir(parents=True)
     (stray / "c1.md").write_text("Author: A\nDate: 2025-01-01\n\nHello.\n", encoding="utf-8")

@@ -433,6 +433,10 @@ class _Fork:
             # process also sends `content_written` for every page it skips
             # (about as costly as linking one), so it takes a smaller share.
             writer.main_part = 1 / (jobs + 1)
+        else:
+            # Every page is rendered, and each process then holds its own copy
+            # of every item's text (compat S9): kept compressed until written.
+            compat.pack_contents(reuse.all_items(state.context))
         index, pipe, state.children = start_workers(jobs)
         writer.share = (index, jobs)
         if index:
