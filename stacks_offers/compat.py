@@ -341,28 +341,42 @@ def replace_listing_pages(dated) -> None:
 def summary_is_static(item) -> bool:
     """S4: whether Pelican's summary of `item` is the same on every page: no
     `Summary:` of its own, no content computed by a plugin, no link within the
-    site in its text (the one part that changes with the page)."""
+    site in its text (the one part that changes with the page). An item whose
+    text is packed (`pack_contents`) answers as it did before."""
     if "summary" in item.metadata or hasattr(item, "_get_content"):
         return False
-    return not item._get_intrasite_link_regex().search(item._content or "")
+    packed = item.__dict__.get("get_content")
+    if isinstance(packed, _PackedContent):
+        return not packed.links
+    return not _links_within(item, item._content)
+
+
+def _links_within(item, text) -> bool:
+    return item._get_intrasite_link_regex().search(text or "") is not None
 
 
 def summary_source(item) -> str:
     """S4: the text a static summary (`summary_is_static`) is made from."""
+    packed = item.__dict__.get("get_content")
+    if isinstance(packed, _PackedContent):
+        return packed.text()
     return item._content or ""
 
 
 class _PackedContent:
-    """S9: an item's `get_content`, its text kept compressed until a page asks."""
+    """S9: an item's `get_content`, its text kept compressed until a page asks,
+    with whether the text links within the site (`summary_is_static`)."""
 
-    __slots__ = ("item", "packed")
+    __slots__ = ("item", "links", "packed")
 
-    def __init__(self, item, packed: bytes) -> None:
-        self.item, self.packed = item, packed
+    def __init__(self, item, packed: bytes, links: bool) -> None:
+        self.item, self.packed, self.links = item, packed, links
+
+    def text(self) -> str:
+        return zlib.decompress(self.packed).decode("utf-8", "surrogatepass")
 
     def __call__(self, siteurl: str) -> str:
-        text = zlib.decompress(self.packed).decode("utf-8", "surrogatepass")
-        return self.item._update_content(text, siteurl)
+        return self.item._update_content(self.text(), siteurl)
 
 
 def pack_contents(items) -> int:
@@ -373,8 +387,9 @@ def pack_contents(items) -> int:
     text lies on, so the text would be held once per process. Compressed, it
     takes a third. Pelican's memo of `get_content` is emptied too (it holds
     the very same strings). `_content` is removed, so anything that reads it
-    afterwards fails loudly rather than finding nothing. Returns how many
-    items were packed."""
+    afterwards fails rather than finding nothing; what the speed layer asks of
+    the text later (`summary_is_static`, `summary_source`) is answered from the
+    packed copy. Returns how many items were packed."""
     from pelican.contents import Content
 
     todo = [
@@ -390,7 +405,7 @@ def pack_contents(items) -> int:
     with ThreadPoolExecutor(max_workers=2) as pool:
         packed = [data for half in pool.map(_compressed, halves) for data in half]
     for item, data in zip(todo, packed, strict=True):
-        item.get_content = _PackedContent(item, data)
+        item.get_content = _PackedContent(item, data, _links_within(item, item._content))
         del item._content
     Content.__dict__["get_content"].cache.clear()
     return len(todo)

@@ -27,22 +27,31 @@ UNVERIFIED = "pelican=4.99.0"
 
 def test_an_items_text_kept_compressed_reads_as_pelicans_and_the_plain_copy_is_gone():
     """S9: before the writing step forks, each item's text is compressed; its
-    pages read what Pelican's `content` gave, and nothing keeps the plain text
-    (neither the item nor Pelican's memo of it)."""
+    pages read what Pelican's `content` gave, what the speed layer asks of the
+    text is answered as before, and nothing keeps the plain text (neither the
+    item nor Pelican's memo of it)."""
     text = "<p>A caf\u00e9 \u2014 and a long paragraph of the same words.</p>\n" * 40
-    post = Article(
-        text,
-        {"title": "One", "date": SafeDatetime(2026, 1, 1)},
-        settings=dict(DEFAULT_CONFIG),
-        source_path="/site/content/posts/one.md",
-    )
-    pelicans = post.content
-    assert (post, "") in Content.get_content.cache
-    assert compat.pack_contents([post, post]) == 1  # one item, packed once
-    assert post.content == pelicans and post.get_content("https://elsewhere.test") == pelicans
-    assert len(post.get_content.packed) < len(text.encode()) / 4
-    assert (post, "") not in Content.get_content.cache
-    assert not hasattr(post, "_content")  # anything that still reads it fails loudly
+    posts = [
+        Article(
+            body,
+            {"title": "One", "date": SafeDatetime(2026, 1, 1)},
+            settings=dict(DEFAULT_CONFIG),
+            source_path=f"/site/content/posts/{n}.md",
+            context={"generated_content": {}, "static_content": {}, "localsiteurl": ""},
+        )
+        for n, body in enumerate((text, text + '<a href="{filename}/posts/0.md">a link</a>'))
+    ]
+    pelicans = [post.content for post in posts]
+    asked = [(compat.summary_is_static(p), compat.summary_source(p)) for p in posts]
+    assert [static for static, _source in asked] == [True, False]
+    assert (posts[0], "") in Content.get_content.cache
+    assert compat.pack_contents([*posts, posts[0]]) == 2  # each item packed once
+    for post, content, answers in zip(posts, pelicans, asked, strict=True):
+        assert post.content == content and post.get_content("https://elsewhere.test") == content
+        assert (compat.summary_is_static(post), compat.summary_source(post)) == answers
+        assert len(post.get_content.packed) < len(content.encode()) / 4
+        assert (post, "") not in Content.get_content.cache
+        assert not hasattr(post, "_content")  # anything that still reads it fails
 
 
 def test_the_installed_versions_are_the_verified_ones():

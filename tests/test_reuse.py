@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.sitebuild import PELICANCONF, copy_content, run_build, snapshot
+from tools.bench import edit_first_reply, generate
 from tools.inputs import differences, packages, stable, tree_digest
 
 FRESH_POST = """Title: {title}
@@ -65,6 +66,32 @@ def test_a_publish_with_nothing_changed_keeps_the_last_site(tmp_path):
     forced = publish(output, content, "--full", siteurl="https://one.test")
     assert "Built " in forced.stdout and output.resolve() != built
     assert snapshot(output) == before
+
+
+def test_after_a_build_with_workers_an_edit_renders_only_what_it_touched(tmp_path):
+    """A build from nothing that writes in two processes keeps its items' text
+    compressed (compat S9): what its pages read of each item must be noted as
+    an incremental build then finds it, or the first publish after it renders
+    again every page that shows a summary."""
+    generate(tmp_path / "corpus", 120, seed=5)
+    content = tmp_path / "corpus" / "project"
+    output, thread = tmp_path / "output", content / "threads" / "item-0.md"
+    two = {"BUILD_JOBS": "2"}  # forks whatever the machine's cores
+    first = run_build(output, content, "--strict", "--no-search", env=two)
+    assert first.returncode == 0 and "Built " in first.stdout, first.stderr[-3000:]
+    rendered = []
+    for n in range(2):
+        thread.write_text(
+            edit_first_reply(thread.read_text(encoding="utf-8"), f" Edit {n}."), encoding="utf-8"
+        )
+        done = run_build(output, content, "--strict", "--no-search", env=two)
+        assert done.returncode == 0, done.stderr[-3000:]
+        kept = re.search(r"(\d+) of (\d+) pages unchanged", done.stdout)
+        assert kept, done.stdout
+        rendered.append(int(kept[2]) - int(kept[1]))
+    # The thread's page and the few listings with its reply count, after the
+    # build from nothing as after an incremental one.
+    assert 0 < rendered[0] == rendered[1] < 10, rendered
 
 
 def test_a_kept_build_still_reports_its_problems_and_publish_still_refuses(tmp_path):
