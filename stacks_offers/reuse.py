@@ -570,6 +570,9 @@ def _plain(value) -> str:
 def _listed_value(item, attribute: str) -> str | None:
     """What a listing reads as `attribute` of `item`, as text; None when it
     cannot be vouched for (the page then depends on the whole item)."""
+    # Outside the `try`: an error in the check is not an absent summary.
+    if attribute == "summary" and not compat.summary_is_static(item):
+        return None  # the page's own address may be in it
     try:
         if attribute.startswith("thread."):
             thread = getattr(item, "thread", None)
@@ -577,8 +580,6 @@ def _listed_value(item, attribute: str) -> str | None:
         elif attribute == "thread":  # only whether there is one: the rest is read by name
             value = getattr(item, "thread", None) is not None
         elif attribute == "summary":
-            if not compat.summary_is_static(item):
-                return None  # the page's own address may be in it
             value = item.summary
         else:
             value = getattr(item, attribute)
