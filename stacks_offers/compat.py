@@ -357,6 +357,17 @@ def _links_within(item, text) -> bool:
 
 def summary_source(item) -> str:
     """S4: the text a static summary (`summary_is_static`) is made from."""
+    return item_text(item)
+
+
+def item_text(item) -> str:
+    """S4: an item's text as its reader gave it, its links within the site not
+    yet written for a page. Pelican's `content` writes them and keeps the
+    result in its memo (S9): asked before every item is read (to tag topics,
+    say), a link to a page read later stays unwritten there, and the feeds
+    showed it so. An item whose content a plugin computes gets `content`."""
+    if hasattr(item, "_get_content"):
+        return item.content
     packed = item.__dict__.get("get_content")
     if isinstance(packed, _PackedContent):
         return packed.text()

@@ -195,10 +195,17 @@ def corpus(tmp_path_factory) -> Path:
     )
     # A link within the site: Pelican rewrites it for each page's address (a
     # build with workers writes each item's text from a compressed copy).
+    # A link to a page too, which Pelican reads after the posts: the feeds show
+    # it written, however many processes tagged the posts' topics.
     (content / "posts" / "linking.md").write_text(
         "Title: A post that links\nDate: 2025-02-01 10:00\nCategory: The Search\n\n"
-        "See [the first post]({filename}item-1.md) and the caf\u00e9 \u2014 twice.\n",
+        "See [the first post]({filename}item-1.md), [the guide]({filename}../pages/guide.md)"
+        " and the caf\u00e9 \u2014 twice.\n",
         encoding="utf-8",
+    )
+    (content / "pages").mkdir(exist_ok=True)
+    (content / "pages" / "guide.md").write_text(
+        "Title: A guide\n\nHow to read this site.\n", encoding="utf-8"
     )
     stray = content / "comments" / "no-such-post"
     stray.mkdir(parents=True)

@@ -21,7 +21,7 @@ from pelican import signals
 from pelican.generators import Generator
 from pelican.urlwrappers import URLWrapper
 
-from stacks_offers import contract, reuse, templates
+from stacks_offers import compat, contract, reuse, templates
 from stacks_offers.forkmap import default_jobs, fork_map
 
 from .vocabulary import Vocabulary, VocabularyError, load
@@ -75,7 +75,9 @@ def _as_list(value) -> list[str]:
 def _texts(article) -> dict[str, str]:
     texts = {
         "title": article.title,
-        "body": Markup(article.content).striptags(),
+        # Not `content`: read now, before the pages are, its links to a page
+        # would stay unwritten in Pelican's memo of it (compat.item_text).
+        "body": Markup(compat.item_text(article)).striptags(),
     }
     if "summary" in article.metadata:
         texts["summary"] = Markup(article.metadata["summary"]).striptags()
