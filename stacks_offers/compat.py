@@ -408,7 +408,7 @@ def pack_contents(items) -> int:
         for item in dict.fromkeys(items)
         if isinstance(item.__dict__.get("_content"), str)
         and item.__dict__["_content"]
-        and "_get_content" not in item.__dict__
+        and not hasattr(item, "_get_content")
     ]
     # zlib lets go of the interpreter lock while it compresses: two threads,
     # each with half of the texts, use two cores.
