@@ -19,6 +19,8 @@ What the speed layer relies on, one line each (the functions below hold them):
 reading (threads plugin, any version; a change breaks the build loudly)
   R1 MarkdownReader._parse_metadata(meta) reads `self._md` and `self._source_path`
   R2 Python-Markdown's meta preprocessor is registered at priority 27
+  R3 Content._content is an item's text as its reader gave it, before links
+     within the site are written for a page (topics plugin, `item_text`)
 writing (parallel)
   W1 Writer._open_w(filename, encoding, override) opens every file a page or
      feed is written to (`OwningWriter`)
@@ -361,7 +363,7 @@ def summary_source(item) -> str:
 
 
 def item_text(item) -> str:
-    """S4: an item's text as its reader gave it, its links within the site not
+    """R3: an item's text as its reader gave it, its links within the site not
     yet written for a page. Pelican's `content` writes them and keeps the
     result in its memo (S9): asked before every item is read (to tag topics,
     say), a link to a page read later stays unwritten there, and the feeds
@@ -398,9 +400,10 @@ def pack_contents(items) -> int:
     text lies on, so the text would be held once per process. Compressed, it
     takes a third. Pelican's memo of `get_content` is emptied too (it holds
     the very same strings). `_content` is removed, so anything that reads it
-    afterwards fails rather than finding nothing; what the speed layer asks of
-    the text later (`summary_is_static`, `summary_source`) is answered from the
-    packed copy. Returns how many items were packed."""
+    afterwards fails rather than finding nothing; what is asked of the text
+    later through this module (`summary_is_static`, `summary_source`,
+    `item_text`) is answered from the packed copy. Returns how many items
+    were packed."""
     from pelican.contents import Content
 
     todo = [
