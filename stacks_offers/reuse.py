@@ -106,12 +106,21 @@ def link_or_copy(source, target) -> None:
 def file_digest(path: str, settings=None) -> str:
     """A digest of a file's bytes. The build's own pass over the content
     (tools/inputs.py, for the inputs record) already read them: what it found
-    is in the plan (`"files"`), and used here rather than reading them again."""
+    is in the plan (`"files"`), and used here rather than reading them again;
+    a file outside it is read once in a build."""
     kept = store(settings)
-    if kept is not None:
-        known = kept.files.get(os.path.abspath(path))
-        if known is not None:
-            return known
+    if kept is None:
+        return _read_digest(path)
+    where = os.path.abspath(path)
+    known = kept.files.get(where) or kept.other_files.get(where)
+    if known is None:
+        # A file outside the pass (privacy.toml, asked about for every file
+        # read, may not exist): read once in this build.
+        known = kept.other_files[where] = _read_digest(path)
+    return known
+
+
+def _read_digest(path: str) -> str:
     try:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
@@ -173,6 +182,7 @@ class Store:
         self.settings = settings
         self.fresh = fresh
         self.files: dict[str, str] = files or {}  # this build's content files' digests
+        self.other_files: dict[str, str] = {}  # `file_digest` of others, this build
         self._connections: dict[int, sqlite3.Connection] = {}
         self.hits = self.misses = 0
         db = self._db()
