@@ -357,17 +357,13 @@ def _links_within(item, text) -> bool:
     return item._get_intrasite_link_regex().search(text or "") is not None
 
 
-def summary_source(item) -> str:
-    """S4: the text a static summary (`summary_is_static`) is made from."""
-    return item_text(item)
-
-
 def item_text(item) -> str:
     """R3: an item's text as its reader gave it, its links within the site not
     yet written for a page. Pelican's `content` writes them and keeps the
     result in its memo (S9): asked before every item is read (to tag topics,
     say), a link to a page read later stays unwritten there, and the feeds
-    showed it so. An item whose content a plugin computes gets `content`."""
+    showed it so. A static summary (`summary_is_static`) is made from it. An
+    item whose content a plugin computes gets `content`."""
     if hasattr(item, "_get_content"):
         return item.content
     packed = item.__dict__.get("get_content")
@@ -401,9 +397,8 @@ def pack_contents(items) -> int:
     takes a third. Pelican's memo of `get_content` is emptied too (it holds
     the very same strings). `_content` is removed, so anything that reads it
     afterwards fails rather than finding nothing; what is asked of the text
-    later through this module (`summary_is_static`, `summary_source`,
-    `item_text`) is answered from the packed copy. Returns how many items
-    were packed."""
+    later through this module (`summary_is_static`, `item_text`) is answered
+    from the packed copy. Returns how many items were packed."""
     from pelican.contents import Content
 
     todo = [

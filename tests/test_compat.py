@@ -42,13 +42,13 @@ def test_an_items_text_kept_compressed_reads_as_pelicans_and_the_plain_copy_is_g
         for n, body in enumerate((text, text + '<a href="{filename}/posts/0.md">a link</a>'))
     ]
     pelicans = [post.content for post in posts]
-    asked = [(compat.summary_is_static(p), compat.summary_source(p)) for p in posts]
+    asked = [(compat.summary_is_static(p), compat.item_text(p)) for p in posts]
     assert [static for static, _source in asked] == [True, False]
     assert (posts[0], "") in Content.get_content.cache
     assert compat.pack_contents([*posts, posts[0]]) == 2  # each item packed once
     for post, content, answers in zip(posts, pelicans, asked, strict=True):
         assert post.content == content and post.get_content("https://elsewhere.test") == content
-        assert (compat.summary_is_static(post), compat.summary_source(post)) == answers
+        assert (compat.summary_is_static(post), compat.item_text(post)) == answers
         assert len(post.get_content.packed) < len(content.encode()) / 4
         assert (post, "") not in Content.get_content.cache
         assert not hasattr(post, "_content")  # anything that still reads it fails

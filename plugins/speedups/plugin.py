@@ -157,7 +157,7 @@ def share_summaries(generators) -> None:
     # A static summary is made from the item's text and the settings alone: an
     # incremental build takes it from the store of per-item work by the text.
     storing = reuse.store(settings) is not None
-    keys = [reuse.digest(compat.summary_source(i)) if storing else None for i in items]
+    keys = [reuse.digest(compat.item_text(i)) if storing else None for i in items]
     found = reuse.recall_many(settings, "summary", keys) if storing else {}
     kept = [found.get(key, reuse.MISSING) for key in keys]
     todo = [item for item, summary in zip(items, kept, strict=True) if summary is reuse.MISSING]
