@@ -337,18 +337,21 @@ def store(settings) -> Store | None:
 
 
 def template_cache(settings):
-    """Jinja's compiled templates, kept beside the store (Jinja's own
-    `FileSystemBytecodeCache`: a template is found by its name and used only
-    while its source is the same), so a build does not compile every template
-    again in each process; None when the build does not reuse work (a fresh
-    build, --full, finds it emptied: tools/build.py)."""
+    """Jinja's compiled templates: those this process compiled
+    (`templatecache.TemplateCache`), then, when the build reuses work, those kept
+    beside the store (Jinja's own `FileSystemBytecodeCache`: a template is found
+    by its name and used only while its source is the same), so a build does not
+    compile every template again in each generator and process. A fresh build
+    (--full) finds the kept ones emptied (tools/build.py)."""
+    from stacks_offers.templatecache import TemplateCache
+
     plan = settings.get(REUSE_SETTING) if settings else None
     if not plan or not plan.get("templates"):
-        return None
+        return TemplateCache()
     from jinja2 import FileSystemBytecodeCache
 
     os.makedirs(plan["templates"], exist_ok=True)
-    return FileSystemBytecodeCache(plan["templates"])
+    return TemplateCache(FileSystemBytecodeCache(plan["templates"]))
 
 
 def close(settings) -> None:

@@ -69,11 +69,10 @@ def set_defaults(pelican) -> None:
 
 
 def keep_templates(generator) -> None:
-    """generator_init: an incremental build's generators load compiled
-    templates kept from the last build (`reuse.template_cache`)."""
-    cache = reuse.template_cache(generator.settings)
-    if cache is not None:
-        generator.env.bytecode_cache = cache
+    """generator_init: every generator uses the templates this process has
+    compiled, and an incremental build's those kept from the last build
+    (`reuse.template_cache`)."""
+    generator.env.bytecode_cache = reuse.template_cache(generator.settings)
 
 
 def jobs_for(settings) -> int:

@@ -110,26 +110,36 @@ def _files_digest(vocabulary: str, model: str | None) -> str:
     return reuse.digest(reuse.file_digest(vocabulary), model and reuse.file_digest(model))
 
 
+_LOADED: dict[tuple[str, str], object] = {}  # (path, digest of its files) -> vocabulary
+
+
 def _load_vocabulary(settings):
-    """The vocabulary and its model, compiled (`load`); an incremental build
-    takes them from its store while both files are byte for byte the same
-    (stacks_offers/reuse.py; a third of a second against a tenth)."""
+    """The vocabulary and its model, compiled (`load`), once per process while
+    both files are byte for byte the same (a process that builds several
+    times: the dev server, the tests); an incremental build takes them from
+    its store (stacks_offers/reuse.py; a third of a second against a tenth).
+    Nothing changes a loaded vocabulary: tagging only reads it."""
     path = _vocabulary_path(settings)
-    key = None
-    if reuse.store(settings) is not None:
-        try:
-            table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("model")
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            table = None  # `load` says what is wrong
-        model = table.get("file") if isinstance(table, dict) else None
-        model = os.path.join(os.path.dirname(path), model) if isinstance(model, str) else None
-        key = _files_digest(path, model)
-        kept = reuse.recall(settings, "vocabulary", key)
-        if kept is not reuse.MISSING:
-            return kept
-    vocabulary = load(path)
-    if key is not None:
-        reuse.keep(settings, "vocabulary", key, vocabulary)
+    try:
+        table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("model")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        table = None  # `load` says what is wrong
+    model = table.get("file") if isinstance(table, dict) else None
+    model = os.path.join(os.path.dirname(path), model) if isinstance(model, str) else None
+    key = (os.path.abspath(path), _files_digest(path, model))
+    vocabulary = _LOADED.get(key)
+    if vocabulary is not None:
+        return vocabulary
+    stored = reuse.store(settings) is not None
+    if stored:
+        vocabulary = reuse.recall(settings, "vocabulary", key[1])
+    if vocabulary is None or vocabulary is reuse.MISSING:
+        vocabulary = load(path)
+        if stored:
+            reuse.keep(settings, "vocabulary", key[1], vocabulary)
+    if len(_LOADED) >= 8:
+        _LOADED.clear()
+    _LOADED[key] = vocabulary
     return vocabulary
 
 

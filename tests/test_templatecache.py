@@ -1,0 +1,114 @@
+"""Templates compiled once per process (stacks_offers/templatecache.py), and the
+topic vocabulary loaded once per process: what a build gets is what compiling
+or loading anew would give."""
+
+from __future__ import annotations
+
+import shutil
+
+from jinja2 import DictLoader, Environment, FileSystemBytecodeCache, pass_context
+from pelican.utils import DateFormatter
+
+from stacks_offers.templatecache import TemplateCache
+from tests.sitebuild import build, copy_content, run_build, snapshot
+
+PAGE = '{% if x %}{{ "Offer" | shout }}{% endif %} {{ name | shout }}'
+
+
+def environment(shout, source=PAGE, **options) -> Environment:
+    env = Environment(loader=DictLoader({"page.html": source}), **options)
+    env.filters["shout"] = shout
+    env.filters["strftime"] = DateFormatter()  # one per environment, as Pelican gives
+    env.bytecode_cache = TemplateCache()
+    return env
+
+
+def upper(value):
+    return str(value).upper()
+
+
+def compiled(env: Environment):
+    return env.get_template("page.html").root_render_func.__code__
+
+
+def test_environments_alike_share_one_compilation():
+    first, second = environment(upper), environment(upper)
+    assert compiled(second) is compiled(first)
+    assert second.get_template("page.html").render(x=1, name="dean") == "OFFER DEAN"
+
+
+def test_a_filter_called_while_compiling_is_the_environments_own():
+    """Jinja calls a filter on constants while it compiles ("Offer" | shout): an
+    environment whose `shout` is another function, or the same function closing
+    over another value, gets its own result."""
+
+    def lower(value):
+        return str(value).lower()
+
+    def suffixed(end):
+        def shout(value):
+            return f"{value}{end}"
+
+        return shout
+
+    assert environment(upper).get_template("page.html").render(x=1, name="a") == "OFFER A"
+    assert environment(lower).get_template("page.html").render(x=1, name="A") == "offer a"
+    assert environment(suffixed("!")).get_template("page.html").render(x=1, name="a") == (
+        "Offer! a!"
+    )
+    assert environment(suffixed("?")).get_template("page.html").render(x=1, name="a") == (
+        "Offer? a?"
+    )
+    # A filter that is handed the context is never called while compiling.
+    at_runtime = pass_context(lambda context, value: f"{value}@{context['where']}")
+    rendered = environment(at_runtime).get_template("page.html").render(x=1, name="a", where="w")
+    assert rendered == "Offer@w a@w"
+
+
+def test_other_options_or_an_edited_source_compile_anew():
+    base = environment(upper)
+    assert compiled(environment(upper, trim_blocks=True)) is not compiled(base)
+    edited = environment(upper, source=PAGE + "!")
+    assert compiled(edited) is not compiled(base)
+    assert edited.get_template("page.html").render(x=0, name="a") == " A!"
+    # An environment without the filter fails as Jinja does without a cache.
+    bare = Environment(loader=DictLoader({"page.html": PAGE}))
+    bare.bytecode_cache = TemplateCache()
+    try:
+        bare.get_template("page.html")
+    except Exception as exc:  # Jinja's TemplateAssertionError
+        assert "No filter named 'shout'" in str(exc)
+    else:
+        raise AssertionError("compiled without its filter")
+
+
+def test_the_disk_cache_behind_it_is_written_and_read(tmp_path):
+    """An incremental build keeps compiled templates on disk for the next process."""
+    env = environment(upper, source=PAGE + " on disk")
+    env.bytecode_cache = TemplateCache(FileSystemBytecodeCache(str(tmp_path)))
+    env.get_template("page.html")
+    assert len(list(tmp_path.iterdir())) == 1
+    again = Environment(loader=DictLoader({"page.html": PAGE + " on disk"}))
+    again.filters["shout"] = upper
+    again.bytecode_cache = FileSystemBytecodeCache(str(tmp_path))
+    assert again.get_template("page.html").render(x=1, name="a") == "OFFER A on disk"
+
+
+def test_a_build_after_the_vocabulary_changes_reads_it_anew_in_the_same_process(tmp_path):
+    """The vocabulary and model are loaded once per process while their files are
+    the same: a second build in the same process after an edit is what a new
+    process builds from the edited files."""
+    content = copy_content(tmp_path / "content")
+    first = build(tmp_path / "first" / "output", content=content)
+    vocabulary = content / "topics.toml"
+    vocabulary.write_text(
+        vocabulary.read_text(encoding="utf-8").replace("threshold = 3.5 ", "threshold = 30.0", 1),
+        encoding="utf-8",
+    )
+    second = build(tmp_path / "second" / "output", content=content)
+    assert snapshot(second.output) != snapshot(first.output)
+    fresh = tmp_path / "fresh" / "output"
+    done = run_build(fresh, content, "--no-search", "--full")
+    assert done.returncode == 0, done.stderr[-3000:]
+    shutil.rmtree(fresh.resolve() / "pagefind", ignore_errors=True)
+    assert snapshot(second.output) == snapshot(fresh)
