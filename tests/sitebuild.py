@@ -176,8 +176,8 @@ def run_command(
 
     With `fresh`, in a new Python process. Otherwise in a process forked from
     this one, which runs the script as Python would (`runpy`, as `__main__`,
-    with its arguments, environment, working folder, the path a new
-    interpreter has, and logging as a new process has it), without paying
+    with its arguments, environment (TMPDIR and TZ read again), working folder,
+    the path a new interpreter has, and logging as a new process has it), without paying
     again for the interpreter's start and the imports this process has made
     (0.7 s a build). Tests that measure the process itself (its memory, its
     terminal) ask for `fresh`; `make publish`'s own start is tested through
@@ -241,6 +241,9 @@ def _run_script(script: str, args, environment: dict, search_path, out, err) -> 
         os.chdir(ROOT)
         os.environ.clear()
         os.environ.update(environment)
+        # What this process worked out from its own environment, worked out anew.
+        tempfile.tempdir = None  # TMPDIR
+        time.tzset()  # TZ
         sys.argv = [script, *args]
         sys.path[:] = [os.path.dirname(script), *search_path]
         root = logging.getLogger()  # a new process has no handlers (pytest's are here)

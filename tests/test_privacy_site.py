@@ -22,6 +22,7 @@ from tests.sitebuild import (
     SITEURL,
     build_local,
     copy_content,
+    run_command,
     run_tool,
 )
 
@@ -32,7 +33,7 @@ def publish(output: Path, content: Path, *extra: str, settings: Path = PUBLISHCO
     """`make publish`'s command (or, with PELICANCONF and no --strict, `make html`'s)."""
     command = [*BUILD, "--settings", str(settings), "--output", str(output)]
     command += ["--content", str(content), "--siteurl", SITEURL, *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    return run_command(command, dict(os.environ), timeout=600)
 
 
 def every_text(folder: Path):

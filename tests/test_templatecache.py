@@ -97,7 +97,8 @@ def test_the_disk_cache_behind_it_is_written_and_read(tmp_path):
 def test_a_build_after_the_vocabulary_changes_reads_it_anew_in_the_same_process(tmp_path):
     """The vocabulary and model are loaded once per process while their files are
     the same: a second build in the same process after an edit is what a new
-    process builds from the edited files."""
+    process builds from the edited files, and a copy of the same files in
+    another folder is named by its own paths."""
     content = copy_content(tmp_path / "content")
     first = build(tmp_path / "first" / "output", content=content)
     vocabulary = content / "topics.toml"
@@ -108,7 +109,20 @@ def test_a_build_after_the_vocabulary_changes_reads_it_anew_in_the_same_process(
     second = build(tmp_path / "second" / "output", content=content)
     assert snapshot(second.output) != snapshot(first.output)
     fresh = tmp_path / "fresh" / "output"
-    done = run_build(fresh, content, "--no-search", "--full")
+    done = run_build(fresh, content, "--no-search", "--full", fresh=True)
     assert done.returncode == 0, done.stderr[-3000:]
     shutil.rmtree(fresh.resolve() / "pagefind", ignore_errors=True)
     assert snapshot(second.output) == snapshot(fresh)
+    # The edit made the model stale, and the warning names the files it is about.
+    stale = [m for m in second.messages if "trained with another version" in m]
+    assert stale == [
+        f"{vocabulary}: the topic model {content / 'topics-model.json'} was trained with "
+        "another version of this vocabulary; retrain it with `make topics-train`"
+    ]
+    moved = tmp_path / "moved"
+    shutil.copytree(content, moved)
+    third = build(tmp_path / "third" / "output", content=moved)
+    assert [m for m in third.messages if "trained with another version" in m] == [
+        f"{moved / 'topics.toml'}: the topic model {moved / 'topics-model.json'} was trained "
+        "with another version of this vocabulary; retrain it with `make topics-train`"
+    ]

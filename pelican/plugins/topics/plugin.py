@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -110,7 +111,7 @@ def _files_digest(vocabulary: str, model: str | None) -> str:
     return reuse.digest(reuse.file_digest(vocabulary), model and reuse.file_digest(model))
 
 
-_LOADED: dict[tuple[str, str], object] = {}  # (path, digest of its files) -> vocabulary
+_LOADED: dict[str, object] = {}  # digest of the vocabulary's and model's bytes -> vocabulary
 
 
 def _load_vocabulary(settings):
@@ -126,21 +127,34 @@ def _load_vocabulary(settings):
         table = None  # `load` says what is wrong
     model = table.get("file") if isinstance(table, dict) else None
     model = os.path.join(os.path.dirname(path), model) if isinstance(model, str) else None
-    key = (os.path.abspath(path), _files_digest(path, model))
+    key = _files_digest(path, model)
     vocabulary = _LOADED.get(key)
     if vocabulary is not None:
-        return vocabulary
-    stored = reuse.store(settings) is not None
-    if stored:
-        vocabulary = reuse.recall(settings, "vocabulary", key[1])
-    if vocabulary is None or vocabulary is reuse.MISSING:
+        return _named(vocabulary, path, table)
+    if reuse.store(settings) is not None:
+        vocabulary = reuse.recall(settings, "vocabulary", key)
+        if vocabulary is reuse.MISSING:
+            vocabulary = load(path)
+            reuse.keep(settings, "vocabulary", key, vocabulary)
+    else:
         vocabulary = load(path)
-        if stored:
-            reuse.keep(settings, "vocabulary", key[1], vocabulary)
     if len(_LOADED) >= 8:
         _LOADED.clear()
     _LOADED[key] = vocabulary
-    return vocabulary
+    return _named(vocabulary, path, table)
+
+
+def _named(vocabulary, path: str, table):
+    """`vocabulary` as `load(path)` gives it: the same bytes in another folder
+    (a copy of the site) name their own files in messages."""
+    if vocabulary.path == path:
+        return vocabulary
+    moved = copy.copy(vocabulary)
+    moved.path = path
+    if vocabulary.model is not None:
+        moved.model = copy.copy(vocabulary.model)
+        moved.model.path = str(Path(path).parent / table["file"])
+    return moved
 
 
 def tag_articles(generator) -> None:
