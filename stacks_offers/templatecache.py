@@ -30,7 +30,14 @@ from typing import Any
 import jinja2
 from jinja2.bccache import Bucket, BytecodeCache
 from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
-from jinja2.utils import _PassArg
+
+try:  # how Jinja marks what a filter is handed (a private name of Jinja 3.1; without it,
+    # every filter is told apart by `_same`, which only compiles more often)
+    from jinja2.utils import _PassArg
+
+    _CONTEXT = _PassArg.context
+except ImportError:
+    _CONTEXT = None
 
 # (fingerprint, name, filename) -> (source checksum, code)
 _COMPILED: dict[tuple, tuple[str, Any]] = {}
@@ -76,7 +83,7 @@ def _same(value, depth: int = 0) -> Any:
                 _same(value.__defaults__, depth),
                 _same(value.__kwdefaults__, depth),
                 closure,
-                _PassArg.from_obj(value),
+                _passes(value),
             )
         except (TypeError, ValueError):  # an unhashable default, an empty cell
             return ("object", value)
@@ -102,6 +109,10 @@ def _same(value, depth: int = 0) -> Any:
     except TypeError:
         return _Itself(value)
     return value
+
+
+def _passes(function):
+    return getattr(function, "jinja_pass_arg", None)
 
 
 def _first(pair) -> str:
@@ -131,8 +142,8 @@ def _callables(table: dict, builtin: dict) -> tuple:
     for name, function in sorted(table.items()):
         if function is builtin.get(name):
             found.append(name)
-        elif _PassArg.from_obj(function) is _PassArg.context:
-            found.append((name, _PassArg.context))
+        elif _CONTEXT is not None and _passes(function) is _CONTEXT:
+            found.append((name, "context"))
         else:
             found.append((name, _same(function)))
     return tuple(found)
