@@ -31,6 +31,18 @@ PELICANCONF = ROOT / "pelicanconf.py"
 SITEURL = "https://site.test"
 
 
+def _keep_vocabulary_loaded() -> None:
+    """The tests build many sites in one process: they keep the topic vocabulary
+    between builds while its files are the same, as the dev server does (and
+    the commands they fork inherit it)."""
+    from pelican.plugins.topics import plugin  # once tools.build has set the plugins' path
+
+    plugin.KEEP_LOADED = True
+
+
+_keep_vocabulary_loaded()
+
+
 @dataclass
 class Site:
     output: Path

@@ -45,6 +45,7 @@ from pelican.contents import Article  # noqa: E402
 from pelican.generators import ArticlesGenerator  # noqa: E402
 from pelican.log import init as init_logging  # noqa: E402
 from pelican.plugins.threads.plugin import ARTICLE_LISTS as ITEM_LISTS  # noqa: E402
+from pelican.plugins.topics import plugin as topics_plugin  # noqa: E402
 from pelican.settings import read_settings  # noqa: E402
 from pelican.utils import FileChangeFilter  # noqa: E402
 from pelican.writers import Writer  # noqa: E402
@@ -293,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-serve", action="store_true", help="only rebuild, do not serve")
     args = parser.parse_args(argv)
     init_logging(level=logging.WARNING)
+    topics_plugin.KEEP_LOADED = True  # it builds again on every save
     # `kill` (and the benchmark) stop it like Ctrl-C: the server is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     content = args.content.absolute() if args.content else None

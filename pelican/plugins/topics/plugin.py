@@ -111,15 +111,20 @@ def _files_digest(vocabulary: str, model: str | None) -> str:
     return reuse.digest(reuse.file_digest(vocabulary), model and reuse.file_digest(model))
 
 
-_LOADED: dict[str, object] = {}  # digest of the vocabulary's and model's bytes -> vocabulary
+# A process that builds many times (the dev server, the tests) sets KEEP_LOADED:
+# the vocabulary is then kept between builds, by the digest of its and its
+# model's bytes. A single build lets go of it once items are tagged (21 MiB that
+# the writing processes would otherwise hold too).
+KEEP_LOADED = False
+_LOADED: dict[str, object] = {}
 
 
 def _load_vocabulary(settings):
-    """The vocabulary and its model, compiled (`load`), once per process while
-    both files are byte for byte the same (a process that builds several
-    times: the dev server, the tests); an incremental build takes them from
-    its store (stacks_offers/reuse.py; a third of a second against a tenth).
-    Nothing changes a loaded vocabulary: tagging only reads it."""
+    """The vocabulary and its model, compiled (`load`); with KEEP_LOADED, once
+    per process while both files are byte for byte the same; an incremental
+    build takes them from its store (stacks_offers/reuse.py; a third of a
+    second against a tenth). Nothing changes a loaded vocabulary: tagging only
+    reads it."""
     path = _vocabulary_path(settings)
     try:
         table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("model")
@@ -138,9 +143,10 @@ def _load_vocabulary(settings):
             reuse.keep(settings, "vocabulary", key, vocabulary)
     else:
         vocabulary = load(path)
-    if len(_LOADED) >= 8:
-        _LOADED.clear()
-    _LOADED[key] = vocabulary
+    if KEEP_LOADED:
+        if len(_LOADED) >= 4:
+            _LOADED.clear()
+        _LOADED[key] = vocabulary
     return _named(vocabulary, path, table)
 
 
