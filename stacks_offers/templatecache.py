@@ -43,22 +43,25 @@ except ImportError:
 _COMPILED: dict[tuple, tuple[str, Any]] = {}
 _MOST = 2048  # a bound for a long-lived process that builds many different themes
 
-_OPTIONS = (
-    "block_start_string",
-    "block_end_string",
-    "variable_start_string",
-    "variable_end_string",
-    "comment_start_string",
-    "comment_end_string",
-    "line_statement_prefix",
-    "line_comment_prefix",
-    "trim_blocks",
-    "lstrip_blocks",
-    "newline_sequence",
-    "keep_trailing_newline",
-    "optimized",
-    "is_async",
-)
+# What an environment holds that Jinja reads only while rendering, or that
+# `fingerprint` takes in its own way; everything else it holds (its syntax and
+# whitespace options, what an extension set on it, such as i18n's
+# `newstyle_gettext`) is part of the key.
+_NOT_COMPILED = {
+    "globals",
+    "loader",
+    "cache",
+    "bytecode_cache",
+    "auto_reload",
+    "undefined",
+    "shared",
+    "linked_to",
+    "overlayed",
+    "filters",
+    "tests",
+    "extensions",
+    "autoescape",
+}
 
 
 def _same(value, depth: int = 0) -> Any:
@@ -156,12 +159,14 @@ def fingerprint(environment: jinja2.Environment, name: str) -> tuple:
     return (
         jinja2.__version__,
         sys.version_info[:2],
-        tuple(getattr(environment, option) for option in _OPTIONS),
+        tuple(
+            (key, _same(value))
+            for key, value in sorted(vars(environment).items())
+            if key not in _NOT_COMPILED
+        ),
         autoescape(name) if callable(autoescape) else autoescape,
-        _same(environment.finalize),
         tuple((k, type(environment.extensions[k])) for k in sorted(environment.extensions)),
-        _same(environment.code_generator_class),
-        _same(environment.policies),
+        environment.code_generator_class,
         _callables(environment.filters, DEFAULT_FILTERS),
         _callables(environment.tests, DEFAULT_TESTS),
     )

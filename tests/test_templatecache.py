@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import shutil
 
-from jinja2 import DictLoader, Environment, FileSystemBytecodeCache, pass_context
+from jinja2 import DictLoader, Environment, FileSystemBytecodeCache, nodes, pass_context
+from jinja2.ext import Extension
 from pelican.utils import DateFormatter
 
 from stacks_offers.templatecache import TemplateCache
@@ -80,6 +81,36 @@ def test_other_options_or_an_edited_source_compile_anew():
         assert "No filter named 'shout'" in str(exc)
     else:
         raise AssertionError("compiled without its filter")
+
+
+class Greeting(Extension):
+    """`{% greet %}`: a word chosen while compiling, from what the extension set
+    on the environment (as jinja2.ext.i18n sets `newstyle_gettext`)."""
+
+    tags = frozenset({"greet"})
+
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        environment.extend(greeting="Hello")
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        return nodes.Output([nodes.Const(self.environment.greeting)], lineno=lineno)
+
+
+def test_what_an_extension_set_on_the_environment_is_part_of_the_key():
+    def greeting(word: str) -> str:
+        env = Environment(loader=DictLoader({"hi.html": "{% greet %}, reader"}))
+        env.add_extension(Greeting)
+        env.greeting = word
+        env.bytecode_cache = TemplateCache()
+        return env.get_template("hi.html").render()
+
+    assert [greeting("Hello"), greeting("Welcome"), greeting("Hello")] == [
+        "Hello, reader",
+        "Welcome, reader",
+        "Hello, reader",
+    ]
 
 
 def test_the_disk_cache_behind_it_is_written_and_read(tmp_path):
