@@ -2,50 +2,45 @@
 
 Pelican gives each generator a Jinja environment of its own, and a plain Jinja
 environment compiles a template on first use: a build compiled the theme's
-templates once per generator (82 compilations of 25-odd templates for the demo
-site, about half of a small build's time), and a process that builds several
-sites (the test suite, the dev server) compiled them all again for each.
+templates once per generator (82 compilations of about 40 templates for the
+demo site, about half of a small build's time), and a process that builds
+several sites (the test suite, the dev server) compiled them all again for each.
 
-`TemplateCache` is a Jinja bytecode cache (Jinja's documented
-`Environment.bytecode_cache` hook) kept in memory for the process, in front of
-the disk cache an incremental build keeps beside its store (`disk`). Jinja
-itself checks the template's source: a cached compilation is used only while
-the source is the same. The compiled code also depends on the environment
-(its syntax and whitespace options, extensions, `finalize`, autoescaping, and
-the filters and tests it has: the compiler calls a filter on constant arguments
-at compile time, and writes how each filter is called), so the memory cache
-finds a template by all of those too (`fingerprint`): an environment with
-another filter, or a filter of the same name that is another function, or the
-same function closing over other values (a reply address from other
-settings), compiles its own.
+`TemplateCache` is a Jinja bytecode cache (Jinja's `Environment.bytecode_cache`
+hook) kept in memory for the process, in front of the disk cache an incremental
+build keeps beside its store (`disk`). A compiled template is used again only
+for the same source (Jinja's own check) and an environment that compiles it
+the same way (`fingerprint`): the same Jinja, Python and environment class, the
+same options and whatever an extension set on the environment, the same
+autoescaping for that name, the same extensions, and filters and tests of the
+same names handed the same things. Which function a filter is does not matter,
+since `TemplateCache` compiles with every filter and test that is not Jinja's
+own, and `finalize`, replaced by one that refuses to run: Jinja calls a filter
+on constant arguments while it compiles (`{{ "x" | f }}` is folded into the
+code), and with these it leaves every such call to the page's rendering, when
+the environment's own filter runs. Jinja's own filters and tests, the same in
+every environment, are still folded.
+
+An environment holding anything the key cannot write down as plain values (a
+bound method an extension put there) is not cached at all: Jinja compiles its
+templates as it would without this module.
 """
 
 from __future__ import annotations
 
-import functools
-import sys
-from types import FunctionType, ModuleType
-from typing import Any
+import hashlib
 
 import jinja2
 from jinja2.bccache import Bucket, BytecodeCache
 from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
 
-try:  # how Jinja marks what a filter is handed (a private name of Jinja 3.1; without it,
-    # every filter is told apart by `_same`, which only compiles more often)
-    from jinja2.utils import _PassArg
-
-    _CONTEXT = _PassArg.context
-except ImportError:
-    _CONTEXT = None
-
 # (fingerprint, name, filename) -> (source checksum, code)
-_COMPILED: dict[tuple, tuple[str, Any]] = {}
+_COMPILED: dict[tuple, tuple[str, object]] = {}
 _MOST = 2048  # a bound for a long-lived process that builds many different themes
 
 # What an environment holds that Jinja reads only while rendering, or that
 # `fingerprint` takes in its own way; everything else it holds (its syntax and
-# whitespace options, what an extension set on it, such as i18n's
+# whitespace options, policies, what an extension set on it, such as i18n's
 # `newstyle_gettext`) is part of the key.
 _NOT_COMPILED = {
     "globals",
@@ -61,153 +56,143 @@ _NOT_COMPILED = {
     "tests",
     "extensions",
     "autoescape",
+    "finalize",
 }
 
 
-def _same(value, depth: int = 0) -> Any:
-    """A hashable stand-in for `value` that is equal for values that behave the
-    same: a function by its module's file, name, code, defaults and the values
-    it closes over (a settings file read again defines equal functions); a
-    partial by its function and arguments; an instance of a class without an
-    equality of its own by its class and attributes (Pelican gives each
-    generator a `strftime` filter object of its own); containers by what they
-    hold; anything else by itself, as is anything nested deeper than a few levels."""
-    if depth > 4:
-        return _Itself(value)
-    depth += 1
-    if isinstance(value, FunctionType):
-        try:
-            closure = tuple(_same(cell.cell_contents, depth) for cell in value.__closure__ or ())
-            return (
-                "function",
-                value.__globals__.get("__file__"),
-                value.__qualname__,
-                value.__code__,
-                _same(value.__defaults__, depth),
-                _same(value.__kwdefaults__, depth),
-                closure,
-                _passes(value),
-            )
-        except (TypeError, ValueError):  # an unhashable default, an empty cell
-            return ("object", value)
-    if isinstance(value, functools.partial):
-        return (
-            "partial",
-            _same(value.func, depth),
-            _same(value.args, depth),
-            _same(value.keywords, depth),
-        )
-    if isinstance(value, (tuple, list)):
-        return (type(value).__name__, *(_same(v, depth) for v in value))
+class _NotPlain(Exception):
+    """A value the key cannot write down."""
+
+
+class _NotWhileCompiling(Exception):
+    """Raised by the stand-in of a filter asked to run while compiling."""
+
+
+def _plain(value):
+    """`value` as plain data whose text is the same in every process; a type is
+    part of it (1, 1.0 and True differ)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return (type(value).__name__, value)
+    if isinstance(value, tuple | list):
+        return (type(value).__name__, *map(_plain, value))
     if isinstance(value, dict):
-        return ("dict", *sorted(((k, _same(v, depth)) for k, v in value.items()), key=_first))
-    if (
-        type(value).__eq__ is object.__eq__
-        and hasattr(value, "__dict__")
-        and not isinstance(value, type | ModuleType)
-    ):  # an instance: by its class and state
-        return ("instance", type(value), _same(vars(value), depth))
-    try:
-        hash(value)
-    except TypeError:
-        return _Itself(value)
-    return value
+        return ("dict", *sorted((repr(_plain(k)), _plain(v)) for k, v in value.items()))
+    if isinstance(value, type):
+        return ("type", value.__module__, value.__qualname__)
+    raise _NotPlain(type(value).__name__)
 
 
-def _passes(function):
-    return getattr(function, "jinja_pass_arg", None)
-
-
-def _first(pair) -> str:
-    return repr(pair[0])
-
-
-class _Itself:
-    """Equal only to the same object (kept, so its id is never another's)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value) -> None:
-        self.value = value
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, _Itself) and other.value is self.value
-
-    def __hash__(self) -> int:
-        return id(self.value)
+def _passes(function) -> str:
+    """What Jinja hands the function (`pass_context` and the like), as text."""
+    return repr(getattr(function, "jinja_pass_arg", None))
 
 
 def _callables(table: dict, builtin: dict) -> tuple:
-    # Jinja's own filters and tests are themselves (the same in every
-    # environment of the process). A context-passing filter is never called at
-    # compile time: only how it is called is in the compiled code.
-    found = []
-    for name, function in sorted(table.items()):
-        if function is builtin.get(name):
-            found.append(name)
-        elif _CONTEXT is not None and _passes(function) is _CONTEXT:
-            found.append((name, "context"))
-        else:
-            found.append((name, _same(function)))
-    return tuple(found)
-
-
-def fingerprint(environment: jinja2.Environment, name: str) -> tuple:
-    """Everything of `environment` that Jinja's compiler reads when it compiles
-    the template `name`."""
-    autoescape = environment.autoescape
-    return (
-        jinja2.__version__,
-        sys.version_info[:2],
-        tuple(
-            (key, _same(value))
-            for key, value in sorted(vars(environment).items())
-            if key not in _NOT_COMPILED
-        ),
-        autoescape(name) if callable(autoescape) else autoescape,
-        tuple((k, type(environment.extensions[k])) for k in sorted(environment.extensions)),
-        environment.code_generator_class,
-        _callables(environment.filters, DEFAULT_FILTERS),
-        _callables(environment.tests, DEFAULT_TESTS),
+    return tuple(
+        name if function is builtin.get(name) else (name, _passes(function))
+        for name, function in sorted(table.items())
     )
 
 
+def fingerprint(environment: jinja2.Environment, name: str) -> str | None:
+    """A digest of everything of `environment` that compiling the template `name`
+    reads, when the non-builtin filters are the refusing stand-ins (`_compile`);
+    None when the environment holds something it cannot write down."""
+    autoescape = environment.autoescape
+    try:
+        parts = (
+            jinja2.__version__,
+            _plain(type(environment)),
+            _plain(environment.code_generator_class),
+            tuple(
+                (key, _plain(value))
+                for key, value in sorted(vars(environment).items())
+                if key not in _NOT_COMPILED
+            ),
+            _plain(autoescape(name) if callable(autoescape) else autoescape),
+            None if environment.finalize is None else _passes(environment.finalize),
+            tuple(
+                (
+                    key,
+                    _plain(type(extension)),
+                    _plain({k: v for k, v in vars(extension).items() if k != "environment"}),
+                )
+                for key, extension in sorted(environment.extensions.items())
+            ),
+            _callables(environment.filters, DEFAULT_FILTERS),
+            _callables(environment.tests, DEFAULT_TESTS),
+        )
+    except _NotPlain:
+        return None
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def _refusing(function):
+    def not_while_compiling(*_args, **_kwargs):
+        raise _NotWhileCompiling
+
+    if hasattr(function, "jinja_pass_arg"):
+        not_while_compiling.jinja_pass_arg = function.jinja_pass_arg
+    return not_while_compiling
+
+
+def _compile(environment: jinja2.Environment, source: str, name, filename):
+    """Jinja's code for the template, compiled with every filter, test and
+    `finalize` that is not Jinja's own refusing to run: what a call of them on
+    constants gives is worked out when the page is rendered, by the
+    environment's own."""
+    compiling = environment.overlay()
+    compiling.filters = {
+        n: f if f is DEFAULT_FILTERS.get(n) else _refusing(f)
+        for n, f in environment.filters.items()
+    }
+    compiling.tests = {
+        n: f if f is DEFAULT_TESTS.get(n) else _refusing(f) for n, f in environment.tests.items()
+    }
+    if environment.finalize is not None:
+        compiling.finalize = _refusing(environment.finalize)
+    return compiling.compile(source, name, filename)
+
+
 class TemplateCache(BytecodeCache):
-    """The process's compiled templates, then `disk` (a Jinja bytecode cache or None)."""
+    """The process's compiled templates, then `disk` (a Jinja bytecode cache
+    kept on disk, or None): both found by `fingerprint` as well as by name."""
 
     def __init__(self, disk: BytecodeCache | None = None) -> None:
         self.disk = disk
 
     def get_bucket(self, environment, name, filename, source) -> Bucket:
-        key = (fingerprint(environment, name), name, filename)
         checksum = self.get_source_checksum(source)
+        found = fingerprint(environment, name)
+        bucket = Bucket(environment, name, checksum)
+        if found is None:  # not cached: Jinja compiles it
+            return bucket
+        key = (found, name, filename)
         kept = _COMPILED.get(key)
         if kept is not None and kept[0] == checksum:
-            bucket = Bucket(environment, name, checksum)
             bucket.code = kept[1]
             return bucket
         if self.disk is not None:
-            bucket = self.disk.get_bucket(environment, name, filename, source)
-        else:
-            bucket = Bucket(environment, name, checksum)
-        bucket.memory_key = key
-        if bucket.code is not None:  # compiled by an earlier process
-            _keep(key, bucket)
+            bucket.key = hashlib.sha1(repr(key).encode(), usedforsecurity=False).hexdigest()
+            self.disk.load_bytecode(bucket)
+        if bucket.code is None:
+            bucket.code = _compile(environment, source, name, filename)
+            if self.disk is not None:
+                self.disk.dump_bytecode(bucket)
+        _keep(key, checksum, bucket.code)
         return bucket
 
     def set_bucket(self, bucket: Bucket) -> None:
-        _keep(bucket.memory_key, bucket)
-        if self.disk is not None:
-            self.disk.set_bucket(bucket)
+        pass  # get_bucket has compiled and kept it, or the environment is not cached
 
-    def load_bytecode(self, bucket: Bucket) -> None:  # get_bucket does the work
+    def load_bytecode(self, bucket: Bucket) -> None:
         pass
 
-    def dump_bytecode(self, bucket: Bucket) -> None:  # set_bucket does the work
+    def dump_bytecode(self, bucket: Bucket) -> None:
         pass
 
 
-def _keep(key: tuple, bucket: Bucket) -> None:
+def _keep(key: tuple, checksum: str, code) -> None:
     if len(_COMPILED) >= _MOST:
         _COMPILED.clear()
-    _COMPILED[key] = (bucket.checksum, bucket.code)
+    _COMPILED[key] = (checksum, code)

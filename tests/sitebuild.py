@@ -6,6 +6,7 @@ import contextlib
 import functools
 import gc
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,16 +196,19 @@ def run_command(
     (0.7 s a build). Tests that measure the process itself (its memory, its
     terminal) ask for `fresh`; `make publish`'s own start is tested through
     `make` (test_publish.py)."""
+    python = {k: v for k, v in environment.items() if k.startswith("PYTHON")}
+    if python != {k: v for k, v in os.environ.items() if k.startswith("PYTHON")}:
+        fresh = True  # PYTHONPATH and the like act as the interpreter starts
     if fresh or not hasattr(os, "fork"):
         return subprocess.run(
             command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=environment
         )
     script, args = command[1], command[2:]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        search_path = _new_interpreter_path()
+        search_path, warning_filters = _new_interpreter()
         pid = os.fork()
         if pid == 0:  # the child: never returns into the tests
-            _run_script(script, args, environment, search_path, out, err)
+            _run_script(script, args, environment, (search_path, warning_filters), out, err)
         deadline = time.monotonic() + timeout
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -225,19 +230,61 @@ def run_command(
 
 
 @functools.cache
-def _new_interpreter_path() -> tuple[str, ...]:
-    """sys.path of a new interpreter, less its first entry (the script's folder)."""
+def _new_interpreter() -> tuple[tuple[str, ...], list]:
+    """A new interpreter's sys.path (less its first entry, the script's folder)
+    and its warning filters (action, message, category, module, line)."""
     done = subprocess.run(
-        [sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+        [sys.executable, "-c", _NEW_INTERPRETER],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
     )
-    return tuple(json.loads(done.stdout))
+    found = json.loads(done.stdout)
+    return tuple(found["path"]), found["warnings"]
 
 
-def _run_script(script: str, args, environment: dict, search_path, out, err) -> None:
+_NEW_INTERPRETER = """
+import json, re, sys, warnings
+def text(part):  # a filter's text is matched whole, a pattern from its start
+    if isinstance(part, str):
+        return re.escape(part) + r"\\Z"
+    return None if part is None else part.pattern
+print(json.dumps({
+    "path": sys.path[1:],
+    "warnings": [
+        [action, text(message), category.__module__, category.__qualname__, text(module), line]
+        for action, message, category, module, line in warnings.filters
+    ],
+}))
+"""
+
+
+def _warn_as_a_new_interpreter(filters: list) -> None:
+    """The warning filters a new interpreter starts with, and warnings shown on
+    stderr (pytest records them in a list, which the child would keep)."""
+    warnings.resetwarnings()
+    for action, message, module_of, category, module, line in reversed(filters):
+        kind = getattr(importlib.import_module(module_of), category)
+        warnings.filterwarnings(action, message or "", kind, module or "", line)
+
+    def show(message) -> None:
+        with contextlib.suppress(OSError):
+            (message.file or sys.stderr).write(
+                warnings.formatwarning(
+                    message.message,
+                    message.category,
+                    message.filename,
+                    message.lineno,
+                    message.line,
+                )
+            )
+
+    warnings._showwarnmsg_impl = show
+    warnings.showwarning = warnings._showwarning_orig
+
+
+def _run_script(script: str, args, environment: dict, interpreter, out, err) -> None:
     code = 1
     try:
         # What this process holds is never freed in the child: collecting it would
@@ -257,7 +304,9 @@ def _run_script(script: str, args, environment: dict, search_path, out, err) -> 
         tempfile.tempdir = None  # TMPDIR
         time.tzset()  # TZ
         sys.argv = [script, *args]
+        search_path, warning_filters = interpreter
         sys.path[:] = [os.path.dirname(script), *search_path]
+        _warn_as_a_new_interpreter(warning_filters)
         root = logging.getLogger()  # a new process has no handlers (pytest's are here)
         for handler in list(root.handlers):
             root.removeHandler(handler)

@@ -4,14 +4,20 @@ or loading anew would give."""
 
 from __future__ import annotations
 
+import operator
 import shutil
+import subprocess
+import sys
+from functools import partial
 
+import pytest
 from jinja2 import DictLoader, Environment, FileSystemBytecodeCache, nodes, pass_context
+from jinja2.exceptions import TemplateAssertionError
 from jinja2.ext import Extension
 from pelican.utils import DateFormatter
 
 from stacks_offers.templatecache import TemplateCache
-from tests.sitebuild import build, copy_content, run_build, snapshot
+from tests.sitebuild import ROOT, build, copy_content, run_build, snapshot
 
 PAGE = '{% if x %}{{ "Offer" | shout }}{% endif %} {{ name | shout }}'
 
@@ -38,10 +44,21 @@ def test_environments_alike_share_one_compilation():
     assert second.get_template("page.html").render(x=1, name="dean") == "OFFER DEAN"
 
 
-def test_a_filter_called_while_compiling_is_the_environments_own():
+def plain(shout, source=PAGE, **options) -> Environment:
+    """The same environment without a bytecode cache: what Jinja alone gives."""
+    env = Environment(loader=DictLoader({"page.html": source}), **options)
+    env.filters["shout"] = shout
+    return env
+
+
+PREFIX = {"value": "https://a.test"}
+
+
+def test_a_filter_called_on_constants_is_the_environments_own_whatever_it_reads():
     """Jinja calls a filter on constants while it compiles ("Offer" | shout): an
-    environment whose `shout` is another function, or the same function closing
-    over another value, gets its own result."""
+    environment whose `shout` is another function, the same function closing
+    over another value or reading another module-level value, a partial of
+    another number, renders what Jinja alone renders."""
 
     def lower(value):
         return str(value).lower()
@@ -52,15 +69,29 @@ def test_a_filter_called_while_compiling_is_the_environments_own():
 
         return shout
 
-    assert environment(upper).get_template("page.html").render(x=1, name="a") == "OFFER A"
-    assert environment(lower).get_template("page.html").render(x=1, name="A") == "offer a"
-    assert environment(suffixed("!")).get_template("page.html").render(x=1, name="a") == (
-        "Offer! a!"
-    )
-    assert environment(suffixed("?")).get_template("page.html").render(x=1, name="a") == (
-        "Offer? a?"
-    )
-    # A filter that is handed the context is never called while compiling.
+    def prefixed(value):
+        return f"{PREFIX['value']}/{value}"
+
+    def render(shout):
+        return environment(shout).get_template("page.html").render(x=1, name="a")
+
+    def alone(shout):
+        return plain(shout).get_template("page.html").render(x=1, name="a")
+
+    for shout in (upper, lower, suffixed("!"), suffixed("?"), partial(operator.mul, 2)):
+        assert render(shout) == alone(shout)
+    assert render(lower) == "offer a"
+    assert render(partial(operator.mul, 1)) == alone(partial(operator.mul, 1)) == "Offer a"
+    assert render(partial(operator.mul, True)) == "Offer a"
+    seen = []
+    for value in ("https://a.test", "https://b.test"):
+        PREFIX["value"] = value
+        seen.append(render(prefixed))
+    assert seen == [
+        "https://a.test/Offer https://a.test/a",
+        "https://b.test/Offer https://b.test/a",
+    ]
+    # A filter that is handed the context is never called while compiling anyway.
     at_runtime = pass_context(lambda context, value: f"{value}@{context['where']}")
     rendered = environment(at_runtime).get_template("page.html").render(x=1, name="a", where="w")
     assert rendered == "Offer@w a@w"
@@ -75,12 +106,8 @@ def test_other_options_or_an_edited_source_compile_anew():
     # An environment without the filter fails as Jinja does without a cache.
     bare = Environment(loader=DictLoader({"page.html": PAGE}))
     bare.bytecode_cache = TemplateCache()
-    try:
+    with pytest.raises(TemplateAssertionError, match="No filter named 'shout'"):
         bare.get_template("page.html")
-    except Exception as exc:  # Jinja's TemplateAssertionError
-        assert "No filter named 'shout'" in str(exc)
-    else:
-        raise AssertionError("compiled without its filter")
 
 
 class Greeting(Extension):
@@ -113,16 +140,31 @@ def test_what_an_extension_set_on_the_environment_is_part_of_the_key():
     ]
 
 
-def test_the_disk_cache_behind_it_is_written_and_read(tmp_path):
-    """An incremental build keeps compiled templates on disk for the next process."""
-    env = environment(upper, source=PAGE + " on disk")
+def test_the_disk_cache_behind_it_is_written_and_read_by_another_process(tmp_path):
+    """An incremental build keeps compiled templates on disk for the next process;
+    the next process's filters may be other functions of the same names."""
+    source = PAGE + " on disk"
+    env = environment(upper, source=source)
     env.bytecode_cache = TemplateCache(FileSystemBytecodeCache(str(tmp_path)))
-    env.get_template("page.html")
+    assert env.get_template("page.html").render(x=1, name="a") == "OFFER A on disk"
     assert len(list(tmp_path.iterdir())) == 1
-    again = Environment(loader=DictLoader({"page.html": PAGE + " on disk"}))
-    again.filters["shout"] = upper
-    again.bytecode_cache = FileSystemBytecodeCache(str(tmp_path))
-    assert again.get_template("page.html").render(x=1, name="a") == "OFFER A on disk"
+    script = f"""
+import sys
+sys.path[:0] = [{str(ROOT)!r}]
+from jinja2 import DictLoader, Environment, FileSystemBytecodeCache
+from pelican.utils import DateFormatter
+from stacks_offers.templatecache import TemplateCache
+env = Environment(loader=DictLoader({{"page.html": {source!r}}}))
+env.filters["shout"] = str.title
+env.filters["strftime"] = DateFormatter()
+env.bytecode_cache = TemplateCache(FileSystemBytecodeCache({str(tmp_path)!r}))
+print(env.get_template("page.html").render(x=1, name="a"))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "Offer A on disk"
+    assert len(list(tmp_path.iterdir())) == 1  # read, not written again
 
 
 def test_a_build_after_the_vocabulary_changes_reads_it_anew_in_the_same_process(tmp_path):
