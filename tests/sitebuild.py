@@ -296,7 +296,7 @@ def _run_script(script: str, args, environment: dict, interpreter, out, err) -> 
         os.dup2(err.fileno(), 2)
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
         os.chdir(ROOT)
         os.environ.clear()
         os.environ.update(environment)

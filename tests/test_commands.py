@@ -45,7 +45,7 @@ def test_a_forked_command_prints_what_a_new_process_prints(tmp_path):
         "warnings.warn('a user warning', UserWarning)\n"
         "warnings.warn('deprecated here', DeprecationWarning)\n"
         "import json; json.loads('{}')\n"
-        "print('err', file=sys.stderr)\n"
+        "print('err', '\\udce9', file=sys.stderr)\n"
         "sys.exit(3)\n",
         encoding="utf-8",
     )
