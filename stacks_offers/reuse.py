@@ -337,10 +337,10 @@ def store(settings) -> Store | None:
 
 
 def template_cache(settings):
-    """Jinja's compiled templates: those this process compiled
-    (`templatecache.TemplateCache`), then, when the build reuses work, those kept
-    beside the store (Jinja's own `FileSystemBytecodeCache`: a template is found
-    by its name and used only while its source is the same), so a build does not
+    """Jinja's compiled templates (`templatecache.TemplateCache`: found by their
+    source and by what of the environment compiling reads): those this process
+    compiled, then, when the build reuses work, those kept beside the store
+    (written by Jinja's own `FileSystemBytecodeCache`), so a build does not
     compile every template again in each generator and process. A fresh build
     (--full) finds the kept ones emptied (tools/build.py)."""
     from stacks_offers.templatecache import TemplateCache
