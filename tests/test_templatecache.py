@@ -22,9 +22,15 @@ from tests.sitebuild import ROOT, build, copy_content, run_build, snapshot
 PAGE = '{% if x %}{{ "Offer" | shout }}{% endif %} {{ name | shout }}'
 
 
-def environment(shout, source=PAGE, **options) -> Environment:
+def plain(shout, source=PAGE, **options) -> Environment:
+    """An environment without a bytecode cache: what Jinja alone gives."""
     env = Environment(loader=DictLoader({"page.html": source}), **options)
     env.filters["shout"] = shout
+    return env
+
+
+def environment(shout, source=PAGE, **options) -> Environment:
+    env = plain(shout, source, **options)
     env.filters["strftime"] = DateFormatter()  # one per environment, as Pelican gives
     env.bytecode_cache = TemplateCache()
     return env
@@ -42,13 +48,6 @@ def test_environments_alike_share_one_compilation():
     first, second = environment(upper), environment(upper)
     assert compiled(second) is compiled(first)
     assert second.get_template("page.html").render(x=1, name="dean") == "OFFER DEAN"
-
-
-def plain(shout, source=PAGE, **options) -> Environment:
-    """The same environment without a bytecode cache: what Jinja alone gives."""
-    env = Environment(loader=DictLoader({"page.html": source}), **options)
-    env.filters["shout"] = shout
-    return env
 
 
 PREFIX = {"value": "https://a.test"}

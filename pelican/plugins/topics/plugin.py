@@ -126,17 +126,20 @@ def _load_vocabulary(settings):
     second against a tenth). Nothing changes a loaded vocabulary: tagging only
     reads it."""
     path = _vocabulary_path(settings)
+    stored = reuse.store(settings) is not None
+    if not stored and not KEEP_LOADED:
+        return load(path)
     try:
         table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("model")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         table = None  # `load` says what is wrong
     model = table.get("file") if isinstance(table, dict) else None
-    model = os.path.join(os.path.dirname(path), model) if isinstance(model, str) else None
+    model = str(Path(path).parent / model) if isinstance(model, str) else None  # as `load` names it
     key = _files_digest(path, model)
     vocabulary = _LOADED.get(key)
     if vocabulary is not None:
-        return _named(vocabulary, path, table)
-    if reuse.store(settings) is not None:
+        return _named(vocabulary, path, model)
+    if stored:
         vocabulary = reuse.recall(settings, "vocabulary", key)
         if vocabulary is reuse.MISSING:
             vocabulary = load(path)
@@ -147,19 +150,19 @@ def _load_vocabulary(settings):
         if len(_LOADED) >= 4:
             _LOADED.clear()
         _LOADED[key] = vocabulary
-    return _named(vocabulary, path, table)
+    return _named(vocabulary, path, model)
 
 
-def _named(vocabulary, path: str, table):
+def _named(vocabulary, path: str, model: str | None):
     """`vocabulary` as `load(path)` gives it: the same bytes in another folder
-    (a copy of the site) name their own files in messages."""
+    (a copy of the site) name their own files (`model`'s path) in messages."""
     if vocabulary.path == path:
         return vocabulary
     moved = copy.copy(vocabulary)
     moved.path = path
     if vocabulary.model is not None:
         moved.model = copy.copy(vocabulary.model)
-        moved.model.path = str(Path(path).parent / table["file"])
+        moved.model.path = model
     return moved
 
 
