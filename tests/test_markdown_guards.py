@@ -1,0 +1,191 @@
+"""Python-Markdown with its inline patterns guarded (stacks_offers/markdown_guards.py)
+gives the HTML Python-Markdown alone gives, on random and on real text, and the
+guard does leave the work undone where a pattern cannot match."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown import Markdown
+from pelican.readers import MarkdownReader
+from pelican.settings import read_settings
+
+from stacks_offers.markdown_guards import NEEDS, GuardedRegex, guard
+from tests.sitebuild import CONTENT, ROOT
+from tools.importers.common import html_to_markdown
+
+GUARDS = "stacks_offers.markdown_guards"
+SHARED = ROOT.parent / "shared"
+
+
+def site_markdown(guarded: bool, **smarty) -> Markdown:
+    """A Markdown instance as the site's build makes one (pelicanconf.py's
+    MARKDOWN, completed by Pelican's reader), with or without the guards."""
+    settings = read_settings(str(ROOT / "pelicanconf.py"))
+    MarkdownReader(settings)  # adds each configured extension (and meta) to the list
+    config = copy.deepcopy(settings["MARKDOWN"])
+    assert GUARDS in config["extensions"], "the site's build no longer uses the guards"
+    if not guarded:
+        config["extensions"].remove(GUARDS)
+        config["extension_configs"].pop(GUARDS)
+    config["extension_configs"]["markdown.extensions.smarty"].update(smarty)
+    return Markdown(**config)
+
+
+PAIRS = {
+    "site": (site_markdown(False), site_markdown(True)),
+    "angled quotes": (
+        site_markdown(False, smart_angled_quotes=True),
+        site_markdown(True, smart_angled_quotes=True),
+    ),
+}
+
+
+def same_html(text: str) -> None:
+    for name, (stock, guarded) in PAIRS.items():
+        stock.reset()
+        guarded.reset()
+        assert guarded.convert(text) == stock.convert(text), (name, text)
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_every_inline_pattern_of_the_sites_markdown_is_guarded(name):
+    """A Python-Markdown whose patterns differ from the pinned one's still
+    builds the same site (an unknown pattern runs unguarded), only slower: this
+    says so, so that NEEDS is brought up to date with the upgrade."""
+    md = PAIRS[name][1]
+    md.reset()
+    md.convert("A line.")
+    patterns = [
+        p
+        for proc in md.treeprocessors
+        if hasattr(proc, "inlinePatterns")
+        for p in proc.inlinePatterns
+    ]
+    unguarded = [
+        p.compiled_re.pattern for p in patterns if not isinstance(p.compiled_re, GuardedRegex)
+    ]
+    assert not unguarded, f"add what each needs to NEEDS: {unguarded}"
+    assert len(patterns) >= 30  # Python-Markdown's own, extra's and SmartyPants' eighteen
+
+
+def test_each_guard_names_text_its_pattern_cannot_match_without():
+    """Each pattern of NEEDS finds something in one of these texts, and nothing
+    once what it needs is taken out of them: a wrong entry fails here."""
+    samples = (
+        "a 'b' \"c\" -- d --- e ... f [g](h) ![i](j) <k> <http://e.org> <l@m.n> "
+        "*o* _p_ `q` \\r &amp; [^s]  \n<<t>> '90s <b> x'\"y x\"'y",
+        "'.. a",
+        '".. a',
+    )
+    for source, needs in NEEDS.items():
+        regex = re.compile(source, re.DOTALL | re.UNICODE)
+        assert any(regex.search(sample) for sample in samples), source
+        for sample in samples:
+            for need in needs:
+                sample = sample.replace(need, " ")
+            assert all(need not in sample for need in needs)
+            assert not list(regex.finditer(sample)), (source, sample)
+
+
+PIECES = st.sampled_from(
+    [
+        *"ab cd\n\n\t'\"`-.[]()!<>*_\\&;#^:/@|{}~=+0123456789",
+        "--",
+        "---",
+        "...",
+        "'s",
+        "'90s",
+        "&nbsp;",
+        "&#8211;",
+        "–",
+        "—",
+        "é",
+        "  \n",
+        "[x]: http://e.org",
+        "<b>",
+        "</b>",
+        "<!-- c -->",
+        "[^1]",
+        "[^1]: n",
+        "*[HTML]: H",
+        "> ",
+        "- ",
+        "1. ",
+        "    ",
+        "```",
+        "~~~",
+        "<<",
+        ">>",
+        "{: .c}",
+        "http://e.org",
+    ]
+)
+MARKDOWN_TEXT = st.lists(PIECES, max_size=80).map("".join)
+
+
+@given(MARKDOWN_TEXT)
+def test_random_text_converts_to_the_same_html(text):
+    same_html(text)
+
+
+def real_texts() -> list[tuple[str, str]]:
+    """The demo content, the seeds and the real exports' post bodies, as the
+    importers write them, when ../shared is here."""
+    texts = [
+        (str(p.relative_to(ROOT)), p.read_text(encoding="utf-8"))
+        for p in sorted(CONTENT.rglob("*.md"))
+    ]
+    for path in sorted((SHARED / "seeds").glob("*.txt")):
+        texts.append((path.name, path.read_text(encoding="utf-8")))
+    for path in sorted((SHARED / "real-exports").glob("*.xml")):
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        bodies = re.findall(r"<content:encoded><!\[CDATA\[(.*?)\]\]></content:encoded>", raw, re.S)
+        for n, body in enumerate(bodies):
+            if body.strip():
+                texts.append((f"{path.name}#{n}", html_to_markdown(body)))
+    return texts
+
+
+def test_real_text_converts_to_the_same_html():
+    texts = real_texts()
+    assert len(texts) > 20
+    for _name, text in texts:
+        same_html(text)
+
+
+class Recording:
+    """A compiled expression that notes each search it is asked for."""
+
+    def __init__(self, source: str) -> None:
+        self.regex = re.compile(source)
+        self.pattern = source
+        self.searched: list[int] = []
+
+    def finditer(self, string, pos=0):
+        self.searched.append(pos)
+        return self.regex.finditer(string, pos)
+
+
+def test_a_guarded_pattern_runs_only_on_text_holding_what_it_needs():
+    recording = Recording("(?<!-)--(?!-)")
+    guarded = GuardedRegex(recording, ("--",))
+    assert list(guarded.finditer("no dash here, just - one", 0)) == []
+    assert list(guarded.finditer("a -- b", 4)) == []  # none from where the search starts
+    assert recording.searched == []
+    found = list(guarded.finditer("a -- b -- c", 3))
+    assert recording.searched == [3]
+    assert [m.start() for m in found] == [7]
+    assert guarded.pattern == "(?<!-)--(?!-)"  # the rest is the expression's own
+
+
+def test_the_site_s_markdown_guards_its_patterns_once_converting():
+    md = site_markdown(True)
+    md.convert("Text.")
+    count = guard(md)
+    assert count >= 30
+    assert guard(md) == count  # nothing is wrapped twice
