@@ -267,6 +267,10 @@ FORMATS = [
     "%a, %d %b %Y",
     "%B %-d, %Y",
     "%-m/%-d/%y",
+    "%-d %B %Y",  # the site's DEFAULT_DATE_FORMAT
+    "%-d %B %Y, %H:%M",  # THREADS_DATE_FORMAT
+    "%-H%-M%-S %-%",
+    "%d\x1f%-d",  # the separator of one strftime of the directives: Pelican's own way
     "%A %e %B",
     "%Y %",
     "week %U, day %j\n",
@@ -287,7 +291,7 @@ def _outcome(call):
 @given(
     moment=st.datetimes(min_value=datetime.datetime(1, 1, 1)),
     zone=st.sampled_from(ZONES),
-    fmt=st.sampled_from(FORMATS) | st.text(alphabet="%-YmdHMSzZaAbBeEQ x\n\u00fc", max_size=12),
+    fmt=st.sampled_from(FORMATS) | st.text(alphabet="%-YmdHMSzZaAbBeEQ x\n\u00fc\x1f", max_size=12),
 )
 def test_a_date_formatted_by_one_c_strftime_reads_as_pelicans(moment, zone, fmt):
     date = SafeDatetime.fromisoformat(moment.replace(tzinfo=zone).isoformat())
