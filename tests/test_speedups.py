@@ -271,6 +271,8 @@ FORMATS = [
     "%-d %B %Y, %H:%M",  # THREADS_DATE_FORMAT
     "%-H%-M%-S %-%",
     "%d\x1f%-d",  # the separator of one strftime of the directives: Pelican's own way
+    "%Y\x00",
+    "%Z:",
     "%A %e %B",
     "%Y %",
     "week %U, day %j\n",
@@ -278,7 +280,14 @@ FORMATS = [
     "%%Y %%%m",
     "%a %A %b %B %c %d %f %G %H %I %j %m %M %p %S %U %u %V %w %W %x %X %y %Y %z %Z %%",
 ]
-ZONES = [None, datetime.UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")]
+ZONES = [
+    None,
+    datetime.UTC,
+    ZoneInfo("America/New_York"),
+    ZoneInfo("Asia/Kolkata"),
+    datetime.timezone(datetime.timedelta(hours=2), "\x00"),  # C's strftime stops at a NUL
+    datetime.timezone(datetime.timedelta(hours=-3), "A\x1fB"),  # holds the separator
+]
 
 
 def _outcome(call):
@@ -291,7 +300,8 @@ def _outcome(call):
 @given(
     moment=st.datetimes(min_value=datetime.datetime(1, 1, 1)),
     zone=st.sampled_from(ZONES),
-    fmt=st.sampled_from(FORMATS) | st.text(alphabet="%-YmdHMSzZaAbBeEQ x\n\u00fc\x1f", max_size=12),
+    fmt=st.sampled_from(FORMATS)
+    | st.text(alphabet="%-YmdHMSzZaAbBeEQ x\n\u00fc\x1f\x00", max_size=12),
 )
 def test_a_date_formatted_by_one_c_strftime_reads_as_pelicans(moment, zone, fmt):
     date = SafeDatetime.fromisoformat(moment.replace(tzinfo=zone).isoformat())

@@ -298,9 +298,10 @@ _DIRECTIVE = re.compile("%[-]?.")
 
 @functools.lru_cache(maxsize=256)
 def _c_strftime_will_do(fmt: str) -> bool:
-    """ASCII (Pelican never hands the text around directives to C), every
-    directive a C89 one without `%-`, and no `%` outside a directive."""
-    if not fmt.isascii():
+    """ASCII (Pelican never hands the text around directives to C) without a
+    NUL (where C's strftime stops), every directive a C89 one without `%-`,
+    and no `%` outside a directive."""
+    if not fmt.isascii() or "\x00" in fmt:
         return False
     plain = all(len(d) == len("%Y") and d[1] in _C89 for d in _DIRECTIVE.findall(fmt))
     return plain and "%" not in _DIRECTIVE.sub("", fmt)
@@ -363,7 +364,9 @@ def _plain_strftime(method):
     @functools.wraps(method)
     def strftime(self, fmt, safe=True):
         if _active and safe and isinstance(fmt, str):
-            if _c_strftime_will_do(fmt):
+            # A zone's name is put into the format before C reads it: one with
+            # a NUL would end the whole text there, not only the name.
+            if _c_strftime_will_do(fmt) and ("%Z" not in fmt or "\x00" not in str(self.tzname())):
                 return datetime.datetime.strftime(self, fmt)
             text = _by_directives(self, fmt)
             if text is not None:
