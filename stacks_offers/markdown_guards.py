@@ -98,7 +98,14 @@ class GuardedRegex:
         return iter(())
 
     def __getattr__(self, name):
+        # Not its own slots before they are set (a copy being made), nor the
+        # expression's copying hooks (`__deepcopy__` would give the bare one).
+        if name in GuardedRegex.__slots__ or name.startswith("__"):
+            raise AttributeError(name)
         return getattr(self.regex, name)
+
+    def __reduce__(self):  # copied or pickled, it stays guarded
+        return GuardedRegex, (self.regex, self.needs)
 
 
 def guard(md) -> int:

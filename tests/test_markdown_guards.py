@@ -5,6 +5,7 @@ guard does leave the work undone where a pattern cannot match."""
 from __future__ import annotations
 
 import copy
+import pickle
 import re
 
 import pytest
@@ -73,23 +74,63 @@ def test_every_inline_pattern_of_the_sites_markdown_is_guarded(name):
     assert len(patterns) >= 30  # Python-Markdown's own, extra's and SmartyPants' eighteen
 
 
-def test_each_guard_names_text_its_pattern_cannot_match_without():
-    """Each pattern of NEEDS finds something in one of these texts, and nothing
-    once what it needs is taken out of them: a wrong entry fails here."""
-    samples = (
-        "a 'b' \"c\" -- d --- e ... f [g](h) ![i](j) <k> <http://e.org> <l@m.n> "
-        "*o* _p_ `q` \\r &amp; [^s]  \n<<t>> '90s <b> x'\"y x\"'y",
-        "'.. a",
-        '".. a',
-    )
+# Text for every pattern: what each matches, in its forms, beside what it must not.
+GUARD_SAMPLES = (
+    "a 'b' \"c\" -- d --- e ---- f ... g .... h [i](j) ![k](l) [m][n] [o] <p> <http://e.org> "
+    "<q@r.s> *t* _u_ **v** `w` ``x`` \\` \\\\` \\y &amp; &#8211; &#x2014; [^1] [^note]  \n"
+    "<<z>> the '80s '90s 1990s x'\"y x\"'y \"'a '\"b 'a\" \"a' don't it's 'tis "
+    "&nbsp;'a &nbsp;\"a --'a \u2013'a \u2014\"a &mdash;'a &#8212;\"a \u0002'a \u0003\"a (\"a) {'a}",
+    "'.. a",
+    '".. a',
+    "'",
+    '"',
+    "'s",
+    "' a",
+    '" a',
+    '<!-- c --> <?p ?> <![CDATA[x]]> <b class="c"> </b> <br/>',
+)
+
+
+def test_each_guard_hides_no_match_of_its_pattern():
+    """From every position of every sample, a guarded pattern finds what its
+    expression finds: an entry of NEEDS that asks for more than every match
+    holds (`'9` for the decade quote, `[^s` for a footnote) fails here."""
     for source, needs in NEEDS.items():
         regex = re.compile(source, re.DOTALL | re.UNICODE)
-        assert any(regex.search(sample) for sample in samples), source
-        for sample in samples:
+        guarded = GuardedRegex(regex, needs)
+        found = 0
+        for sample in GUARD_SAMPLES:
+            for pos in range(len(sample) + 1):
+                expected = [m.span() for m in regex.finditer(sample, pos)]
+                assert [m.span() for m in guarded.finditer(sample, pos)] == expected, (
+                    source,
+                    sample,
+                    pos,
+                )
+                found += len(expected)
+        assert found, f"no sample holds a match of {source!r}: add one to GUARD_SAMPLES"
+
+
+def test_each_guard_names_text_its_pattern_cannot_match_without():
+    """Taken out of every sample what a pattern needs, it matches nothing: an
+    entry naming text its pattern can match without fails here."""
+    for source, needs in NEEDS.items():
+        regex = re.compile(source, re.DOTALL | re.UNICODE)
+        for sample in GUARD_SAMPLES:
             for need in needs:
                 sample = sample.replace(need, " ")
             assert all(need not in sample for need in needs)
             assert not list(regex.finditer(sample)), (source, sample)
+
+
+def test_a_guarded_expression_copied_or_pickled_stays_guarded():
+    regex = re.compile("(?<!-)--(?!-)")
+    guarded = GuardedRegex(regex, ("--",))
+    for copied in (copy.copy(guarded), copy.deepcopy(guarded), pickle.loads(pickle.dumps(guarded))):
+        assert isinstance(copied, GuardedRegex)
+        assert copied.needs == ("--",)
+        assert copied.pattern == regex.pattern
+        assert [m.span() for m in copied.finditer("a -- b", 0)] == [(2, 4)]
 
 
 PIECES = st.sampled_from(
