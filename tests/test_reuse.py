@@ -188,6 +188,63 @@ def test_many_results_are_recalled_at_once_with_their_messages(tmp_path, caplog)
     close(settings)
 
 
+def test_the_reader_takes_the_stores_readings_at_once_and_hands_each_over_when_read(
+    tmp_path, caplog, monkeypatch
+):
+    """An incremental build's reader takes every reading its store holds of the
+    files as they are in a few queries (`stored`), not one query each; each is
+    handed over, its messages logged again, when Pelican reads that file."""
+    import copy
+    import logging
+
+    from pelican.plugins.threads.plugin import DEFAULTS, ThreadAwareMarkdownReader, _source_key
+    from pelican.settings import DEFAULT_CONFIG
+
+    from stacks_offers.reuse import REUSE_SETTING, Store, close, keep
+
+    content = tmp_path / "content"
+    content.mkdir()
+    paths = []
+    for name in ("a", "b", "c"):
+        (content / f"{name}.md").write_text(f"Title: {name}\n\nText {name}.\n", encoding="utf-8")
+        paths.append(str(content / f"{name}.md"))
+    files: dict[str, str] = {}
+    tree_digest(content, files)
+    plan = {"store": str(tmp_path / "store.sqlite"), "files": files}
+
+    def settings_of_a_build() -> dict:
+        return {
+            **copy.deepcopy(DEFAULT_CONFIG),
+            **DEFAULTS,
+            "PATH": str(content),
+            REUSE_SETTING: plan,
+        }
+
+    settings = settings_of_a_build()
+    warning = {"levelno": logging.WARNING, "levelname": "WARNING", "msg": "kept b"}
+    for path in paths[:2]:  # c was not read before
+        said = [logging.makeLogRecord({"name": "test.reuse", **warning})] if "b" in path else []
+        keep(settings, "read", _source_key(settings, path), ("<p>" + path + "</p>", {}), said)
+    close(settings)
+
+    settings = settings_of_a_build()
+    reader = ThreadAwareMarkdownReader(settings)
+
+    def one_at_a_time(*_args):
+        raise AssertionError("a reading was looked up on its own")
+
+    monkeypatch.setattr(Store, "get", one_at_a_time)
+    with caplog.at_level(logging.WARNING, logger="test.reuse"):
+        assert reader.stored(paths) == set(paths[:2])
+        assert caplog.records == []  # nothing logged before Pelican reads the file
+        assert reader.read(paths[1]) == ("<p>" + paths[1] + "</p>", {})
+        assert [r.getMessage() for r in caplog.records] == ["kept b"]
+        assert reader.read(paths[0]) == ("<p>" + paths[0] + "</p>", {})
+    reader.forget_ahead()
+    assert "_stored" not in reader.__dict__
+    close(settings)
+
+
 def test_the_store_forgets_what_two_builds_in_a_row_did_not_use(tmp_path):
     from stacks_offers.reuse import MISSING, REUSE_SETTING, close, keep, recall, store
 

@@ -87,11 +87,13 @@ def _read_all(generator, paths_key: str, excludes_key: str) -> None:
 
     A reader that can (it has `read_ahead` and `keep`, as the threads plugin's
     does) reads each file in a worker; the main process hands the result to
-    the same reader, whose `read` then returns it when Pelican asks."""
+    the same reader, whose `read` then returns it when Pelican asks. First, in
+    an incremental build, a reader that can (`stored`) takes the readings its
+    store holds of the files as they are, whatever the number of processes."""
     settings = generator.settings
-    jobs = jobs_for(settings)
-    if jobs <= 1:
+    if not compat.speed_layer(settings):
         return
+    jobs = jobs_for(settings)
     readers = generator.readers
 
     def reader_of(path: str):
@@ -99,8 +101,6 @@ def _read_all(generator, paths_key: str, excludes_key: str) -> None:
         return reader if hasattr(reader, "read_ahead") else None
 
     files = list(generator.get_files(settings[paths_key], exclude=settings[excludes_key]))
-    if jobs_for_items(jobs, len(files)) <= 1:
-        return
     # Not those an incremental build's store holds as they are: the reader
     # takes them from there, in this process, with no worker's round trip.
     by_reader: dict = {}
