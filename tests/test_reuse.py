@@ -245,6 +245,54 @@ def test_the_reader_takes_the_stores_readings_at_once_and_hands_each_over_when_r
     close(settings)
 
 
+def test_a_damaged_reading_in_the_store_fails_its_file_only(tmp_path):
+    """A reading the store cannot give back (a row cut short) does not stop the
+    reader taking the store's readings: each file is then looked up as Pelican
+    reads it, the damaged one fails alone (Pelican reports it and builds the rest)."""
+    import copy
+    import sqlite3
+
+    from pelican.plugins.threads.plugin import DEFAULTS, ThreadAwareMarkdownReader, _source_key
+    from pelican.settings import DEFAULT_CONFIG
+
+    from stacks_offers.reuse import REUSE_SETTING, close, keep
+
+    content = tmp_path / "content"
+    content.mkdir()
+    paths = []
+    for name in ("a", "b"):
+        (content / f"{name}.md").write_text(f"Title: {name}\n\nText {name}.\n", encoding="utf-8")
+        paths.append(str(content / f"{name}.md"))
+    files: dict[str, str] = {}
+    tree_digest(content, files)
+    plan = {"store": str(tmp_path / "store.sqlite"), "files": files}
+
+    def settings_of_a_build() -> dict:
+        return {
+            **copy.deepcopy(DEFAULT_CONFIG),
+            **DEFAULTS,
+            "PATH": str(content),
+            REUSE_SETTING: plan,
+        }
+
+    settings = settings_of_a_build()
+    for path in paths:
+        keep(settings, "read", _source_key(settings, path), ("<p>" + path + "</p>", {}), [])
+    damaged = _source_key(settings, paths[1])
+    close(settings)
+    with sqlite3.connect(plan["store"]) as db:
+        db.execute("UPDATE work SET value = x'80059500' WHERE key = ?", (damaged,))
+    db.close()
+
+    settings = settings_of_a_build()
+    reader = ThreadAwareMarkdownReader(settings)
+    assert reader.stored(paths) == set(paths)  # held, as far as the store knows
+    assert reader.read(paths[0]) == ("<p>" + paths[0] + "</p>", {})
+    with pytest.raises(Exception, match="pickle"):
+        reader.read(paths[1])  # what Pelican's loop catches and reports for this file
+    close(settings)
+
+
 def test_the_store_forgets_what_two_builds_in_a_row_did_not_use(tmp_path):
     from stacks_offers.reuse import MISSING, REUSE_SETTING, close, keep, recall, store
 

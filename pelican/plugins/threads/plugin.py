@@ -229,7 +229,13 @@ class ThreadAwareMarkdownReader(MarkdownReader):
             return set()
         keys = {_source_key(self.settings, path): path for path in paths}
         keys.pop(None, None)
-        found = kept.get_many("read", keys)
+        try:
+            found = kept.get_many("read", keys)
+        except Exception:  # a damaged store, whatever the error
+            # Each file is then looked up as Pelican reads it, and one whose
+            # reading cannot be read back is reported by Pelican ("Could not
+            # process"), the others built: one bad row does not stop the build.
+            return {keys[key] for key in kept.present("read", keys)}
         held = self.__dict__.setdefault("_stored", {})
         for key, reading in found.items():
             held[keys[key]] = (key, reading)
