@@ -188,24 +188,20 @@ def test_many_results_are_recalled_at_once_with_their_messages(tmp_path, caplog)
     close(settings)
 
 
-def test_the_reader_takes_the_stores_readings_at_once_and_hands_each_over_when_read(
-    tmp_path, caplog, monkeypatch
-):
-    """An incremental build's reader takes every reading its store holds of the
-    files as they are in a few queries (`stored`), not one query each; each is
-    handed over, its messages logged again, when Pelican reads that file."""
+def _files_and_build_settings(tmp_path, names):
+    """Content files named `names` (their paths) and a function giving the
+    settings of a build of them with a store (each call a new build's)."""
     import copy
-    import logging
 
-    from pelican.plugins.threads.plugin import DEFAULTS, ThreadAwareMarkdownReader, _source_key
+    from pelican.plugins.threads.plugin import DEFAULTS
     from pelican.settings import DEFAULT_CONFIG
 
-    from stacks_offers.reuse import REUSE_SETTING, Store, close, keep
+    from stacks_offers.reuse import REUSE_SETTING
 
     content = tmp_path / "content"
     content.mkdir()
     paths = []
-    for name in ("a", "b", "c"):
+    for name in names:
         (content / f"{name}.md").write_text(f"Title: {name}\n\nText {name}.\n", encoding="utf-8")
         paths.append(str(content / f"{name}.md"))
     files: dict[str, str] = {}
@@ -220,6 +216,22 @@ def test_the_reader_takes_the_stores_readings_at_once_and_hands_each_over_when_r
             REUSE_SETTING: plan,
         }
 
+    return paths, settings_of_a_build
+
+
+def test_the_reader_takes_the_stores_readings_at_once_and_hands_each_over_when_read(
+    tmp_path, caplog, monkeypatch
+):
+    """An incremental build's reader takes every reading its store holds of the
+    files as they are in a few queries (`stored`), not one query each; each is
+    handed over, its messages logged again, when Pelican reads that file."""
+    import logging
+
+    from pelican.plugins.threads.plugin import ThreadAwareMarkdownReader, _source_key
+
+    from stacks_offers.reuse import Store, close, keep
+
+    paths, settings_of_a_build = _files_and_build_settings(tmp_path, ("a", "b", "c"))
     settings = settings_of_a_build()
     warning = {"levelno": logging.WARNING, "levelname": "WARNING", "msg": "kept b"}
     for path in paths[:2]:  # c was not read before
@@ -249,38 +261,19 @@ def test_a_damaged_reading_in_the_store_fails_its_file_only(tmp_path):
     """A reading the store cannot give back (a row cut short) does not stop the
     reader taking the store's readings: each file is then looked up as Pelican
     reads it, the damaged one fails alone (Pelican reports it and builds the rest)."""
-    import copy
     import sqlite3
 
-    from pelican.plugins.threads.plugin import DEFAULTS, ThreadAwareMarkdownReader, _source_key
-    from pelican.settings import DEFAULT_CONFIG
+    from pelican.plugins.threads.plugin import ThreadAwareMarkdownReader, _source_key
 
     from stacks_offers.reuse import REUSE_SETTING, close, keep
 
-    content = tmp_path / "content"
-    content.mkdir()
-    paths = []
-    for name in ("a", "b"):
-        (content / f"{name}.md").write_text(f"Title: {name}\n\nText {name}.\n", encoding="utf-8")
-        paths.append(str(content / f"{name}.md"))
-    files: dict[str, str] = {}
-    tree_digest(content, files)
-    plan = {"store": str(tmp_path / "store.sqlite"), "files": files}
-
-    def settings_of_a_build() -> dict:
-        return {
-            **copy.deepcopy(DEFAULT_CONFIG),
-            **DEFAULTS,
-            "PATH": str(content),
-            REUSE_SETTING: plan,
-        }
-
+    paths, settings_of_a_build = _files_and_build_settings(tmp_path, ("a", "b"))
     settings = settings_of_a_build()
     for path in paths:
         keep(settings, "read", _source_key(settings, path), ("<p>" + path + "</p>", {}), [])
     damaged = _source_key(settings, paths[1])
     close(settings)
-    with sqlite3.connect(plan["store"]) as db:
+    with sqlite3.connect(settings[REUSE_SETTING]["store"]) as db:
         db.execute("UPDATE work SET value = x'80059500' WHERE key = ?", (damaged,))
     db.close()
 
