@@ -291,7 +291,11 @@ def _kept_relative_source_path(method):
 
 # Pelican's strftime formats each C89 directive on its own (and strips zeros
 # after a `%-`); a format made only of these, with no `%-`, comes out the same
-# from one C strftime of the whole.
+# from one C strftime of the whole. Pelican's reading of a format: every "%"
+# and the character after it (a "-" before that character too) is a
+# candidate; a C89 one is formatted by the C strftime (zeros stripped after
+# `%-`), any other is kept as written, and the text between them is a `%`
+# template.
 _C89 = "aAbBcdfGHIjmMpSUuVwWxXyYzZ%"
 _DIRECTIVE = re.compile("%[-]?.")
 
@@ -307,11 +311,6 @@ def _c_strftime_will_do(fmt: str) -> bool:
     return plain and "%" not in _DIRECTIVE.sub("", fmt)
 
 
-# Pelican's reading of a format: every "%" and the character after it (a "-"
-# before that character too) is a candidate; a C89 one is formatted by the C
-# strftime (zeros stripped after `%-`), any other is kept as written, and the
-# text between them is a `%` template.
-_CANDIDATE = re.compile("%[-]?.")
 _SEPARATOR = "\x1f"  # between directives in one C strftime: no directive writes it
 
 
@@ -324,13 +323,13 @@ def _directives(fmt: str) -> tuple[str, str, tuple] | None:
     if _SEPARATOR in fmt:
         return None
     directives, slots = [], []
-    for candidate in _CANDIDATE.findall(fmt):
+    for candidate in _DIRECTIVE.findall(fmt):
         if candidate[-1] in _C89:
             directives.append(f"%{candidate[-1]}")
             slots.append(len(candidate) == len("%-d") or None)
         else:
             slots.append(candidate)
-    return _SEPARATOR.join(directives), _CANDIDATE.sub("%s", fmt), tuple(slots)
+    return _SEPARATOR.join(directives), _DIRECTIVE.sub("%s", fmt), tuple(slots)
 
 
 def _by_directives(date, fmt: str):

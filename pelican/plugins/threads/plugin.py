@@ -238,7 +238,7 @@ class ThreadAwareMarkdownReader(MarkdownReader):
             return {keys[key] for key in kept.present("read", keys)}
         held = self.__dict__.setdefault("_stored", {})
         for key, reading in found.items():
-            held[keys[key]] = (key, reading)
+            held[keys[key]] = reading
         return {keys[key] for key in found}
 
     def read(self, source_path):
@@ -265,9 +265,10 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         # First by the digest the build found (the file is not read again).
         known = _source_key(self.settings, source_path)
         if known is not None:
+            # Taken by `stored`, by this same key (the digest the build found).
             taken = self.__dict__.get("_stored", {}).pop(source_path, None)
-            if taken is not None and taken[0] == known:  # taken by `stored`
-                result, records = taken[1]
+            if taken is not None:
+                result, records = taken
                 replay(records)
                 return result, known, None
             found = reuse.recall(self.settings, "read", known)
