@@ -5,6 +5,7 @@ answered, topic, outcome) with the values a reader can pick, and only the text p
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.browser import (
     stop_chromium,
 )
 from tests.sitebuild import build, copy_content
+from tools.search_index import build_search_index, pagefind_command
 
 PAGEFIND = """
 const done = arguments[arguments.length - 1];
@@ -145,3 +147,30 @@ def test_outcome_is_a_filter_with_the_threads_of_each(indexed):
     hired = ask(indexed, None, {"outcome": "Hired"})
     assert [p["url"] for p in hired["pages"]] == ["/2026/other-offer-fell-through/"]
     assert hired["pages"][0]["filters"]["outcome"] == ["Hired"]
+
+
+def test_pagefind_runs_as_the_pagefind_package_would_run_it(tmp_path, monkeypatch):
+    """The binary the `pagefind` package names (PAGEFIND_BINARY_PATH first, else
+    the pinned one), run with no Python interpreter in between; what it says
+    when it fails is in the build's error."""
+    fake = tmp_path / "fake-pagefind"
+    fake.write_text('#!/bin/sh\necho "fake pagefind was given $*"\nexit 3\n', encoding="utf-8")
+    fake.chmod(0o755)
+    site = tmp_path / "site"
+    (site / "post").mkdir(parents=True)
+    (site / "post" / "index.html").write_text(
+        "<html lang='en'><body><main data-pagefind-body>Offer letter</main></body></html>",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    assert pagefind_command() == [str(fake)]
+    error, _cost = build_search_index(site)
+    assert error is not None and error.startswith("Pagefind failed (exit 3)"), error
+    assert f"fake pagefind was given --site {site}" in error
+
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+    [binary] = pagefind_command()
+    assert Path(binary).name == "pagefind" and os.access(binary, os.X_OK)
+    error, _cost = build_search_index(site)
+    assert error is None, error
+    assert (site / "pagefind" / "pagefind-entry.json").is_file()

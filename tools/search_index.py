@@ -45,6 +45,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -164,13 +165,17 @@ def part_folder(number: int) -> str:
     return BUNDLE if number == 1 else f"{BUNDLE}/part-{number}"
 
 
-def pagefind_executable() -> str:
-    """The Pagefind binary the pinned `pagefind_bin` package ships, run as it
-    is rather than through `python -m pagefind` (an interpreter started only to
-    hand over to it: 0.1 s or more a run, and a run for each part)."""
-    from pagefind_bin import get_executable
+def pagefind_command() -> list[str]:
+    """How Pagefind is run: the binary the `pagefind` package itself would hand
+    over to (PAGEFIND_BINARY_PATH, else its extended binary, else the pinned
+    `pagefind_bin`'s, else one on PATH), run as it is rather than through
+    `python -m pagefind` (an interpreter started only to hand over: 0.13 s a
+    run, and a run for each part); through it when there is none (it says what
+    is missing)."""
+    from pagefind.service import get_executable
 
-    return str(get_executable())
+    found = get_executable()
+    return [str(found)] if found is not None else [sys.executable, "-m", "pagefind"]
 
 
 def _run_pagefind(
@@ -179,7 +184,7 @@ def _run_pagefind(
     """One Pagefind run (over the pages `glob` names, if given): (exit code,
     what it said, its peak in MiB)."""
     command = [
-        pagefind_executable(),
+        *pagefind_command(),
         "--site",
         str(site),
         "--output-path",
