@@ -5,6 +5,7 @@ answered, topic, outcome) with the values a reader can pick, and only the text p
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,9 +151,10 @@ def test_outcome_is_a_filter_with_the_threads_of_each(indexed):
 
 
 def test_pagefind_runs_as_the_pagefind_package_would_run_it(tmp_path, monkeypatch):
-    """The binary the `pagefind` package names (PAGEFIND_BINARY_PATH first, else
-    the pinned one), run with no Python interpreter in between; what it says
-    when it fails is in the build's error."""
+    """The build runs `pagefind_command()`: the binary the `pagefind` package
+    names (PAGEFIND_BINARY_PATH first, else the pinned one), with no Python
+    interpreter in between; what it says when it fails, or that it cannot be
+    started, is in the build's error, not a traceback."""
     fake = tmp_path / "fake-pagefind"
     fake.write_text('#!/bin/sh\necho "fake pagefind was given $*"\nexit 3\n', encoding="utf-8")
     fake.chmod(0o755)
@@ -164,13 +166,23 @@ def test_pagefind_runs_as_the_pagefind_package_would_run_it(tmp_path, monkeypatc
     )
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
     assert pagefind_command() == [str(fake)]
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+    # What the build runs is what pagefind_command() says.
+    monkeypatch.setattr("tools.search_index.pagefind_command", lambda: [str(fake)])
     error, _cost = build_search_index(site)
     assert error is not None and error.startswith("Pagefind failed (exit 3)"), error
     assert f"fake pagefind was given --site {site}" in error
+    monkeypatch.undo()
+
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "no-such-pagefind"))
+    error, _cost = build_search_index(site)
+    assert error is not None and error.startswith("Pagefind failed (exit 127)"), error
+    assert f"could not start {tmp_path / 'no-such-pagefind'}" in error
+    assert "PAGEFIND_BINARY_PATH" in error
 
     monkeypatch.delenv("PAGEFIND_BINARY_PATH")
     [binary] = pagefind_command()
-    assert Path(binary).name == "pagefind" and os.access(binary, os.X_OK)
+    assert os.access(binary, os.X_OK) and Path(binary).resolve() != Path(sys.executable).resolve()
     error, _cost = build_search_index(site)
     assert error is None, error
     assert (site / "pagefind" / "pagefind-entry.json").is_file()

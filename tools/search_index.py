@@ -171,11 +171,12 @@ def pagefind_command() -> list[str]:
     `pagefind_bin`'s, else one on PATH), run as it is rather than through
     `python -m pagefind` (an interpreter started only to hand over: 0.13 s a
     run, and a run for each part); through it when there is none (it says what
-    is missing)."""
+    is missing). A relative PAGEFIND_BINARY_PATH is read from the working
+    folder, as the package reads it."""
     from pagefind.service import get_executable
 
     found = get_executable()
-    return [str(found)] if found is not None else [sys.executable, "-m", "pagefind"]
+    return [str(found.resolve())] if found is not None else [sys.executable, "-m", "pagefind"]
 
 
 def _run_pagefind(
@@ -194,7 +195,15 @@ def _run_pagefind(
     if glob is not None:
         command += ["--glob", glob]
     with tempfile.TemporaryFile(mode="w+") as said:
-        process = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT, text=True)
+        try:
+            process = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT, text=True)
+        except OSError as exc:  # reported as a failed run, like any other
+            return (
+                127,
+                f"could not start {command[0]} ({exc.strerror}): check PAGEFIND_BINARY_PATH "
+                "if it is set, else run `make publish` to reinstall the pinned packages",
+                0.0,
+            )
         # Its own peak (and its children's), not that of every child this process reaped.
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG if tick else 0)
