@@ -165,7 +165,7 @@ def test_pagefind_runs_as_the_pagefind_package_would_run_it(tmp_path, monkeypatc
         encoding="utf-8",
     )
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
-    assert pagefind_command() == [str(fake)]
+    assert pagefind_command() == [str(fake.resolve())]
     monkeypatch.delenv("PAGEFIND_BINARY_PATH")
     # What the build runs is what pagefind_command() says.
     monkeypatch.setattr("tools.search_index.pagefind_command", lambda: [str(fake)])

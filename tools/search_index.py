@@ -201,7 +201,8 @@ def _run_pagefind(
             return (
                 127,
                 f"could not start {command[0]} ({exc.strerror}): check PAGEFIND_BINARY_PATH "
-                "if it is set, else run `make publish` to reinstall the pinned packages",
+                "if it is set, else reinstall the pinned packages (remove .venv, then run "
+                "`make publish`)",
                 0.0,
             )
         # Its own peak (and its children's), not that of every child this process reaped.
