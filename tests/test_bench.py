@@ -1,4 +1,4 @@
-"""The benchmark (`make bench`): what it reports, from a real run at tiny sizes.
+"""The benchmark (`make bench`): what it reports, and a real run at a tiny size.
 
 No timing is asserted here: only that the report holds every figure the
 benchmark promises, and that the scaling arithmetic is right."""
@@ -10,7 +10,7 @@ import re
 import pytest
 from pelican.plugins.threads.parse import parse_thread
 
-from tools.bench import edit_first_reply, generate, main, scaling
+from tools.bench import Size, edit_first_reply, generate, main, report, scaling
 
 
 def test_scaling_compares_each_builds_growth_from_the_smallest_size_to_the_largest():
@@ -27,62 +27,94 @@ def test_scaling_compares_each_builds_growth_from_the_smallest_size_to_the_large
     assert per_round == pytest.approx([(95 / 9) / 10, 11.7 / 10, (99 / 11) / 10])
 
 
-def test_a_tiny_benchmark_reports_every_run_both_sizes_and_the_scaling(tmp_path, capsys):
-    results = tmp_path / "results.md"
-    assert (
-        main(["--sizes", "40", "20", "--runs", "2", "--no-edit-loop", "--results", str(results)])
-        == 0
+def _measured(n: int, vanilla: list[float], project: list[float], edits: list[float]) -> Size:
+    return Size(
+        n,
+        times={"a": vanilla, "b": project},
+        peaks={"a": [30.0 + n, 31.0 + n], "b": [70.0 + n, 69.5 + n]},
+        cpus={"a": vanilla, "b": [2 * t for t in project]},
+        replies=7 * n,
+        topics=1.25,
+        unchanged=0.44,
+        index="Search index (Pagefind) in 2.0 s, peak 44 MiB",
+        edits=[(e, f"{n} of {n + 4} pages reused") for e in edits],
     )
+
+
+def test_the_report_gives_every_run_each_size_smallest_first_and_the_scaling():
+    text = report(
+        "## heading",
+        [
+            _measured(40, [4.0, 5.0], [3.0, 4.5], [1.0, 3.0, 2.0]),
+            _measured(20, [2.0, 2.0], [1.0, 1.5], [0.5, 0.7, 0.6]),
+        ],
+    )
+    rows = re.findall(r"^\| (\d+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|.*\| ([^|]*) \|$", text, re.M)
+    assert rows == [
+        ("20", "vanilla Pelican", "2.0, 2.0", "2.0", ""),
+        ("20", "project (all plugins)", "1.0, 1.5", "1.2", "0.62"),
+        ("40", "vanilla Pelican", "4.0, 5.0", "4.5", ""),
+        ("40", "project (all plugins)", "3.0, 4.5", "3.8", "0.83"),
+    ]
+    assert "| 40 | project (all plugins) | 3.0, 4.5 | 3.8 | 93.8 | 110 | 0.83 |" in text
+    notes = [line for line in text.splitlines() if line.startswith("- ")]
+    assert notes[:5] == [
+        "- N=20: corpus of 20 items, 5 of them threads, 140 replies and comments; "
+        "1.2 topics per item; b/a run by run: 0.50, 0.75",
+        "- N=20: CPU time (user + system, the build and its workers), medians: "
+        "vanilla Pelican 2.0 s, project 2.5 s, 1.25x vanilla's",
+        "- N=20: publish with nothing changed (the site kept): 0.4 s",
+        "- N=20: the project build's search index (Pagefind) in 2.0 s, peak 44 MiB",
+        # The median of the three edits, each given, and the last one's reuse;
+        # its share of the median build and the index.
+        "- N=20: publish after editing one reply (incremental, with the search index), "
+        "median of 3: 0.6 s (0.5, 0.7, 0.6; 20 of 24 pages reused); 0.18 of a full "
+        "publish (the median build 1.2 s + index 2.0 s)",
+    ]
+    assert notes[5].startswith("- N=40: corpus of 40 items")
+    # Medians: vanilla 2 -> 4.5 (2.25x), the project 1.25 -> 3.75 (3x); round by
+    # round the project grew 3/1 and 4.5/1.5, vanilla 4/2 and 5/2.
+    assert notes[-1] == (
+        "- Scaling from 20 to 40 items (medians): project 3.0x, vanilla Pelican 2.2x. "
+        "Project's growth over vanilla's, round by round: 1.50, 1.20 "
+        "(median 1.35; at most 1: no worse than vanilla)"
+    )
+    assert len(notes) == 11
+    one = report("## heading", [_measured(20, [2.0], [1.0], [0.5, 0.7, 0.6])])
+    assert "Scaling" not in one and one.count("\n- ") == 5
+
+
+def test_a_real_run_at_a_tiny_size_reports_every_figure(tmp_path, capsys):
+    """One size, one run: the builds, the publishes and the index really run
+    (the report's layout is the test above's)."""
+    results = tmp_path / "results.md"
+    assert main(["--sizes", "20", "--runs", "1", "--no-edit-loop", "--results", str(results)]) == 0
     report = results.read_text(encoding="utf-8")
     assert capsys.readouterr().out.rstrip().endswith(f"Appended to {results}")
-
-    rows = re.findall(
-        r"^\| (\d+) \| (vanilla Pelican|project \(all plugins\)) \| ([^|]+) \|", report, re.M
-    )
-    # Smallest size first whatever the order given; two runs of each build.
-    assert [(n, name) for n, name, _ in rows] == [
-        ("20", "vanilla Pelican"),
-        ("20", "project (all plugins)"),
-        ("40", "vanilla Pelican"),
-        ("40", "project (all plugins)"),
-    ]
-    assert all(len(runs.split(", ")) == 2 for _, _, runs in rows)
-    for n in (20, 40):
-        line = next(x for x in report.splitlines() if x.startswith(f"- N={n}: corpus of {n} items"))
-        assert re.search(r"b/a run by run: \d+\.\d\d, \d+\.\d\d$", line), line
-        assert re.search(
-            rf"^- N={n}: CPU time \(user \+ system, the build and its workers\), medians: "
-            r"vanilla Pelican \d+\.\d s, project \d+\.\d s, \d+\.\d\dx vanilla's$",
-            report,
-            re.M,
-        )
-        assert re.search(
-            rf"^- N={n}: publish with nothing changed \(the site kept\): \d+\.\d s$", report, re.M
-        )
-        assert re.search(
-            rf"^- N={n}: the project build's search index \(Pagefind\) in \d+\.\d s, "
-            r"peak \d+ MiB$",
-            report,
-            re.M,
-        )
-        # Three edits, each publish reusing all but the pages the edit touched.
-        edited = re.search(
-            rf"^- N={n}: publish after editing one reply \(incremental, with the search "
-            r"index\), median of 3: (\d+\.\d) s \((\d+\.\d), (\d+\.\d), (\d+\.\d); "
-            r"(\d+) of (\d+) pages reused\); \d\.\d\d of a full publish",
-            report,
-            re.M,
-        )
-        assert edited, report
-        assert sorted(edited.groups()[1:4])[1] == edited[1]
-        assert 0 < int(edited[6]) - int(edited[5]) < int(edited[6]) / 2
-    assert re.search(
-        r"^- Scaling from 20 to 40 items \(medians\): project \d+\.\dx, vanilla Pelican \d+\.\dx\. "
-        r"Project's growth over vanilla's, round by round: \d+\.\d\d, \d+\.\d\d "
-        r"\(median \d+\.\d\d;",
+    rows = re.findall(r"^\| 20 \| ([^|]+) \| (\d+\.\d) \| (\d+\.\d) \|", report, re.M)
+    assert [name for name, _, _ in rows] == ["vanilla Pelican", "project (all plugins)"]
+    assert all(run == median and float(run) > 0 for _, run, median in rows)
+    for note in (
+        r"corpus of 20 items, 5 of them threads, \d+ replies and comments; \d+\.\d topics "
+        r"per item; b/a run by run: \d+\.\d\d",
+        r"CPU time \(user \+ system, the build and its workers\), medians: "
+        r"vanilla Pelican \d+\.\d s, project \d+\.\d s, \d+\.\d\dx vanilla's",
+        r"publish with nothing changed \(the site kept\): \d+\.\d s",
+        r"the project build's search index \(Pagefind\) in \d+\.\d s, peak \d+ MiB",
+    ):
+        assert re.search(rf"^- N=20: {note}$", report, re.M), (note, report)
+    # Three edits, each publish reusing all but the pages the edit touched.
+    edited = re.search(
+        r"^- N=20: publish after editing one reply \(incremental, with the search "
+        r"index\), median of 3: (\d+\.\d) s \((\d+\.\d), (\d+\.\d), (\d+\.\d); "
+        r"(\d+) of (\d+) pages reused\); \d\.\d\d of a full publish",
         report,
         re.M,
     )
+    assert edited, report
+    assert sorted(edited.groups()[1:4])[1] == edited[1]
+    assert 0 < int(edited[6]) - int(edited[5]) < int(edited[6]) / 2
+    assert "Scaling" not in report
 
 
 def test_the_edit_loop_changes_the_first_reply_and_nothing_else(tmp_path):

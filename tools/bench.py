@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -510,6 +510,88 @@ def scaling(times: dict[int, dict[str, list[float]]]) -> tuple[int, int, float, 
     return small, large, growth("a"), growth("b"), per_round
 
 
+@dataclass
+class Size:
+    """What was measured at one size: each build's runs (key "a" vanilla Pelican,
+    "b" the project) and what the project's publishes did after its builds."""
+
+    n: int
+    times: dict[str, list[float]]  # wall seconds, run by run
+    peaks: dict[str, list[float]]  # MiB
+    cpus: dict[str, list[float]]  # CPU seconds
+    replies: int = 0
+    topics: float = 0.0  # topics per item
+    unchanged: float = 0.0  # seconds of a publish with nothing changed
+    index: str = ""  # the search index's report ("Search index (Pagefind) in ...")
+    edits: list[tuple[float, str]] = field(default_factory=list)  # (seconds, reused), in turn
+    loop: tuple[float, float] | None = None  # edit loop: page, every listing
+
+
+def size_report(size: Size) -> tuple[list[str], list[str]]:
+    """The table's rows and the notes of one size."""
+    n, times = size.n, size.times
+    median = {k: statistics.median(v) for k, v in times.items()}
+    ratio = median["b"] / median["a"]
+    rows = []
+    for key, name in (("a", "vanilla Pelican"), ("b", "project (all plugins)")):
+        runs = ", ".join(f"{t:.1f}" for t in times[key])
+        rows.append(
+            f"| {n} | {name} | {runs} | {median[key]:.1f} | "
+            f"{1000 * median[key] / n:.1f} | {max(size.peaks[key]):.0f} | "
+            + (f"{ratio:.2f} |" if key == "b" else " |")
+        )
+    pairs = ", ".join(f"{b / a:.2f}" for a, b in zip(times["a"], times["b"], strict=True))
+    cpu = {k: statistics.median(v) for k, v in size.cpus.items()}
+    edited = statistics.median(seconds for seconds, _ in size.edits)
+    index_s = float(re.search(r"in ([\d.]+) s", size.index)[1])
+    notes = [
+        f"- N={n}: corpus of {n} items, {n // 4} of them threads, {size.replies} replies "
+        f"and comments; {size.topics:.1f} topics per item; b/a run by run: {pairs}",
+        f"- N={n}: CPU time (user + system, the build and its workers), medians: "
+        f"vanilla Pelican {cpu['a']:.1f} s, project {cpu['b']:.1f} s, "
+        f"{cpu['b'] / cpu['a']:.2f}x vanilla's",
+        f"- N={n}: publish with nothing changed (the site kept): {size.unchanged:.1f} s",
+        f"- N={n}: the project build's {size.index[0].lower()}{size.index[1:]}",
+        f"- N={n}: publish after editing one reply (incremental, with the search "
+        f"index), median of {len(size.edits)}: {edited:.1f} s "
+        f"({', '.join(f'{seconds:.1f}' for seconds, _ in size.edits)}; {size.edits[-1][1]}); "
+        f"{edited / (median['b'] + index_s):.2f} of a full publish (the median build "
+        f"{median['b']:.1f} s + index {index_s:.1f} s)",
+    ]
+    if size.loop is not None:
+        notes.append(
+            f"- N={n}: edit loop (`make devserver`): edited thread page rewritten after "
+            f"{size.loop[0]:.1f} s, every listing after {size.loop[1]:.1f} s"
+        )
+    return rows, notes
+
+
+def report(heading: str, sizes: list[Size]) -> str:
+    """The section appended to bench/results.md: the table (smallest size
+    first), each size's notes, and with two sizes or more how each build grew."""
+    sizes = sorted(sizes, key=lambda size: size.n)
+    rows, notes = [], []
+    for size in sizes:
+        size_rows, size_notes = size_report(size)
+        rows += size_rows
+        notes += size_notes
+    if len(sizes) > 1:
+        small, large, vanilla, project, per_round = scaling({s.n: s.times for s in sizes})
+        notes.append(
+            f"- Scaling from {small} to {large} items (medians): project {project:.1f}x, "
+            f"vanilla Pelican {vanilla:.1f}x. Project's growth over vanilla's, round by "
+            f"round: {', '.join(f'{r:.2f}' for r in per_round)} "
+            f"(median {statistics.median(per_round):.2f}; at most 1: no worse than vanilla)"
+        )
+    table = [
+        heading,
+        "",
+        "| N | build | runs (s) | median s | ms/item | peak MiB (PSS) | b/a |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    return "\n".join([*table, *rows, "", *notes, ""])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -529,29 +611,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-edit-loop", action="store_true")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
     args = parser.parse_args(argv)
-    sizes = sorted(set(args.sizes))
-
-    lines = [
+    heading = (
         f"## {datetime.now():%Y-%m-%d %H:%M} on {platform.node() or 'unknown'} "
-        f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})",
-        "",
-        "| N | build | runs (s) | median s | ms/item | peak MiB (PSS) | b/a |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    extra = []
+        f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, Progress() as progress:
         work = Path(tmp)
-        replies = {
-            n: generate(work / f"corpus-{n}", n, max_replies=args.max_replies)
-            for n in progress.track(sizes, "Writing the corpora")
+        measured = {
+            n: Size(n, {"a": [], "b": []}, {"a": [], "b": []}, {"a": [], "b": []})
+            for n in sorted(set(args.sizes))
         }
-        times = {n: {"a": [], "b": []} for n in sizes}
-        peaks = {n: {"a": [], "b": []} for n in sizes}
-        cpus = {n: {"a": [], "b": []} for n in sizes}
+        for n, size in measured.items():
+            size.replies = generate(work / f"corpus-{n}", n, max_replies=args.max_replies)
         # Round by round, every size in turn: a machine that slows down during
         # the benchmark then slows every size alike, not just the last one.
         for run in range(args.runs):
-            for n in sizes:
+            for n, size in measured.items():
                 corpus = work / f"corpus-{n}"
                 for key, builder in (("a", build_vanilla), ("b", build_project)):
                     name = "vanilla Pelican" if key == "a" else "project"
@@ -559,87 +634,41 @@ def main(argv: list[str] | None = None) -> int:
                         seconds, peak, _, cpu = builder(
                             corpus, work / f"out-{n}" / key, progress.tick
                         )
-                    times[n][key].append(seconds)
-                    cpus[n][key].append(cpu)
-                    peaks[n][key].append(peak)
+                    size.times[key].append(seconds)
+                    size.cpus[key].append(cpu)
+                    size.peaks[key].append(peak)
                     print(
                         f"N={n} run {run + 1} {'vanilla' if key == 'a' else 'project'}: "
                         f"{seconds:.1f} s, peak {peak:.0f} MiB",
                         flush=True,
                     )
-        for n in sizes:
-            corpus = work / f"corpus-{n}"
-            median = {k: statistics.median(v) for k, v in times[n].items()}
-            ratio = median["b"] / median["a"]
-            for key, name in (("a", "vanilla Pelican"), ("b", "project (all plugins)")):
-                runs = ", ".join(f"{t:.1f}" for t in times[n][key])
-                lines.append(
-                    f"| {n} | {name} | {runs} | {median[key]:.1f} | "
-                    f"{1000 * median[key] / n:.1f} | {max(peaks[n][key]):.0f} | "
-                    + (f"{ratio:.2f} |" if key == "b" else " |")
-                )
-            pairs = ", ".join(f"{b / a:.2f}" for a, b in zip(*times[n].values(), strict=True))
-            first = len(extra)  # this size's lines start here
-            extra.append(
-                f"- N={n}: corpus of {n} items, {n // 4} of them threads, {replies[n]} replies "
-                f"and comments; {topics_per_item(work / f'out-{n}' / 'b', n):.1f} topics per item; "
-                f"b/a run by run: {pairs}"
-            )
-            cpu = {k: statistics.median(v) for k, v in cpus[n].items()}
-            extra.append(
-                f"- N={n}: CPU time (user + system, the build and its workers), medians: "
-                f"vanilla Pelican {cpu['a']:.1f} s, project {cpu['b']:.1f} s, "
-                f"{cpu['b'] / cpu['a']:.2f}x vanilla's"
-            )
+        for n, size in measured.items():
+            corpus, out = work / f"corpus-{n}", work / f"out-{n}" / "b"
+            size.topics = topics_per_item(out, n)
             with progress.phase(f"{n} items: publish again, nothing changed"):
-                again = unchanged_publish(corpus, work / f"out-{n}" / "b")
-            extra.append(f"- N={n}: publish with nothing changed (the site kept): {again:.1f} s")
+                size.unchanged = unchanged_publish(corpus, out)
             with progress.phase(f"{n} items: search index (Pagefind)"):
                 # As `make publish` makes it: what it learnt of each page kept
                 # beside the version, for the next publish (the edited one).
-                version = (work / f"out-{n}" / "b").resolve()
+                version = out.resolve()
                 survey = version.parent / f"{version.name}{SEARCH_SUFFIX}"
-                error, cost = build_search_index(version, progress.tick, survey_file=survey)
+                error, size.index = build_search_index(version, progress.tick, survey_file=survey)
             if error:
                 raise SystemExit(error)
-            extra.append(f"- N={n}: the project build's {cost[0].lower()}{cost[1:]}")
-            runs = []
             for edit in range(EDITS):
                 with progress.phase(f"{n} items: publish after editing one reply ({edit + 1})"):
-                    runs.append(edited_publish(corpus, work / f"out-{n}" / "b"))
-            wait_for_tidying(work / f"out-{n}" / "b")  # before its folder may be removed
-            edited = statistics.median(seconds for seconds, _ in runs)
-            index_s = float(re.search(r"in ([\d.]+) s", cost)[1])
-            build_s = statistics.median(times[n]["b"])
-            extra.append(
-                f"- N={n}: publish after editing one reply (incremental, with the search "
-                f"index), median of {EDITS}: {edited:.1f} s "
-                f"({', '.join(f'{seconds:.1f}' for seconds, _ in runs)}; {runs[-1][1]}); "
-                f"{edited / (build_s + index_s):.2f} of a full publish (the median build "
-                f"{build_s:.1f} s + index {index_s:.1f} s)"
-            )
+                    size.edits.append(edited_publish(corpus, out))
+            wait_for_tidying(out)  # before its folder may be removed
             if not args.no_edit_loop:
                 with progress.phase(f"{n} items: edit loop (dev server)"):
-                    page_s, all_s = edit_loop(corpus, work)
-                extra.append(
-                    f"- N={n}: edit loop (`make devserver`): edited "
-                    f"thread page rewritten after {page_s:.1f} s, every listing "
-                    f"after {all_s:.1f} s"
-                )
-            print("\n".join(lines[-2:] + extra[first:]), flush=True)
-        if len(sizes) > 1:
-            small, large, vanilla, project, per_round = scaling(times)
-            extra.append(
-                f"- Scaling from {small} to {large} items (medians): project {project:.1f}x, "
-                f"vanilla Pelican {vanilla:.1f}x. Project's growth over vanilla's, round by "
-                f"round: {', '.join(f'{r:.2f}' for r in per_round)} "
-                f"(median {statistics.median(per_round):.2f}; at most 1: no worse than vanilla)"
-            )
-    report = "\n".join([*lines, "", *extra, ""])
-    print("\n" + report)
+                    size.loop = edit_loop(corpus, work)
+            rows, notes = size_report(size)
+            print("\n".join(rows + notes), flush=True)
+    text = report(heading, list(measured.values()))
+    print("\n" + text)
     args.results.parent.mkdir(exist_ok=True)
     with args.results.open("a", encoding="utf-8") as handle:
-        handle.write(report + "\n")
+        handle.write(text + "\n")
     print(f"Appended to {args.results}")
     return 0
 
