@@ -40,6 +40,8 @@ def count_jsonld_replies(node: dict) -> int:
 def test_every_reply_in_the_source_is_on_a_page_with_a_unique_permalink(site, source):
     expected = visible_source_replies(source)
     nodes = site.reply_elements(source.url)
+    # The quicker reading the size tests use finds the same, in the same order.
+    assert site.reply_ids(source.url) == [n["id"].removeprefix("reply-") for n in nodes]
     shown = {n["id"] for n in nodes if "reply-removed" not in n["class"]}
     assert shown == {f"reply-{r['id']}" for r in expected}
     for node in nodes:  # one visible permalink per reply, pointing at itself
