@@ -5,12 +5,15 @@ benchmark promises, and that the scaling arithmetic is right."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
 import pytest
 from pelican.plugins.threads.parse import parse_thread
 
-from tools.bench import Size, edit_first_reply, generate, main, report, scaling
+from tests.test_progress import ESCAPE, run_on_terminal
+from tools.bench import Size, edit_first_reply, generate, report, scaling
 
 
 def test_scaling_compares_each_builds_growth_from_the_smallest_size_to_the_largest():
@@ -84,13 +87,28 @@ def test_the_report_gives_every_run_each_size_smallest_first_and_the_scaling():
     assert "Scaling" not in one and one.count("\n- ") == 5
 
 
-def test_a_real_run_at_a_tiny_size_reports_every_figure(tmp_path, capsys):
-    """One size, one run: the builds, the publishes and the index really run
-    (the report's layout is the test above's)."""
+def test_a_real_run_at_a_tiny_size_shows_its_phases_and_reports_every_figure(tmp_path):
+    """One size, one round, on a terminal as a person runs `make bench`: the
+    builds, the publishes and the index really run, each phase is shown with
+    its count, and every figure is reported (the report's layout is the test
+    above's)."""
     results = tmp_path / "results.md"
-    assert main(["--sizes", "20", "--runs", "1", "--no-edit-loop", "--results", str(results)]) == 0
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "400"}
+    env.pop("NO_PROGRESS", None)
+    command = [sys.executable, "tools/bench.py", "--sizes", "20", "--runs", "1"]
+    shown = run_on_terminal([*command, "--no-edit-loop", "--results", str(results)], env)
+    shown = ESCAPE.sub("", shown)
+    for phase in (
+        "Writing the corpora 1 of 1",
+        "Round 1 of 1: 20 items, vanilla Pelican",
+        "Round 1 of 1: 20 items, project",
+        "20 items: publish again, nothing changed",
+        "20 items: search index (Pagefind)",
+        "20 items: publish after editing one reply (3)",
+    ):
+        assert phase in shown, shown[-3000:]
+    assert f"Appended to {results}" in shown
     report = results.read_text(encoding="utf-8")
-    assert capsys.readouterr().out.rstrip().endswith(f"Appended to {results}")
     rows = re.findall(r"^\| 20 \| ([^|]+) \| (\d+\.\d) \| (\d+\.\d) \|", report, re.M)
     assert [name for name, _, _ in rows] == ["vanilla Pelican", "project (all plugins)"]
     assert all(run == median and float(run) > 0 for _, run, median in rows)

@@ -621,8 +621,8 @@ def main(argv: list[str] | None = None) -> int:
             n: Size(n, {"a": [], "b": []}, {"a": [], "b": []}, {"a": [], "b": []})
             for n in sorted(set(args.sizes))
         }
-        for n, size in measured.items():
-            size.replies = generate(work / f"corpus-{n}", n, max_replies=args.max_replies)
+        for n in progress.track(list(measured), "Writing the corpora"):
+            measured[n].replies = generate(work / f"corpus-{n}", n, max_replies=args.max_replies)
         # Round by round, every size in turn: a machine that slows down during
         # the benchmark then slows every size alike, not just the last one.
         for run in range(args.runs):
