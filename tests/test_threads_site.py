@@ -51,6 +51,18 @@ def test_every_reply_in_the_source_is_on_a_page_with_a_unique_permalink(site, so
         assert link["href"] == f"#{node['id']}"
 
 
+def test_reply_ids_read_what_beautifulsoup_reads_across_numbered_pages(demo_build):
+    """`reply_ids` (the size tests' quicker reading) against `reply_elements`
+    where replies run over numbered pages (two top-level replies a page)."""
+    site = demo_build(THREADS_PAGE_SIZE=2)
+    paged = 0
+    for source in THREADS + POSTS:
+        nodes = site.reply_elements(source.url)
+        assert site.reply_ids(source.url) == [n["id"].removeprefix("reply-") for n in nodes]
+        paged += site.path(source.url).read_text(encoding="utf-8").count('rel="next"') > 0
+    assert paged >= 3  # the numbered pages were followed, not just the first
+
+
 def test_replies_nest_in_the_dom_as_in_the_source(site):
     soup = site.soup("/2026/other-offer-fell-through/")
     for child, parent in [("halvard-2", "wren-1"), ("wren-1", "halvard"), ("okon", "wren-3")]:
