@@ -40,6 +40,7 @@ import pickle
 import re
 import shutil
 import sqlite3
+import weakref
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import is_dataclass
@@ -842,11 +843,18 @@ def remembered(item, name: str, make):
     return output
 
 
+_WATCHED: weakref.WeakSet = weakref.WeakSet()
+
+
 def watch(environment) -> None:
     """Note what a template reads, in this Jinja environment (once)."""
-    if getattr(environment, "_reuse_watched", False):
+    if environment in _WATCHED:
         return
-    environment._reuse_watched = True
+    from stacks_offers.templatecache import returns_what_it_wraps
+
+    # Kept aside, not on the environment: what it holds is part of the key its
+    # compiled templates are kept under (templatecache.fingerprint).
+    _WATCHED.add(environment)
     plain_getattr, plain_getitem = environment.getattr, environment.getitem
 
     def getattr_(obj, attribute):
@@ -871,8 +879,9 @@ def watch(environment) -> None:
                 reads.of_thread(reads.threads[id(obj)], str(argument))
         return value
 
-    environment.getattr = getattr_
-    environment.getitem = getitem
+    # They return what Jinja's own return: templates compile as without them.
+    environment.getattr = returns_what_it_wraps(getattr_, plain_getattr)
+    environment.getitem = returns_what_it_wraps(getitem, plain_getitem)
     for table in (environment.filters, environment.tests):
         for name, function in list(table.items()):
             table[name] = _watched(function, name)
@@ -895,6 +904,8 @@ def _watched(function, name: str = ""):
     if (jinjas and name not in _WHOLE_TEXT) or getattr(function, "reads_through_jinja", False):
         return function
 
+    from stacks_offers.templatecache import returns_what_it_wraps
+
     @functools.wraps(function)
     def call(*args, **kwargs):
         if Reads.current is not None:
@@ -902,4 +913,4 @@ def _watched(function, name: str = ""):
                 _note(value)
         return function(*args, **kwargs)
 
-    return call
+    return returns_what_it_wraps(call, function)

@@ -23,7 +23,12 @@ every environment, are still folded.
 
 An environment holding anything the key cannot write down as plain values (a
 bound method an extension put there) is not cached at all: Jinja compiles its
-templates as it would without this module.
+templates as it would without this module. The one exception is a wrapper
+marked `returns_what_it_wraps`: the incremental build's watch of what a page
+reads (`reuse.watch`) wraps the environment's getattr and getitem and Jinja's
+own filters and tests, and such an environment compiles, and is keyed, as one
+holding what they wrap. (Without it, every build that reuses work compiled
+every template once per generator, and kept none on disk for the next.)
 """
 
 from __future__ import annotations
@@ -87,9 +92,23 @@ def _passes(function) -> str:
     return repr(getattr(function, "jinja_pass_arg", None))
 
 
+def _unwrapped(function):
+    """The function under any wrappers marked `returns_what_it_wraps`."""
+    while getattr(function, "returns_what_it_wraps", False):
+        function = function.__wrapped__
+    return function
+
+
+def _jinjas_own(function, name: str, builtin: dict):
+    """Jinja's own filter or test `name`, when `function` is it or only wraps
+    it (`returns_what_it_wraps`); else None."""
+    own = builtin.get(name)
+    return own if own is not None and _unwrapped(function) is own else None
+
+
 def _callables(table: dict, builtin: dict) -> tuple:
     return tuple(
-        name if function is builtin.get(name) else (name, _passes(function))
+        name if _jinjas_own(function, name, builtin) else (name, _passes(function))
         for name, function in sorted(table.items())
     )
 
@@ -104,11 +123,7 @@ def fingerprint(environment: jinja2.Environment, name: str) -> str | None:
             jinja2.__version__,
             _plain(type(environment)),
             _plain(environment.code_generator_class),
-            tuple(
-                (key, _plain(value))
-                for key, value in sorted(vars(environment).items())
-                if key not in _NOT_COMPILED
-            ),
+            tuple((key, _plain(value)) for key, value in sorted(_compiled_state(environment))),
             _plain(autoescape(name) if callable(autoescape) else autoescape),
             None if environment.finalize is None else _passes(environment.finalize),
             tuple(
@@ -127,6 +142,35 @@ def fingerprint(environment: jinja2.Environment, name: str) -> str | None:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
+def returns_what_it_wraps(wrapper, wrapped):
+    """Mark `wrapper` (an environment's `getattr` or `getitem`, a filter or a
+    test) as returning whatever `wrapped` returns for the same arguments; it may
+    note what it was asked, as `reuse.watch`'s do. Jinja's optimizer calls these
+    on constants while it compiles, so an environment holding such wrappers of
+    Jinja's own compiles as one holding Jinja's own (with them), and shares
+    its compilation."""
+    wrapper.__wrapped__ = wrapped
+    wrapper.returns_what_it_wraps = True
+    return wrapper
+
+
+def _compiled_state(environment: jinja2.Environment) -> list[tuple[str, object]]:
+    """What the environment holds that compiling reads (less what `fingerprint`
+    takes in its own way). A `getattr` or `getitem` that only wraps the class's
+    own (`returns_what_it_wraps`) is left out, as the class's own is; any other
+    stays, and (a function) makes the environment one that is not cached."""
+    state = {k: v for k, v in vars(environment).items() if k not in _NOT_COMPILED}
+    for name in ("getattr", "getitem"):
+        if name not in state:
+            continue
+        value = _unwrapped(state[name])
+        own = getattr(type(environment), name, None)
+        bound = getattr(value, "__self__", None) is environment
+        if bound and getattr(value, "__func__", None) is own:
+            del state[name]
+    return list(state.items())
+
+
 def _refusing(function):
     def not_while_compiling(*_args, **_kwargs):
         raise _NotWhileCompiling
@@ -143,11 +187,11 @@ def _compile(environment: jinja2.Environment, source: str, name, filename):
     environment's own."""
     compiling = environment.overlay()
     compiling.filters = {
-        n: f if f is DEFAULT_FILTERS.get(n) else _refusing(f)
+        n: _jinjas_own(f, n, DEFAULT_FILTERS) or _refusing(f)
         for n, f in environment.filters.items()
     }
     compiling.tests = {
-        n: f if f is DEFAULT_TESTS.get(n) else _refusing(f) for n, f in environment.tests.items()
+        n: _jinjas_own(f, n, DEFAULT_TESTS) or _refusing(f) for n, f in environment.tests.items()
     }
     if environment.finalize is not None:
         compiling.finalize = _refusing(environment.finalize)

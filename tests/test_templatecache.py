@@ -8,16 +8,20 @@ import operator
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from functools import partial
 
+import jinja2
 import pytest
 from jinja2 import DictLoader, Environment, FileSystemBytecodeCache, nodes, pass_context
 from jinja2.exceptions import TemplateAssertionError
 from jinja2.ext import Extension
 from pelican.utils import DateFormatter
 
-from stacks_offers.templatecache import TemplateCache
-from tests.sitebuild import ROOT, build, copy_content, run_build, snapshot
+from stacks_offers import reuse, templatecache
+from stacks_offers.templatecache import TemplateCache, fingerprint, returns_what_it_wraps
+from tests.sitebuild import PELICANCONF, ROOT, SITEURL, build, copy_content, run_build, snapshot
+from tools import build as build_tool
 
 PAGE = '{% if x %}{{ "Offer" | shout }}{% endif %} {{ name | shout }}'
 
@@ -107,6 +111,78 @@ def test_other_options_or_an_edited_source_compile_anew():
     bare.bytecode_cache = TemplateCache()
     with pytest.raises(TemplateAssertionError, match="No filter named 'shout'"):
         bare.get_template("page.html")
+
+
+# Jinja works these out while it compiles: a filter, a lookup of an attribute
+# and of an item, and a test, each on constants.
+FOLDED = '{{ "offer" | upper }} {{ {"a": "seat"}.a }} {{ [3, 4][1] }} {{ 1 is odd }} {{ name | e }}'
+
+
+def test_an_environment_watched_for_reuse_compiles_as_one_that_is_not():
+    """`reuse.watch` wraps an environment's getattr and getitem, and its filters
+    and tests, to note what a page reads; the wrappers return what they wrap, so
+    the templates compile as without them: one compilation, the same page."""
+    alone = plain(upper, source=FOLDED)  # Jinja alone, no cache
+    first, watched = environment(upper, source=FOLDED), environment(upper, source=FOLDED)
+    reuse.watch(watched)
+    assert watched.getattr is not first.getattr and watched.filters["e"] is not first.filters["e"]
+    assert fingerprint(watched, "page.html") == fingerprint(first, "page.html") is not None
+    assert compiled(watched) is compiled(first)
+    expected = alone.get_template("page.html").render(name="<dean>")
+    assert expected == "OFFER seat 4 True &lt;dean&gt;"
+    assert watched.get_template("page.html").render(name="<dean>") == expected
+
+
+def test_a_getattr_of_the_environments_own_keeps_it_out_of_the_cache():
+    """A getattr that is not Jinja's (even marked as wrapping another function)
+    is called on constants while compiling: such an environment compiles as
+    Jinja alone does, and its templates are not kept."""
+
+    def looked_up(_obj, _attribute):
+        return "looked up"
+
+    alone = plain(upper, source=FOLDED)
+    alone.getattr = looked_up
+    expected = alone.get_template("page.html").render(name="a")
+    assert expected == "OFFER looked up 4 True a"
+    mine, wrapping = environment(upper, source=FOLDED), environment(upper, source=FOLDED)
+    mine.getattr = looked_up
+    wrapping.getattr = returns_what_it_wraps(lambda o, a: looked_up(o, a), looked_up)
+    for env in (mine, wrapping):
+        assert fingerprint(env, "page.html") is None
+        assert env.get_template("page.html").render(name="a") == expected
+
+
+def test_a_build_compiles_each_template_once_and_the_next_build_none(tmp_path, monkeypatch):
+    """A real build (tools/build.py, which watches what each page reads for the
+    next incremental publish) compiles each template once for all its
+    generators and keeps it beside its store; the next publish, after an edit,
+    in a process that has compiled nothing, reads them all from there."""
+    names: list[str] = []
+    jinjas = jinja2.Environment.compile
+
+    def compile_counted(self, source, name=None, filename=None, raw=False, defer_init=False):
+        names.append(name)
+        return jinjas(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile_counted)
+    content = copy_content(tmp_path / "content")
+    output = tmp_path / "site" / "output"
+    extra = {"PATH": str(content), "SITEURL": SITEURL, "FEED_DOMAIN": SITEURL}
+
+    def publish() -> dict[str, int]:
+        monkeypatch.setattr(templatecache, "_COMPILED", {})  # as a new process has
+        assert build_tool.build(PELICANCONF, output, True, extra, search=False) == 0
+        kept = output.parent.glob(".site-versions/.templates-*/*")
+        return {path.name: path.stat().st_mtime_ns for path in kept}
+
+    first = publish()
+    assert len(names) > 30 and Counter(names).most_common(1)[0][1] == 1, Counter(names)
+    assert len(first) == len(names)
+    names.clear()
+    post = sorted((content / "posts").glob("*.md"))[0]
+    post.write_text(post.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    assert publish() == first and names == []
 
 
 class Greeting(Extension):
