@@ -28,12 +28,15 @@ marked `returns_what_it_wraps`: the incremental build's watch of what a page
 reads (`reuse.watch`) wraps the environment's getattr and getitem and Jinja's
 own filters and tests, and such an environment compiles, and is keyed, as one
 holding what they wrap. (Without it, every build that reuses work compiled
-every template once per generator, and kept none on disk for the next.)
+every template once per generator, and kept on disk only those compiled before
+its first page.) The mark is kept in this module, not on the function, which
+`functools.wraps` would copy onto a later wrapper that returns something else.
 """
 
 from __future__ import annotations
 
 import hashlib
+import weakref
 
 import jinja2
 from jinja2.bccache import Bucket, BytecodeCache
@@ -92,11 +95,19 @@ def _passes(function) -> str:
     return repr(getattr(function, "jinja_pass_arg", None))
 
 
+# wrapper -> what it wraps, for the wrappers marked `returns_what_it_wraps`:
+# kept here, by the function itself, not as an attribute of it, which
+# `functools.wraps` would copy onto any later wrapper, whatever that returns.
+_WRAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _unwrapped(function):
     """The function under any wrappers marked `returns_what_it_wraps`."""
-    while getattr(function, "returns_what_it_wraps", False):
-        function = function.__wrapped__
-    return function
+    while True:
+        try:
+            function = _WRAPS[function]
+        except (KeyError, TypeError):  # not marked, or not something a weak key can be
+            return function
 
 
 def _jinjas_own(function, name: str, builtin: dict):
@@ -149,8 +160,7 @@ def returns_what_it_wraps(wrapper, wrapped):
     on constants while it compiles, so an environment holding such wrappers of
     Jinja's own compiles as one holding Jinja's own (with them), and shares
     its compilation."""
-    wrapper.__wrapped__ = wrapped
-    wrapper.returns_what_it_wraps = True
+    _WRAPS[wrapper] = wrapped
     return wrapper
 
 

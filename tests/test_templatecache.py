@@ -4,6 +4,7 @@ or loading anew would give."""
 
 from __future__ import annotations
 
+import functools
 import operator
 import shutil
 import subprocess
@@ -151,6 +152,42 @@ def test_a_getattr_of_the_environments_own_keeps_it_out_of_the_cache():
     for env in (mine, wrapping):
         assert fingerprint(env, "page.html") is None
         assert env.get_template("page.html").render(name="a") == expected
+
+
+def test_only_what_was_marked_counts_as_jinjas_own():
+    """A filter of the site's own named as one of Jinja's, and a function that
+    `functools.wraps` a marked wrapper (and so copies what it holds) but
+    returns something else, are not Jinja's own: the page is what Jinja alone
+    renders, and shares no compilation with an environment holding Jinja's."""
+    source = '{{ ["a", "b"] | join }} {{ {"k": "v"}.k }}'
+
+    def site_join(_value, _separator=""):
+        return "CUSTOM"
+
+    def site_getattr(_obj, _attribute):
+        return "CUSTOM-ATTR"
+
+    def shadowing(env):
+        env.filters["join"] = site_join  # the site's own, watched like any other
+        reuse.watch(env)
+
+    def wrapping_a_watched_one(env):
+        reuse.watch(env)
+        env.filters["join"] = functools.wraps(env.filters["join"])(site_join)
+        env.getattr = functools.wraps(env.getattr)(site_getattr)
+
+    jinjas = environment(upper, source=source)
+    assert jinjas.get_template("page.html").render() == "ab v"
+    for change in (shadowing, wrapping_a_watched_one):
+        alone, cached = plain(upper, source=source), environment(upper, source=source)
+        change(alone)
+        change(cached)
+        expected = alone.get_template("page.html").render()
+        assert "CUSTOM" in expected
+        assert fingerprint(cached, "page.html") != fingerprint(jinjas, "page.html")
+        assert cached.get_template("page.html").render() == expected
+    # and Jinja's own environment, compiled after them, still renders its own
+    assert environment(upper, source=source).get_template("page.html").render() == "ab v"
 
 
 def test_a_build_compiles_each_template_once_and_the_next_build_none(tmp_path, monkeypatch):
