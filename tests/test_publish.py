@@ -140,3 +140,27 @@ def test_html_build_reports_mistakes_and_still_builds_everything_else(published)
     page = output / "2026" / "a-thread-with-a-mistake" / "index.html"
     html = page.read_text(encoding="utf-8")
     assert 'id="reply-r1"' in html and "not here; shown under the post" in html
+
+
+def test_two_builds_by_one_process_in_one_second_each_get_a_version(tmp_path, monkeypatch):
+    """A version is named by the second it was started in and the process: a
+    second build by the same process within that second (a program that calls
+    `tools.build.build` twice) gets a name of its own, and is the one served."""
+    from tools import build as build_tool
+
+    strftime = time.strftime
+    monkeypatch.setattr(
+        build_tool.time,
+        "strftime",
+        lambda form, *when: "20261203T000000" if form == "%Y%m%dT%H%M%S" else strftime(form, *when),
+    )
+    content = copy_content(tmp_path / "content")
+    output = tmp_path / "site" / "output"
+    extra = {"PATH": str(content), "SITEURL": SITEURL, "FEED_DOMAIN": SITEURL}
+    post = sorted((content / "posts").glob("*.md"))[0]
+    for edit in ("first", "second"):
+        post.write_text(post.read_text(encoding="utf-8") + f"\n{edit} edit\n", encoding="utf-8")
+        assert build_tool.build(PELICANCONF, output, True, extra, search=False) == 0
+    assert output.resolve().name == f"20261203T000000.2-{os.getpid()}"
+    pages = [page.read_text(encoding="utf-8") for page in output.resolve().rglob("*.html")]
+    assert any("second edit" in page for page in pages)

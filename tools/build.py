@@ -560,6 +560,10 @@ def _build(
 
     stamp = time.strftime("%Y%m%dT%H%M%S")
     name = f"{stamp}-{os.getpid()}"
+    again = 1  # a second build by this process within the second (the pid stays last)
+    while (versions / name).exists() or (versions / f"{name}{PARTIAL_SUFFIX}").exists():
+        again += 1
+        name = f"{stamp}.{again}-{os.getpid()}"
     staging = versions / f"{name}{PARTIAL_SUFFIX}"
     if full:
         staging.mkdir()
