@@ -50,6 +50,7 @@ from pelican.contents import Content
 
 from stacks_offers import compat
 from stacks_offers.forkmap import _Capture, replay
+from stacks_offers.templatecache import TemplateCache, returns_what_it_wraps
 
 logger = logging.getLogger(__name__)
 
@@ -344,8 +345,6 @@ def template_cache(settings):
     (written by Jinja's own `FileSystemBytecodeCache`), so a build does not
     compile every template again in each generator and process. A fresh build
     (--full) finds the kept ones emptied (tools/build.py)."""
-    from stacks_offers.templatecache import TemplateCache
-
     plan = settings.get(REUSE_SETTING) if settings else None
     if not plan or not plan.get("templates"):
         return TemplateCache()
@@ -850,8 +849,6 @@ def watch(environment) -> None:
     """Note what a template reads, in this Jinja environment (once)."""
     if environment in _WATCHED:
         return
-    from stacks_offers.templatecache import returns_what_it_wraps
-
     # Kept aside, not on the environment: what it holds is part of the key its
     # compiled templates are kept under (templatecache.fingerprint).
     _WATCHED.add(environment)
@@ -903,8 +900,6 @@ def _watched(function, name: str = ""):
     jinjas = getattr(function, "__module__", "").startswith("jinja2.")
     if (jinjas and name not in _WHOLE_TEXT) or getattr(function, "reads_through_jinja", False):
         return function
-
-    from stacks_offers.templatecache import returns_what_it_wraps
 
     @functools.wraps(function)
     def call(*args, **kwargs):

@@ -4,13 +4,12 @@ or loading anew would give."""
 
 from __future__ import annotations
 
-import functools
 import operator
 import shutil
 import subprocess
 import sys
 from collections import Counter
-from functools import partial
+from functools import partial, wraps
 
 import jinja2
 import pytest
@@ -173,8 +172,8 @@ def test_only_what_was_marked_counts_as_jinjas_own():
 
     def wrapping_a_watched_one(env):
         reuse.watch(env)
-        env.filters["join"] = functools.wraps(env.filters["join"])(site_join)
-        env.getattr = functools.wraps(env.getattr)(site_getattr)
+        env.filters["join"] = wraps(env.filters["join"])(site_join)
+        env.getattr = wraps(env.getattr)(site_getattr)
 
     jinjas = environment(upper, source=source)
     assert jinjas.get_template("page.html").render() == "ab v"
