@@ -11,7 +11,7 @@ from pkgutil import extend_path
 
 import pelican
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pelican.settings import DEFAULT_CONFIG
 
 HERE = Path(__file__).resolve().parent
@@ -122,7 +122,11 @@ JINJA_ENVIRONMENT = {
 
 
 def _time_element(when, fmt: str) -> Markup:
-    return Markup('<time datetime="{}">{}</time>').format(when.isoformat(), when.strftime(fmt))
+    # What Markup(...).format(...) gives (each value escaped), without its
+    # formatter: this is made for every reply on every page that shows it.
+    return Markup(
+        f'<time datetime="{escape(when.isoformat())}">{escape(when.strftime(fmt))}</time>'
+    )
 
 
 @lru_cache(maxsize=65536)

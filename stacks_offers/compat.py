@@ -51,6 +51,9 @@ speedups
      links within the site, and `get_summary(siteurl)` is what templates read
      through `summary`; a plugin that computes content sets `_get_content`
   S5 Content.override_url, when set, is what `url` returns
+  S10 Content.save_as is a property that calls `get_url_setting("save_as")`
+     (Page's adds a flag and calls it through `super()`); replaced by one that
+     returns the path kept by `keep_save_as` when there is one
   S6 ArticlesGenerator.generate_tags, generate_categories and generate_authors
      are the loop in `_listing_pages` (a copy of Pelican's three), but for how
      each page's `dates` is found (`replace_listing_pages`)
@@ -254,6 +257,33 @@ def replace_wrapper_addresses(make_property) -> None:
     URLWrapper.save_as = make_property("SAVE_AS")
     URLWrapper.page_name = make_property("URL", get_page_name=True)
     URLWrapper._urls_kept = True
+
+
+_KEPT_SAVE_AS = "_kept_save_as"
+
+
+def _save_as_kept(pelicans):
+    def save_as(self) -> str:
+        kept = self.__dict__.get(_KEPT_SAVE_AS)
+        return pelicans.fget(self) if kept is None else kept
+
+    save_as.pelicans = pelicans
+    return property(save_as)
+
+
+def keep_save_as(items) -> None:
+    """S10: each item's save-as path worked out once more, and kept: Pelican
+    formats the setting again on every read (the writing step reads it for
+    every item, in every process). For an item whose path an `override_save_as`
+    sets, what Pelican gives is kept as well. Content.save_as is replaced once
+    per process; an item with nothing kept (the speed layer off, or an item
+    made after this) gets Pelican's."""
+    from pelican.contents import Content
+
+    if not hasattr(Content.save_as.fget, "pelicans"):
+        Content.save_as = _save_as_kept(Content.save_as)
+    for item in items:
+        item.__dict__[_KEPT_SAVE_AS] = item.save_as
 
 
 def replace_archives_and_translations(archives, translations) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from parallel import plugin as parallel
-from pelican.contents import Article, Content
+from pelican.contents import Article, Content, Page, Static
 from pelican.settings import DEFAULT_CONFIG
 from pelican.utils import SafeDatetime
 from pelican.writers import Writer
@@ -52,6 +52,37 @@ def test_an_items_text_kept_compressed_reads_as_pelicans_and_the_plain_copy_is_g
         assert len(post.get_content.packed) < len(content.encode()) / 4
         assert (post, "") not in Content.get_content.cache
         assert not hasattr(post, "_content")  # anything that still reads it fails
+
+
+def test_a_kept_save_as_is_pelicans_and_is_not_worked_out_again(monkeypatch):
+    """S10: after `keep_save_as`, an item's save-as path is the one Pelican gave,
+    read without formatting the setting again; an item with nothing kept gets
+    Pelican's own, and a static file still notes that its location was read."""
+    settings = dict(DEFAULT_CONFIG)
+    context = {"generated_content": {}, "static_content": {}, "localsiteurl": ""}
+
+    def item(kind, n):
+        return kind(
+            "<p>text</p>",
+            {"title": f"Item {n}", "date": SafeDatetime(2026, 1, 2), "slug": f"item-{n}"},
+            settings=settings,
+            source_path=f"/site/content/{n}.md",
+            context=context,
+        )
+
+    post, page = item(Article, 1), item(Page, 2)
+    pelicans = [post.save_as, page.save_as]
+    compat.keep_save_as([post, page])
+    formatted = []
+    plain = Content.get_url_setting
+    monkeypatch.setattr(
+        Content, "get_url_setting", lambda self, key: formatted.append(key) or plain(self, key)
+    )
+    assert [post.save_as, page.save_as] == pelicans == ["item-1.html", "pages/item-2.html"]
+    assert formatted == []
+    later, image = item(Article, 3), item(Static, 4)
+    assert later.save_as == "item-3.html" and formatted == ["save_as"]
+    assert image.save_as.endswith("/4.md") and image._output_location_referenced
 
 
 def test_the_installed_versions_are_the_verified_ones():

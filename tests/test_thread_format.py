@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import pickle
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pelican.plugins.threads.model import PackedThread, build_thread, lay_out, page_events, walk
 from pelican.plugins.threads.parse import pack_raw, parse_comment, parse_thread, unpack_raw
 from pelican.plugins.threads.plugin import newest_replies
@@ -350,3 +354,24 @@ def test_safe_body_never_breaks_the_thread_around_it(body):
     text = thread_text(reply("a", body=safe_body(body)), reply("b"))
     _parsed, thread, problems = build(text)
     assert problems == [] and [r.id for r in thread.replies] == ["a", "b"]
+
+
+WHITESPACE = (
+    " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [*WHITESPACE, "a", "é", "<p>", "</a>", "<br/>", "&amp;", "&nbsp;", "&#32;", "&lt", ";"]
+        ),
+        max_size=40,
+    ).map("".join)
+)
+def test_plain_text_is_the_text_with_tags_and_runs_of_whitespace_made_one_space(fragment):
+    """What JSON-LD and summaries carry: every tag a space, every run of whitespace
+    (any Unicode whitespace, as `\\s` reads it) one space, entities decoded, ends trimmed."""
+    spaced = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", fragment))
+    assert plain_text(fragment) == html.unescape(spaced).strip()

@@ -9,8 +9,9 @@ context, and the cost grows with the site:
   read it over a hundred thousand times. Once the context is complete, every
   post's, thread's and page's URL is worked out once and kept as Pelican's
   own `override_url` (what a `URL:` metadata line sets; an author's own is
-  left alone). The save-as path is not fixed this way: Pelican reads
-  `override_save_as` as "may overwrite another file".
+  left alone). The save-as path (read for every item by each process that
+  writes) is worked out once then too, and kept aside rather than as
+  `override_save_as`, which Pelican reads as "may overwrite another file".
 * The tag, author and category pages pick their items with
   `[a for a in dates if a in articles]`: every item of the site tested
   against a list, once per tag, author and category. Long lists become
@@ -125,13 +126,16 @@ def _every_item(generators) -> list:
 
 
 def fix_urls(generators) -> None:
-    """Every post's, thread's and page's URL computed once (all_generators_finalized;
-    S5: Pelican's `url` returns `override_url` when it is set)."""
+    """Every post's, thread's and page's URL and save-as path computed once
+    (all_generators_finalized; S5: Pelican's `url` returns `override_url` when
+    it is set; S10: the save-as path is kept aside)."""
     if not _active:
         return
-    for item in _every_item(generators):
+    items = _every_item(generators)
+    for item in items:
         if not hasattr(item, "override_url"):
             item.override_url = item.url
+    compat.keep_save_as(items)
 
 
 class _Summary:

@@ -221,12 +221,14 @@ def render_untrusted(markdown_text: str) -> str:
 
 
 _TAG_RE = re.compile(r"<[^>]*>")
-_SPACE_RE = re.compile(r"\s+")
 
 
 def plain_text(clean_html: str) -> str:
-    """Text of an already-sanitised fragment (for JSON-LD and summaries)."""
-    return html.unescape(_SPACE_RE.sub(" ", _TAG_RE.sub(" ", clean_html))).strip()
+    """Text of an already-sanitised fragment (for JSON-LD and summaries): tags
+    become spaces, each run of whitespace one space. (`str.split` finds the
+    runs `\\s+` finds, in a third of the time: every reply's text is in its
+    thread's JSON-LD.)"""
+    return html.unescape(" ".join(_TAG_RE.sub(" ", clean_html).split())).strip()
 
 
 _SAFE_URL_RE = re.compile(r"^https?://[^\s\x00-\x1f\x7f<>\"'`]+$", re.IGNORECASE)
