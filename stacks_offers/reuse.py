@@ -634,11 +634,25 @@ class Pages:
         a page that read none of them is reusable without looking at its
         pairs one by one (`reusable`). Every process then finds this made,
         instead of each working out the items they share. An item's value
-        read by several sets of attributes is worked out once."""
+        read by several sets of attributes is worked out once.
+
+        An item whose digest (`item_digest`, the part of the pair that read it
+        whole) is what the previous build noted has every part it had then:
+        what a page reads of an item comes from the item's files, the
+        settings, and the site's structure, which is the same (else no page
+        is reused, and no parts are given). Those parts are taken as they
+        were, not worked out again: an edit works out only the edited items'."""
         known: dict[tuple[str, str], str | None] = {}
         changed = set()
+        unchanged = {
+            path
+            for (path, attributes), then in parts.items()
+            if attributes is WHOLE and then is not None and self.items.get(path) == then
+        }
         for pair, then in parts.items():
-            if then is None or self._part(*pair, known) != then:
+            if pair[0] in unchanged:
+                self._parts[pair] = then
+            elif then is None or self._part(*pair, known) != then:
                 changed.add(pair[0])
         # No parts (another build's format): every page is looked at pair by pair.
         self._changed = changed if parts else None

@@ -691,6 +691,48 @@ def test_a_page_depends_on_what_it_read_of_the_items_it_lists():
     assert not now.reusable("page.html", records, parts_then)
 
 
+def test_an_edit_works_out_again_only_the_edited_items_parts():
+    """Deciding which pages an edit leaves as they were: an item whose digest
+    is the one the last build noted keeps the parts it had (its values are not
+    read again); the edited item's are worked out, and a listing is reused
+    while what it shows of it is the same."""
+    from stacks_offers import reuse
+
+    class Item:
+        def __init__(self, path: str, title: str) -> None:
+            self.source_path, self._title, self.asked = path, title, 0
+
+        @property
+        def title(self) -> str:
+            self.asked += 1
+            return self._title
+
+    def pages(digests: dict, items: list) -> reuse.Pages:
+        return reuse.Pages("structure", digests, {i.source_path: i for i in items})
+
+    before = [Item("/site/a.md", "A"), Item("/site/b.md", "B")]
+    then = pages({"/site/a.md": "a1", "/site/b.md": "b1"}, before)
+    then.record("list.html", {"/site/a.md": {"title"}, "/site/b.md": {"title"}})
+    then.record("a.html", ["/site/a.md"])
+    then.record("b.html", ["/site/b.md"])
+    parts = then.parts()
+    records = dict(then.records)
+    for title, listing_kept in (("B", True), ("B, retitled", False)):
+        a, b = Item("/site/a.md", "A"), Item("/site/b.md", title)
+        now = pages({"/site/a.md": "a1", "/site/b.md": "b2"}, [a, b])  # b's file edited
+        now.prepare(parts)
+        assert (a.asked, b.asked) == (0, 1)
+        assert now.reusable("a.html", records, parts)
+        assert not now.reusable("b.html", records, parts)
+        assert now.reusable("list.html", records, parts) is listing_kept
+        # What is kept for the next build: a's parts as they were, b's as they are.
+        now.records.update(records)
+        assert now.parts()[("/site/a.md", ("title",))] == parts[("/site/a.md", ("title",))]
+        assert (now.parts()[("/site/b.md", ("title",))] == parts[("/site/b.md", ("title",))]) is (
+            listing_kept
+        )
+
+
 def test_a_changed_topic_vocabulary_or_model_is_read_anew(tmp_path):
     """The compiled vocabulary and model come from the store while both files
     are the same: after either changes, the site is a clean build's."""
