@@ -687,11 +687,14 @@ class Pages:
         values as the pages were rendered with them; None: an item no longer
         there, whose pages are never reused)."""
         known: dict[tuple[str, str], str | None] = {}
-        return {
-            pair: self._part(*pair, known)
-            for paths, attributes in self.records.values()
-            for pair in zip(paths, attributes, strict=True)
-        }
+        parts: dict[tuple, str | None] = {}
+        worked_out = self._parts  # most pairs were, by `prepare` or a page
+        for paths, attributes in self.records.values():
+            for pair in zip(paths, attributes, strict=True):
+                if pair not in parts:  # an item is on a dozen pages: each pair once
+                    found = worked_out.get(pair, MISSING)
+                    parts[pair] = self._part(*pair, known) if found is MISSING else found
+        return parts
 
     def reusable(self, name: str, previous: dict, parts: dict) -> bool:
         """Whether the previous build's page `name` is what rendering it would
