@@ -1,4 +1,4 @@
-"""A Python-Markdown extension: inline patterns skip text they cannot match.
+"""A Python-Markdown extension: patterns skip text they cannot match.
 
 Python-Markdown tries each inline pattern on every piece of text with a
 regular expression, and most of its patterns begin with a look-behind or a
@@ -23,6 +23,12 @@ extension) runs as it is, so a Python-Markdown that changed a pattern builds
 the same site, only slower. The guard is put in place when each conversion
 starts (a preprocessor that changes no line), on every inline processor of
 the Markdown instance, whichever extension registered it and in whatever order.
+
+The block processors are guarded the same way (`BLOCK_NEEDS`): Python-Markdown
+asks each paragraph of a post whether it is a heading, a quote, a rule, a
+definition, a footnote, an abbreviation or a link reference, each with a
+regular expression searched through the whole paragraph (a tenth of a full
+build's Markdown time); a quote needs a `>`, a heading a `#`, and so on.
 
 Used through `MARKDOWN`'s `extension_configs` (pelicanconf.py):
 `"stacks_offers.markdown_guards": {}`.
@@ -80,10 +86,37 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The same for the block processors' expressions (the attribute of the
+# processor that holds it -> its source -> what any match holds).
+BLOCK_NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "RE": {
+        # blockprocessors.py
+        r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)": (
+            "#",
+        ),  # HashHeaderProcessor
+        r"^.*?\n(?:=+|-+)[ ]*(\n|$)": ("\n=", "\n-"),  # SetextHeaderProcessor
+        r"(^|\n)[ ]{0,3}>[ ]?(.*)": (">",),  # BlockQuoteProcessor
+        (
+            r"^[ ]{0,3}\[([^\[\]]*)\]:[ ]*(?:\n[ ]*)?([^\s]+)[ ]*(?:\n[ ]*)?"
+            r"""((["\'])(.*)\4[ ]*|\((.*)\)[ ]*)?$"""
+        ): ("]:",),  # ReferenceProcessor
+        # extra's def_list, footnotes and abbr
+        r"(^|\n)[ ]{0,3}:[ ]{1,3}(.*?)(\n|$)": (":",),  # DefListProcessor
+        r"^[ ]{0,3}\[\^([^\]]*)\]:[ ]*(.*)$": ("[^",),  # FootnoteBlockProcessor
+        r"^[*]\[(?P<abbr>[^\\]*?)\][ ]?:[ ]*\n?[ ]*(?P<title>.*)$": ("*[",),  # AbbrBlockprocessor
+    },
+    "SEARCH_RE": {
+        r"^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))"
+        r"(?P=atomicgroup)[ ]*$": ("-", "_", "*"),  # HRProcessor
+    },
+}
+
+
 class GuardedRegex:
-    """A compiled regular expression whose `finditer` (the one method
-    Python-Markdown's inline processor calls) runs only on text holding one
-    of `needs` from `pos` on; every other attribute is the expression's own."""
+    """A compiled regular expression whose `finditer`, `search` and `match`
+    (what Python-Markdown's inline and block processors call) run only on text
+    holding one of `needs` from `pos` on; every other attribute is the
+    expression's own."""
 
     __slots__ = ("needs", "regex")
 
@@ -91,11 +124,19 @@ class GuardedRegex:
         self.regex = regex
         self.needs = needs
 
+    def _may_match(self, string, pos: int) -> bool:
+        return any(string.find(need, pos) != -1 for need in self.needs)
+
     def finditer(self, string, pos=0, *args):
-        for need in self.needs:
-            if string.find(need, pos) != -1:
-                return self.regex.finditer(string, pos, *args)
+        if self._may_match(string, pos):
+            return self.regex.finditer(string, pos, *args)
         return iter(())
+
+    def search(self, string, pos=0, *args):
+        return self.regex.search(string, pos, *args) if self._may_match(string, pos) else None
+
+    def match(self, string, pos=0, *args):
+        return self.regex.match(string, pos, *args) if self._may_match(string, pos) else None
 
     def __getattr__(self, name):
         # Not its own slots before they are set (a copy being made), nor the
@@ -109,8 +150,20 @@ class GuardedRegex:
 
 
 def guard(md) -> int:
-    """Guard every inline pattern of `md` that `NEEDS` knows; how many are guarded."""
+    """Guard every inline pattern of `md` that `NEEDS` knows, and every block
+    processor's expression `BLOCK_NEEDS` knows; how many are guarded."""
     guarded = 0
+    for processor in md.parser.blockprocessors:
+        for attribute, known in BLOCK_NEEDS.items():
+            regex = getattr(processor, attribute, None)
+            if isinstance(regex, GuardedRegex):
+                guarded += 1
+                continue
+            needs = known.get(getattr(regex, "pattern", None))
+            if needs:
+                # On the processor, over its class's: other instances are untouched.
+                setattr(processor, attribute, GuardedRegex(regex, needs))
+                guarded += 1
     for processor in md.treeprocessors:
         if not isinstance(processor, InlineProcessor):
             continue

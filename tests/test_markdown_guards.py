@@ -15,7 +15,7 @@ from markdown import Markdown
 from pelican.readers import MarkdownReader
 from pelican.settings import read_settings
 
-from stacks_offers.markdown_guards import NEEDS, GuardedRegex, guard
+from stacks_offers.markdown_guards import BLOCK_NEEDS, NEEDS, GuardedRegex, guard
 from tests.sitebuild import CONTENT, ROOT
 from tools.importers.common import html_to_markdown
 
@@ -230,3 +230,79 @@ def test_the_site_s_markdown_guards_its_patterns_once_converting():
     count = guard(md)
     assert count >= 30
     assert guard(md) == count  # nothing is wrapped twice
+
+
+# Paragraph blocks for the block processors: each form, beside what must not match.
+BLOCK_SAMPLES = (
+    "# One\n## Two ##\nText # not\n###### Six\n####### seven\n\\# escaped",
+    "Title\n=====\nOther\n---\nnot - a rule\n= no",
+    "> quoted\n   > three spaces\n    > code, not a quote\na > b\n>",
+    "- - -\n***\n_ _ _\n--\n* * *  \n   ---\n    ---\nsome-thing_else*",
+    "Term\n: definition\n   : three\n    : four\na: b\n:no",
+    "[^1]: a note\n   [^n]: b\n[^]: c\n[ ^1]: d\n[1]: e",
+    "*[HTML]: Hyper Text\n*[X] : y\n*[z]\n[a]: b",
+    '[id]: http://e.org "T"\n   [b]: <http://e.org>\n  (T)\n'
+    "[c]:\n  http://e.org 'q'\n[d] e\n[]: f",
+)
+
+
+def block_expressions() -> list[tuple[str, str, object]]:
+    """(processor, attribute, compiled expression) for every block expression
+    BLOCK_NEEDS knows, as the site's Python-Markdown compiled it (its flags)."""
+    md = site_markdown(False)
+    found = []
+    for processor in md.parser.blockprocessors:
+        for attribute, known in BLOCK_NEEDS.items():
+            regex = getattr(processor, attribute, None)
+            if getattr(regex, "pattern", None) in known:
+                found.append((type(processor).__name__, attribute, regex))
+    return found
+
+
+def test_every_block_expression_named_is_the_sites_and_is_guarded():
+    """Each entry of BLOCK_NEEDS is an expression of the site's Python-Markdown
+    (one a new version changed is not, and would run unguarded), and the
+    guard puts each in place on the processor."""
+    named = {source for known in BLOCK_NEEDS.values() for source in known}
+    assert {regex.pattern for _p, _a, regex in block_expressions()} == named
+    md = site_markdown(True)
+    md.convert("Text.")
+    guarded = [
+        type(p).__name__
+        for p in md.parser.blockprocessors
+        for attribute in BLOCK_NEEDS
+        if isinstance(getattr(p, attribute, None), GuardedRegex)
+    ]
+    assert len(guarded) == len(named) == 8, guarded
+
+
+def test_each_block_guard_hides_no_match_of_its_expression():
+    """search, match and finditer of a guarded block expression give what the
+    expression gives, from every position of every sample."""
+    for name, attribute, regex in block_expressions():
+        guarded = GuardedRegex(regex, BLOCK_NEEDS[attribute][regex.pattern])
+        found = 0
+        for sample in BLOCK_SAMPLES:
+            for pos in range(len(sample) + 1):
+                for method in ("search", "match"):
+                    expected = getattr(regex, method)(sample, pos)
+                    got = getattr(guarded, method)(sample, pos)
+                    assert (got and got.span()) == (expected and expected.span()), (
+                        name,
+                        sample,
+                        pos,
+                    )
+                expected = [m.span() for m in regex.finditer(sample, pos)]
+                assert [m.span() for m in guarded.finditer(sample, pos)] == expected
+                found += len(expected)
+        assert found, f"no sample holds a match of {name}'s expression: add one to BLOCK_SAMPLES"
+
+
+def test_each_block_guard_names_text_its_expression_cannot_match_without():
+    for name, attribute, regex in block_expressions():
+        needs = BLOCK_NEEDS[attribute][regex.pattern]
+        for sample in BLOCK_SAMPLES:
+            while any(need in sample for need in needs):
+                for need in needs:
+                    sample = sample.replace(need, " ")
+            assert not list(regex.finditer(sample)), (name, sample)
