@@ -36,6 +36,10 @@ writing (parallel)
   W5 Writer.write_file's paginated loop makes its pages with
      `Paginator(name, url, items, settings, per_page).page(n)` and writes page n
      as a single page `page.save_as` with the keywords in `numbered_pages`
+  W6 a file an item links with `{attach}` is moved beside the item
+     (`Static.attach_to`) when the item's text is first written for a page
+     (`Content._update_content`, through `get_content`), and static files are
+     copied after (by the main process here) to where the move put them
 order (parallel)
   O1 `all_generators_finalized` gets the list of generators Pelican then runs
      `generate_output` on, in that order: inserting into it adds a step
@@ -52,8 +56,8 @@ speedups
      through `summary`; a plugin that computes content sets `_get_content`
   S5 Content.override_url, when set, is what `url` returns
   S10 Content.save_as is a property that calls `get_url_setting("save_as")`
-     (Page's adds a flag and calls it through `super()`); replaced by one that
-     returns the path kept by `keep_save_as` when there is one
+     (Static's adds a flag and calls it through `super()`); replaced by one
+     that returns the path kept by `keep_save_as` when there is one
   S6 ArticlesGenerator.generate_tags, generate_categories and generate_authors
      are the loop in `_listing_pages` (a copy of Pelican's three), but for how
      each page's `dates` is found (`replace_listing_pages`)
@@ -234,6 +238,30 @@ def numbered_pages(settings, name, url, paginated, template_name, kwargs):
                 }
             )
         yield page.save_as, page_kwargs
+
+
+def attach_linked_files(items) -> int:
+    """W6: every item whose text links a file with `{attach}` has its text
+    written once, here, so that the file is moved beside it in this process.
+    Pelican moves the file when it first writes the item's text for a page;
+    with the pages shared out among processes (and an incremental build
+    rendering few of them) that may happen only in a worker, or not at all,
+    and the main process, which copies the static files, would copy the file
+    to its own place while the item's page links it beside the item. Called
+    in the main process before the writing step forks, on the items in the
+    order Pelican's writing step comes to them (posts, then pages), so two
+    items attaching one file settle it as Pelican does: the first moves it and
+    the second is warned. How many items had such a link."""
+    done = 0
+    for item in items:
+        text = item_text(item)
+        if "attach" not in text:  # most items: not worth the expression's pass
+            continue
+        found = item._get_intrasite_link_regex().finditer(text)
+        if any(match.group("what") == "attach" for match in found):
+            item.get_content(item.get_siteurl())
+            done += 1
+    return done
 
 
 # --- S: speedups ----------------------------------------------------------------

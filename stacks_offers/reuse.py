@@ -650,7 +650,7 @@ class Pages:
             if attributes is WHOLE and then is not None and self.items.get(path) == then
         }
         for pair, then in parts.items():
-            if pair[0] in unchanged:
+            if pair[0] in unchanged and then is not None:
                 self._parts[pair] = then
             elif then is None or self._part(*pair, known) != then:
                 changed.add(pair[0])

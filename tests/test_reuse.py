@@ -20,12 +20,13 @@ import time
 import uuid
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urljoin, urlparse
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.sitebuild import PELICANCONF, copy_content, run_build, snapshot
+from tests.sitebuild import PELICANCONF, SITEURL, copy_content, run_build, snapshot
 from tools.bench import edit_first_reply, generate
 from tools.inputs import differences, packages, stable, tree_digest
 
@@ -92,6 +93,57 @@ def test_after_a_build_with_workers_an_edit_renders_only_what_it_touched(tmp_pat
     # The thread's page and the few listings with its reply count, after the
     # build from nothing as after an incremental one.
     assert 0 < rendered[0] == rendered[1] < 10, rendered
+
+
+def test_a_file_an_item_attaches_is_beside_it_whichever_process_writes_its_page(tmp_path):
+    """`{attach}` moves an image beside the item that links it when Pelican
+    first writes the item's text. The main process copies the static files: an
+    item whose page a worker wrote (a hidden post is on no listing), or whose
+    page an incremental build linked from the last, must have its image moved
+    all the same, where its page points (compat W6)."""
+    from bs4 import BeautifulSoup
+    from parallel.plugin import owner
+
+    content = copy_content(tmp_path / "content")
+    (content / "images").mkdir(exist_ok=True)
+    for n in range(24):  # enough items for the writing step to fork
+        (content / "posts" / f"filler-{n}.md").write_text(
+            f"Title: Filler {n}\nDate: 2026-09-0{n % 9 + 1} 10:00\nCategory: The Search\n\n"
+            f"Words about the search, number {n}.\n",
+            encoding="utf-8",
+        )
+    # Old posts (in no feed), one hidden (on no listing), each page written by the worker.
+    slugs = [f"attached-{n}" for n in range(200) if owner(f"2020/attached-{n}/index.html", 2)]
+    for slug, status in zip(slugs[:2], ("published", "hidden"), strict=True):
+        (content / "images" / f"{slug}.gif").write_bytes(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+        (content / "posts" / f"{slug}.md").write_text(
+            f"Title: Attached {slug}\nSlug: {slug}\nDate: 2020-01-02 10:00\n"
+            f"Category: The Search\nStatus: {status}\n\n"
+            f"A shelf: ![a shelf]({{attach}}../images/{slug}.gif)\n",
+            encoding="utf-8",
+        )
+    output, two = tmp_path / "output", {"BUILD_JOBS": "2"}
+
+    def images_where_pages_point() -> None:
+        site = output.resolve()
+        for slug in slugs[:2]:
+            page = BeautifulSoup((site / "2020" / slug / "index.html").read_bytes(), "html.parser")
+            source = page.select_one(f'img[src$="{slug}.gif"]')["src"]
+            address = urljoin(f"{SITEURL}/2020/{slug}/", source)
+            assert (site / urlparse(address).path.lstrip("/")).is_file(), source
+            assert not (site / "images" / f"{slug}.gif").exists()
+
+    first = run_build(output, content, "--no-search", env=two)
+    assert first.returncode == 0 and "largest worker 0 MiB" not in first.stdout, first.stdout
+    images_where_pages_point()
+    filler = content / "posts" / "filler-3.md"
+    filler.write_text(filler.read_text(encoding="utf-8") + "More words.\n", encoding="utf-8")
+    again = run_build(output, content, "--no-search", env=two)
+    assert again.returncode == 0 and "pages unchanged" in again.stdout, again.stdout
+    images_where_pages_point()
+    incremental = snapshot(output)
+    assert run_build(output, content, "--no-search", "--full", env=two).returncode == 0
+    assert snapshot(output) == incremental
 
 
 def test_a_kept_build_still_reports_its_problems_and_publish_still_refuses(tmp_path):
@@ -725,9 +777,11 @@ def test_an_edit_works_out_again_only_the_edited_items_parts():
         assert now.reusable("a.html", records, parts)
         assert not now.reusable("b.html", records, parts)
         assert now.reusable("list.html", records, parts) is listing_kept
-        # What is kept for the next build: a's parts as they were, b's as they are.
+        # What is kept for the next build: a's parts as they were (not read
+        # again to be saved), b's as they are.
         now.records.update(records)
         assert now.parts()[("/site/a.md", ("title",))] == parts[("/site/a.md", ("title",))]
+        assert a.asked == 0
         assert (now.parts()[("/site/b.md", ("title",))] == parts[("/site/b.md", ("title",))]) is (
             listing_kept
         )

@@ -25,6 +25,17 @@ def test_time_tag_takes_a_format_and_zones_that_cannot_be_hashed():
     assert pelicanconf.time_tag(CONTEXT, when, "%Y").endswith(">2026</time>")
 
 
+def test_time_tag_escapes_what_a_format_writes():
+    """A format is the owner's (THREADS_DATE_FORMAT, a template's argument):
+    what it writes is text in the page, never markup."""
+    when = datetime(2026, 1, 2, 9, 5, tzinfo=UTC)
+    tag = pelicanconf.time_tag(CONTEXT, when, '<b>%Y</b> & "%d"')
+    assert tag == (
+        '<time datetime="2026-01-02T09:05:00+00:00">'
+        "&lt;b&gt;2026&lt;/b&gt; &amp; &#34;02&#34;</time>"
+    )
+
+
 def test_rendered_once_renders_each_item_once_per_name():
     class Item:
         pass

@@ -417,6 +417,9 @@ class _Fork:
 
     def generate_output(self, writer) -> None:
         state = self.state
+        # A file an item `{attach}`es is moved where its pages link it, here,
+        # whichever process writes them and whether or not they are rendered.
+        compat.attach_linked_files(reuse.all_items(state.context))
         plan = state.settings.get(reuse.REUSE_SETTING)
         if plan and isinstance(writer, PartitionedWriter):
             writer.reuse = Reuse(plan, state.context, state.settings)
