@@ -299,17 +299,22 @@ def _save_as_kept(pelicans):
     return property(save_as)
 
 
-def keep_save_as(items) -> None:
-    """S10: each item's save-as path worked out once more, and kept: Pelican
-    formats the setting again on every read (the writing step reads it for
-    every item, in every process). For an item whose path an `override_save_as`
-    sets, what Pelican gives is kept as well. Content.save_as is replaced once
-    per process; an item with nothing kept (the speed layer off, or an item
-    made after this) gets Pelican's."""
+def replace_save_as() -> None:
+    """S10: Content.save_as replaced, once per process, by a property that
+    returns the path `keep_save_as` kept, and Pelican's for an item with
+    nothing kept (the speed layer off, or an item made after it ran)."""
     from pelican.contents import Content
 
     if not hasattr(Content.save_as.fget, "pelicans"):
         Content.save_as = _save_as_kept(Content.save_as)
+
+
+def keep_save_as(items) -> None:
+    """S10: each item's save-as path worked out once more, and kept: Pelican
+    formats the setting again on every read (the writing step reads it for
+    every item, in every process). For an item whose path an `override_save_as`
+    sets, what Pelican gives is kept as well."""
+    replace_save_as()  # in place already when the speedups started
     for item in items:
         item.__dict__[_KEPT_SAVE_AS] = item.save_as
 

@@ -158,30 +158,29 @@ class GuardedRegex:
 def guard(md) -> int:
     """Guard every inline pattern of `md` that `NEEDS` knows, and every block
     processor's expression `BLOCK_NEEDS` knows; how many are guarded."""
+    # (what holds an expression, the attribute it is in, what its sources need)
+    places = [
+        (processor, attribute, known)
+        for processor in md.parser.blockprocessors
+        for attribute, known in BLOCK_NEEDS.items()
+    ]
+    places += [
+        (pattern, "compiled_re", NEEDS)
+        for processor in md.treeprocessors
+        if isinstance(processor, InlineProcessor)
+        for pattern in processor.inlinePatterns
+    ]
     guarded = 0
-    for processor in md.parser.blockprocessors:
-        for attribute, known in BLOCK_NEEDS.items():
-            regex = getattr(processor, attribute, None)
-            if isinstance(regex, GuardedRegex):
-                guarded += 1
-                continue
-            needs = known.get(getattr(regex, "pattern", None))
-            if needs:
-                # On the processor, over its class's: other instances are untouched.
-                setattr(processor, attribute, GuardedRegex(regex, needs))
-                guarded += 1
-    for processor in md.treeprocessors:
-        if not isinstance(processor, InlineProcessor):
+    for holder, attribute, known in places:
+        regex = getattr(holder, attribute, None)
+        if isinstance(regex, GuardedRegex):
+            guarded += 1
             continue
-        for pattern in processor.inlinePatterns:
-            regex = getattr(pattern, "compiled_re", None)
-            if isinstance(regex, GuardedRegex):
-                guarded += 1
-                continue
-            needs = NEEDS.get(getattr(regex, "pattern", None))
-            if needs:
-                pattern.compiled_re = GuardedRegex(regex, needs)
-                guarded += 1
+        needs = known.get(getattr(regex, "pattern", None))
+        if needs:
+            # On the instance (a block processor's over its class's): others are untouched.
+            setattr(holder, attribute, GuardedRegex(regex, needs))
+            guarded += 1
     return guarded
 
 

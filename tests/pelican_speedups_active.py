@@ -12,4 +12,4 @@ compat.replace_archives_and_translations(
 )
 compat.replace_listing_pages(speedups._dated)
 compat.replace_pure_helpers(speedups._kept_relative_source_path, speedups._plain_strftime)
-compat.keep_save_as([])  # Content.save_as replaced; with nothing kept it is Pelican's
+compat.replace_save_as()  # with nothing kept, an item's save_as is Pelican's

@@ -411,6 +411,7 @@ def start(pelican) -> None:
         compat.replace_archives_and_translations(_archives_by_identity, _translations_by_group)
         compat.replace_listing_pages(_dated)
         compat.replace_pure_helpers(_kept_relative_source_path, _plain_strftime)
+        compat.replace_save_as()
         fewer_full_collections()
 
 
