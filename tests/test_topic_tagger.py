@@ -6,14 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pelican.plugins.topics.tagger import (
+    _TOKEN_RE,
     Hit,
     Index,
     Phrase,
     TemplateError,
     _cancel,
     _match_at,
+    _outermost,
     compile_template,
     find,
+    fold,
     stem,
     tokens,
     words_of,
@@ -45,6 +48,22 @@ def test_case_punctuation_accents_and_inflection_are_normalised():
         "interviewed",
         "interviewing",
     ]
+
+
+_PIECES = [
+    *"abzAZ09k$#.,' \t\n-",
+    *"\u2019\u2018\u201c\u201d\u2014\u2013\u00a0\u2026\u00e9\u00df\u00c9\u0435\u4e2d\u00ab\u00bb\u2022\U0001f600",
+    *["#money", "didn't", "rock'n'roll", "$52,000", "40k", "r\u00e9sum\u00e9"],
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_words_are_what_the_token_expression_finds(text):
+    # words_of splits on the characters between words where it can (in C),
+    # and must give what the token expression gives for any text.
+    expected = [w.replace("'", "").replace("\u2019", "") for w in _TOKEN_RE.findall(fold(text))]
+    assert words_of(text) == expected
 
 
 def test_template_alternatives_optional_words_and_gaps():
@@ -110,6 +129,65 @@ def test_the_index_finds_what_trying_every_phrase_at_every_word_finds():
     assert found and found <= expected
     for template, start, end in expected - found:
         assert any(t == template and s <= start and end <= e for t, s, e in found)
+
+
+def _vocabulary_phrases(index: Index) -> list[Phrase]:
+    found = {id(p): p for entries in index.single.values() for p, _ in entries}
+    for groups in index.anchored.values():
+        for entry in [*groups[0].values(), *groups[1].values(), groups[2]]:
+            found.update((id(c[0]), c[0]) for c in entry)
+    return list(found.values())
+
+
+_PHRASES = _vocabulary_phrases(VOCABULARY.index)
+# Every word the site's vocabulary is made of, with a few common words and others.
+_WORDS = sorted(
+    {
+        word.strip("()")
+        for phrase in _PHRASES
+        for part in phrase.template.split(" ^")[0].split()
+        for word in part.strip("()").split("|")
+        if part != "..." and word != "#money"
+    }
+    | {"the", "a", "of", "my", "not", "$52,000", "zebra", "interviews", "negotiated"}
+)
+
+
+@st.composite
+def _said(draw) -> list[str]:
+    """The words of one of the vocabulary's phrases as a writer might put them:
+    one of each `a|b`, an optional word or not, a gap of up to four words."""
+    said = []
+    for part in draw(st.sampled_from(_PHRASES)).template.split(" ^")[0].split():
+        if part == "...":
+            said += draw(st.lists(st.sampled_from(_WORDS), max_size=4))
+        elif not (part.startswith("(") and draw(st.booleans())):
+            word = draw(st.sampled_from(part.strip("()").split("|")))
+            said.append("$40k" if word == "#money" else word)
+    return said
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_said(), st.lists(st.sampled_from(_WORDS), max_size=3)), max_size=12))
+def test_the_site_vocabulary_finds_what_trying_every_phrase_at_every_word_finds(pieces):
+    # `find` looks only where a phrase can start (a one-word or gapped variant's
+    # word, or a pair a longer one is filed under): it must find what trying
+    # every variant of every phrase at every word finds, then keeping the
+    # outermost and cancelling, as `find` does.
+    text = " ".join(word for piece in pieces for word in piece)
+    stems = [stem(w) for w in words_of(text)]
+    tried = [
+        Hit(phrase, "body", start, end, "", phrase.weight_of(variant))
+        for phrase in _PHRASES
+        for variant in phrase.variants
+        for start in range(len(stems))
+        if (end := _match_at(stems, start, variant)) is not None
+    ]
+
+    def places(found):
+        return sorted((h.phrase.topic, h.phrase.against, h.start, h.end, h.weight) for h in found)
+
+    assert places(find(VOCABULARY.index, "body", text)) == places(_cancel(_outermost(tried)))
 
 
 def test_against_cues_cancel_what_they_overlap_only():

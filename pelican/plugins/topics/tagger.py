@@ -26,7 +26,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import compress, count
+from itertools import compress, count, pairwise
 from typing import NamedTuple
 
 import snowballstemmer
@@ -80,9 +80,31 @@ def fold(text: str) -> str:
     return _MONEY_RE.sub(f" {MONEY} ", plain)
 
 
+# For `words_of`'s split: every ASCII character but a-z, 0-9 and the apostrophe
+# is a space, and so are the typographic marks text is full of (the curly
+# apostrophe is an apostrophe): what `_TOKEN_RE` takes as the space between words.
+_SPACES = {c: " " for c in range(128) if not re.fullmatch(r"[a-z0-9']", chr(c))}
+_SPACES.update(dict.fromkeys(map(ord, "\u2018\u201c\u201d\u2013\u2014\u2022\u00ab\u00bb"), " "))
+_SPACES[ord("\u2019")] = "'"
+
+
+def _joined(chunk: str) -> list[str]:
+    return [w.replace("'", "") for w in _TOKEN_RE.findall(chunk)]
+
+
 def words_of(text: str) -> list[str]:
     """Every word, folded; apostrophes join ("didn't" -> "didnt")."""
     folded = fold(text)
+    if "#" not in folded:
+        # The words are what is left between spaces once every character that
+        # is not in one is a space (in C; a third of the regular expression's
+        # time); where an apostrophe is, the expression splits that piece.
+        spaced = folded.translate(_SPACES)
+        if spaced.isascii():  # nothing `_SPACES` does not name
+            words = spaced.split()
+            if "'" not in spaced:
+                return words
+            return [w for chunk in words for w in (_joined(chunk) if "'" in chunk else (chunk,))]
     words = _TOKEN_RE.findall(folded)
     if "'" not in folded and "’" not in folded:
         return words
@@ -201,8 +223,13 @@ class Index:
     anchored: dict[
         str, tuple[dict[str, list[Candidate]], dict[str, list[Candidate]], list[Candidate]]
     ] = field(default_factory=dict)
-    # Every stem at which a phrase is looked up: most words of a text are not one.
-    starts: set[str] = field(default_factory=set)
+    # Where `find_in` looks, without a step per word: the stems of one-word
+    # variants and of gapped ones' anchors (looked up wherever they occur), and
+    # the (anchor, next) and (previous, anchor) pairs a longer variant is filed
+    # under (looked up only where the pair occurs).
+    alone: set[str] = field(default_factory=set)
+    next_pairs: set[tuple[str, str]] = field(default_factory=set)
+    prev_pairs: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, phrase: Phrase) -> None:
         for variant in phrase.variants:
@@ -210,7 +237,7 @@ class Index:
             if len(variant) == 1:
                 for word in variant[0]:
                     self.single.setdefault(word, []).append((phrase, weight))
-                self.starts.update(variant[0])
+                self.alone.update(variant[0])
                 continue
             opening = 0  # the elements before the first gap
             while opening < len(variant) and not isinstance(variant[opening], Gap):
@@ -226,12 +253,14 @@ class Index:
                 if anchor + 1 < opening:
                     for following in variant[anchor + 1]:
                         nexts.setdefault(following, []).append(entry)
+                        self.next_pairs.add((word, following))
                 elif anchor > 0:
                     for before in variant[anchor - 1]:
                         prevs.setdefault(before, []).append(entry)
+                        self.prev_pairs.add((before, word))
                 else:
                     rest.append(entry)
-            self.starts.update(variant[anchor])
+                    self.alone.add(word)
 
 
 def _match_at(
@@ -283,9 +312,17 @@ def find_counted(index: Index, field_name: str, text: str) -> tuple[list[Hit], i
 def find_in(index: Index, field_name: str, words: list[str], stems: list[str]) -> list[Hit]:
     """`find` over a field already split into words and their stems."""
     hits: list[Hit] = []
-    single, anchored, starts = index.single, index.anchored, index.starts
+    single, anchored = index.single, index.anchored
     last = len(stems) - 1
-    for position in compress(count(), map(starts.__contains__, stems)):
+    # Only where something can match: a one-word variant's or a gapped one's
+    # anchor, or a pair a longer variant is filed under (each test in C). At
+    # any other word the loop below would find nothing.
+    places = set(compress(count(), map(index.alone.__contains__, stems)))
+    if index.next_pairs:  # at the pair's first word
+        places.update(compress(count(), map(index.next_pairs.__contains__, pairwise(stems))))
+    if index.prev_pairs:  # at its second
+        places.update(compress(count(1), map(index.prev_pairs.__contains__, pairwise(stems))))
+    for position in sorted(places):
         here = stems[position]
         for phrase, weight in single.get(here, ()):
             hits.append(Hit(phrase, field_name, position, position + 1, words[position], weight))
