@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pelican.plugins.threads.model import PackedThread, build_thread, lay_out, page_events, walk
 from pelican.plugins.threads.parse import pack_raw, parse_comment, parse_thread, unpack_raw
@@ -375,3 +375,83 @@ def test_plain_text_is_the_text_with_tags_and_runs_of_whitespace_made_one_space(
     (any Unicode whitespace, as `\\s` reads it) one space, entities decoded, ends trimmed."""
     spaced = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", fragment))
     assert plain_text(fragment) == html.unescape(spaced).strip()
+
+
+# Replies: lines of prose, and what could make a text more than prose to
+# CommonMark (markers at a line's start, inline markup, spaces of every kind).
+_WORDS = st.sampled_from(["Word", "it's", '"quoted"', "(yes)", "\u00e9t\u00e9", "x", "a", "Z"])
+_BETWEEN = st.sampled_from(
+    [" ", " ", ", ", ". ", "! ", "? ", ": ", " - ", " 42 ", " $5 ", "/", "="]
+)
+_BREAKS = st.sampled_from(["\n", "\n\n", "  \n", " \n", "\n\n\n", "   \n", " \n\n"])
+_MARKUP_PIECES = [
+    *["*", "_", "`", "~~", "[", "]", "(x)", "<", ">", "&", "&amp;", "#", "|", "\\", "{", "}"],
+    *["- ", "* ", "+ ", "1. ", "2) ", "> ", "# ", "---", "===", "```", "    ", "<b>", "\x00"],
+    *[c for c in WHITESPACE if c not in " \n"],
+    *[" _x_ ", "*x*", "~~x~~", "`x`", "[x](y)", "<a>", "&copy;", "\n===\n", "\n---\n", "\n= \n"],
+    *["\xa0\n\n", "\n\xa0", "\u3000\n\n", "\t\n\n", "\n\t", "\x1c\n", "\\\n", " \n1. x"],
+]
+
+
+@st.composite
+def _prose(draw) -> str:
+    """Lines of words, with the breaks between them and spaces at their ends."""
+    text = ""
+    for n in range(draw(st.integers(1, 6))):
+        if n:
+            text += draw(_BREAKS)
+        text += draw(_WORDS)
+        for _ in range(draw(st.integers(0, 5))):
+            text += draw(_BETWEEN) + draw(_WORDS)
+    return text + draw(st.sampled_from(["", " ", "  ", "\n", "\n\n"]))
+
+
+@st.composite
+def _replies(draw) -> str:
+    """Prose, with up to two pieces of markup put in anywhere."""
+    text = draw(_prose())
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(_MARKUP_PIECES)) + text[at:]
+    return text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_replies())
+@example("a\u3000\n\nb")
+@example("a\xa0")
+@example("a\t\n\nb")
+@example("Word _x_ b")
+@example("x\n===")
+@example("x\n= ")
+@example("a ~~b~~")
+@example("a & b")
+@example("a\n1. b")
+@example("a\n- b")
+@example("a `b`")
+@example("a\\\nb")
+@example("a  \nb")
+@example("a <b> c")
+@example("a [b](c)")
+@example("a\x00b")
+@example("a\r\nb")
+@example("a\x1c")
+def test_a_reply_of_prose_is_rendered_as_the_parser_renders_it(text):
+    """Prose (paragraphs of words) is rendered without the Markdown parser: for
+    any text, that HTML must be the parser's, or the text must go to the parser."""
+    from pelican.plugins.threads.render import _MD, _prose_html
+
+    prose = _prose_html(text)
+    if prose is not None:
+        assert prose == _MD.renderer.render(_MD.parse(text), _MD.options, {})
+
+
+@settings(max_examples=300, deadline=None)
+@given(_prose())
+def test_prose_takes_the_shortcut(text):
+    """Prose with quotes, apostrophes, parentheses, numbers, spaces at the lines'
+    ends and paragraph breaks is what the shortcut is for: it takes it, and gives
+    the parser's HTML."""
+    from pelican.plugins.threads.render import _MD, _prose_html
+
+    assert _prose_html(text) == _MD.renderer.render(_MD.parse(text), _MD.options, {})
