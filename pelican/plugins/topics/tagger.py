@@ -226,10 +226,9 @@ class Index:
     # Where `find_in` looks, without a step per word: the stems of one-word
     # variants and of gapped ones' anchors (looked up wherever they occur), and
     # the (anchor, next) and (previous, anchor) pairs a longer variant is filed
-    # under (looked up only where the pair occurs).
+    # under (looked up at both words of the pair, only where it occurs).
     alone: set[str] = field(default_factory=set)
-    next_pairs: set[tuple[str, str]] = field(default_factory=set)
-    prev_pairs: set[tuple[str, str]] = field(default_factory=set)
+    pairs: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, phrase: Phrase) -> None:
         for variant in phrase.variants:
@@ -253,11 +252,11 @@ class Index:
                 if anchor + 1 < opening:
                     for following in variant[anchor + 1]:
                         nexts.setdefault(following, []).append(entry)
-                        self.next_pairs.add((word, following))
+                        self.pairs.add((word, following))
                 elif anchor > 0:
                     for before in variant[anchor - 1]:
                         prevs.setdefault(before, []).append(entry)
-                        self.prev_pairs.add((before, word))
+                        self.pairs.add((before, word))
                 else:
                     rest.append(entry)
                     self.alone.add(word)
@@ -318,10 +317,8 @@ def find_in(index: Index, field_name: str, words: list[str], stems: list[str]) -
     # anchor, or a pair a longer variant is filed under (each test in C). At
     # any other word the loop below would find nothing.
     places = set(compress(count(), map(index.alone.__contains__, stems)))
-    if index.next_pairs:  # at the pair's first word
-        places.update(compress(count(), map(index.next_pairs.__contains__, pairwise(stems))))
-    if index.prev_pairs:  # at its second
-        places.update(compress(count(1), map(index.prev_pairs.__contains__, pairwise(stems))))
+    for first in compress(count(), map(index.pairs.__contains__, pairwise(stems))):
+        places.update((first, first + 1))  # the anchor is one of the two
     for position in sorted(places):
         here = stems[position]
         for phrase, weight in single.get(here, ()):
