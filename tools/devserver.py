@@ -29,6 +29,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -250,6 +251,22 @@ def serve(site: Site, port: int, bind: str) -> subprocess.Popen:
     )
 
 
+def wait_until_served(server: subprocess.Popen, bind: str, port: int, limit: float = 60) -> None:
+    """Return once the server process takes connections: it starts Python and
+    binds its port after the build says "Serving" otherwise, and a browser (or
+    a test) told to open the page at once would find nothing there."""
+    host = "127.0.0.1" if bind in ("", "0.0.0.0") else "::1" if bind == "::" else bind
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    if server.poll() is not None:
+        raise SystemExit(f"The server stopped ({server.returncode}): see its message above.")
+
+
 def loop(site: Site) -> None:
     batches = watcher(site)
     next(batches)
@@ -303,9 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     site = Site(args.settings.absolute(), output, content, stamp)
     site.build()
     server = None if args.no_serve else serve(site, args.port, args.bind)
-    if server is not None:
-        say(f"Serving {args.output}/ at http://{args.bind}:{args.port}/")
     try:
+        if server is not None:
+            wait_until_served(server, args.bind, args.port)
+            say(f"Serving {args.output}/ at http://{args.bind}:{args.port}/")
         loop(site)
     except KeyboardInterrupt:
         say("Stopped")
