@@ -194,10 +194,11 @@ def _lost_lines(tokens, lines: list[str]) -> list[int]:
 
 
 # What makes a text more than paragraphs of prose to CommonMark: a character
-# that marks something up (emphasis, code, links, HTML, entities, escapes, tables
-# and strikethrough), a control character or any space but " " and the newline,
-# or a line that starts with anything but a letter, a quote or a parenthesis (a
-# list, heading, quote, rule, indented code...).
+# that marks something up (emphasis, code, links, HTML, entities, escapes and
+# strikethrough; `#`, `|`, `{` and `}` too, which mark nothing up inside a line
+# here, out of caution), a control character or any space but " " and the
+# newline, or a line that starts with anything but a letter, a quote or a
+# parenthesis (a list, heading, quote, rule, indented code...).
 _MARKUP_RE = re.compile(
     r"[\\`*_\[\]<>&#~|{}\x00-\x09\x0b-\x1f\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
     r"|^(?![^\W\d_]|[\"'(]|$)",
