@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pelican.plugins.threads.model import PackedThread, build_thread, lay_out, page_events, walk
 from pelican.plugins.threads.parse import pack_raw, parse_comment, parse_thread, unpack_raw
 from pelican.plugins.threads.plugin import newest_replies
-from pelican.plugins.threads.render import plain_text, render_untrusted
+from pelican.plugins.threads.render import _MD, _prose_html, plain_text, render_untrusted
 
 UTC = UTC
 OPENED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -393,6 +393,11 @@ _MARKUP_PIECES = [
 ]
 
 
+def _parsed_html(text: str) -> str:
+    """markdown-it's HTML for `text`, before the sanitiser (what `render_untrusted` parses)."""
+    return _MD.renderer.render(_MD.parse(text), _MD.options, {})
+
+
 @st.composite
 def _prose(draw) -> str:
     """Lines of words, with the breaks between them and spaces at their ends."""
@@ -439,11 +444,9 @@ def _replies(draw) -> str:
 def test_a_reply_of_prose_is_rendered_as_the_parser_renders_it(text):
     """Prose (paragraphs of words) is rendered without the Markdown parser: for
     any text, that HTML must be the parser's, or the text must go to the parser."""
-    from pelican.plugins.threads.render import _MD, _prose_html
-
     prose = _prose_html(text)
     if prose is not None:
-        assert prose == _MD.renderer.render(_MD.parse(text), _MD.options, {})
+        assert prose == _parsed_html(text)
 
 
 @settings(max_examples=300, deadline=None)
@@ -452,6 +455,4 @@ def test_prose_takes_the_shortcut(text):
     """Prose with quotes, apostrophes, parentheses, numbers, spaces at the lines'
     ends and paragraph breaks is what the shortcut is for: it takes it, and gives
     the parser's HTML."""
-    from pelican.plugins.threads.render import _MD, _prose_html
-
-    assert _prose_html(text) == _MD.renderer.render(_MD.parse(text), _MD.options, {})
+    assert _prose_html(text) == _parsed_html(text)

@@ -252,9 +252,9 @@ def serve(site: Site, port: int, bind: str) -> subprocess.Popen:
 
 
 def wait_until_served(server: subprocess.Popen, bind: str, port: int, limit: float = 60) -> None:
-    """Return once the server process takes connections: it starts Python and
-    binds its port after the build says "Serving" otherwise, and a browser (or
-    a test) told to open the page at once would find nothing there."""
+    """Return once the server process takes connections (or after `limit`
+    seconds). It needs a moment to start Python and bind its port: "Serving"
+    said before that sends a browser, or a test, to a port nobody listens on."""
     host = "127.0.0.1" if bind in ("", "0.0.0.0") else "::1" if bind == "::" else bind
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and server.poll() is None:
