@@ -5,10 +5,14 @@ reads: a message sent through it lands as a pending comment on that item."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, unquote, urlsplit
+from types import SimpleNamespace
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
+from pelican.plugins.threads import plugin as threads
 from tests.content_index import sources
 from tests.sitebuild import build, copy_content, run_tool
 
@@ -17,6 +21,39 @@ ITEMS = [s for s in sources() if s.kind != "page"]
 
 def subject_of(link) -> str:
     return parse_qs(urlsplit(link["href"]).query)["subject"][0]
+
+
+@given(
+    title=st.text(),
+    slug=st.text(),
+    reply_id=st.one_of(st.none(), st.text(min_size=1)),
+)
+@example(title="Café & “offers” 100% / 50?", slug="cafe", reply_id="r1")
+@example(title="", slug="", reply_id=None)
+def test_a_mailto_subject_quoted_in_two_parts_is_the_whole_subject_quoted(title, slug, reply_id):
+    """The filters quote the part of a subject every reply of an item shares once
+    (threads._mailto); the link is what quoting the whole subject gives, and reads
+    back as the subject the e-mail importer takes."""
+    generator = SimpleNamespace(
+        settings={"THREADS_REPLY_EMAIL": "r@x.test", "THREADS_REMOVAL_EMAIL": "d@x.test"},
+        env=SimpleNamespace(filters={}),
+    )
+    threads.add_filters(generator)
+    item = SimpleNamespace(title=title, slug=slug)
+    reply = SimpleNamespace(id=reply_id) if reply_id is not None else None
+    for name, address, subject in (
+        ("reply_mailto", "r@x.test", threads.reply_subject(title, slug, reply_id)),
+        ("removal_mailto", "d@x.test", threads.removal_subject(title, slug, reply_id)),
+    ):
+        try:
+            expected = f"mailto:{address}?subject={quote(subject, safe='/')}"
+        except UnicodeEncodeError:  # a lone surrogate: no UTF-8, either way
+            with pytest.raises(UnicodeEncodeError):
+                generator.env.filters[name](item, reply)
+            continue
+        link = generator.env.filters[name](item, reply)
+        assert link == expected
+        assert unquote(link.split("?subject=", 1)[1]) == subject
 
 
 @pytest.mark.parametrize("source", ITEMS, ids=lambda s: s.slug)

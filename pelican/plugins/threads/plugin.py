@@ -15,6 +15,7 @@ import contextlib
 import difflib
 import logging
 import os
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -824,17 +825,44 @@ def get_generators(pelican):  # noqa: ARG001 - signal API
     return ThreadPagesGenerator
 
 
+def _token_end(reply_id: str | None) -> str:
+    return f"#{reply_id}]" if reply_id else "]"
+
+
+def reply_subject_parts(title: str, slug: str, reply_id: str | None = None) -> tuple[str, str]:
+    """`reply_subject` in two parts: the part every reply of the item shares,
+    and the reply's own end of the token."""
+    return f"Re: {title} [reply-to: {slug}", _token_end(reply_id)
+
+
 def reply_subject(title: str, slug: str, reply_id: str | None = None) -> str:
     """Subject of a reply by e-mail. Its token names the item and the reply
     answered; `make import SOURCE=email` (tools/importers/email_in.py) reads it."""
-    token = f"[reply-to: {slug}#{reply_id}]" if reply_id else f"[reply-to: {slug}]"
-    return f"Re: {title} {token}"
+    return "".join(reply_subject_parts(title, slug, reply_id))
+
+
+def removal_subject_parts(title: str, slug: str, reply_id: str | None = None) -> tuple[str, str]:
+    """`removal_subject` in two parts, as `reply_subject_parts`."""
+    return f"Removal request: {title} [remove: {slug}", _token_end(reply_id)
 
 
 def removal_subject(title: str, slug: str, reply_id: str | None = None) -> str:
     """Subject of a removal request. Its token is the ITEM of `make takedown`."""
-    token = f"[remove: {slug}#{reply_id}]" if reply_id else f"[remove: {slug}]"
-    return f"Removal request: {title} {token}"
+    return "".join(removal_subject_parts(title, slug, reply_id))
+
+
+@lru_cache(maxsize=1024)
+def _quoted_head(head: str) -> str:
+    return quote(head, safe="/")
+
+
+def _mailto(address: str, parts: tuple[str, str]) -> str:
+    """`mailto:address?subject=...`. The subject's first part is quoted once
+    for all the replies of an item (a reply's two links were a tenth of a
+    thread page's rendering): quoting works a character at a time, so the
+    parts quoted apart give what the whole quoted gives."""
+    head, tail = parts
+    return f"mailto:{address}?subject={_quoted_head(head)}{quote(tail, safe='/')}"
 
 
 def add_filters(generator) -> None:
@@ -844,14 +872,13 @@ def add_filters(generator) -> None:
     address = generator.settings["THREADS_REPLY_EMAIL"]
 
     def reply_mailto(item, reply=None) -> str:
-        subject = reply_subject(item.title, item.slug, reply.id if reply else None)
-        return f"mailto:{address}?subject={quote(subject, safe='/')}"
+        return _mailto(address, reply_subject_parts(item.title, item.slug, reply.id if reply else None))
 
     removal_address = generator.settings["THREADS_REMOVAL_EMAIL"]
 
     def removal_mailto(item, reply=None) -> str:
-        subject = removal_subject(item.title, item.slug, reply.id if reply else None)
-        return f"mailto:{removal_address}?subject={quote(subject, safe='/')}"
+        parts = removal_subject_parts(item.title, item.slug, reply.id if reply else None)
+        return _mailto(removal_address, parts)
 
     generator.env.filters["reply_mailto"] = reply_mailto
     generator.env.filters["removal_mailto"] = removal_mailto
