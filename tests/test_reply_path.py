@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-
 from pelican.plugins.threads import plugin as threads
+
 from tests.content_index import sources
 from tests.sitebuild import build, copy_content, run_tool
 

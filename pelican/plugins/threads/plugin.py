@@ -872,7 +872,8 @@ def add_filters(generator) -> None:
     address = generator.settings["THREADS_REPLY_EMAIL"]
 
     def reply_mailto(item, reply=None) -> str:
-        return _mailto(address, reply_subject_parts(item.title, item.slug, reply.id if reply else None))
+        parts = reply_subject_parts(item.title, item.slug, reply.id if reply else None)
+        return _mailto(address, parts)
 
     removal_address = generator.settings["THREADS_REMOVAL_EMAIL"]
 
