@@ -830,25 +830,17 @@ def _token_end(reply_id: str | None) -> str:
 
 
 def reply_subject_parts(title: str, slug: str, reply_id: str | None = None) -> tuple[str, str]:
-    """`reply_subject` in two parts: the part every reply of the item shares,
-    and the reply's own end of the token."""
+    """Subject of a reply by e-mail, in two parts: the part every reply of the
+    item shares, and the reply's own end of the token. Its token names the item
+    and the reply answered; `make import SOURCE=email`
+    (tools/importers/email_in.py) reads it."""
     return f"Re: {title} [reply-to: {slug}", _token_end(reply_id)
 
 
-def reply_subject(title: str, slug: str, reply_id: str | None = None) -> str:
-    """Subject of a reply by e-mail. Its token names the item and the reply
-    answered; `make import SOURCE=email` (tools/importers/email_in.py) reads it."""
-    return "".join(reply_subject_parts(title, slug, reply_id))
-
-
 def removal_subject_parts(title: str, slug: str, reply_id: str | None = None) -> tuple[str, str]:
-    """`removal_subject` in two parts, as `reply_subject_parts`."""
+    """Subject of a removal request, in two parts as `reply_subject_parts`.
+    Its token is the ITEM of `make takedown`."""
     return f"Removal request: {title} [remove: {slug}", _token_end(reply_id)
-
-
-def removal_subject(title: str, slug: str, reply_id: str | None = None) -> str:
-    """Subject of a removal request. Its token is the ITEM of `make takedown`."""
-    return "".join(removal_subject_parts(title, slug, reply_id))
 
 
 @lru_cache(maxsize=1024)
