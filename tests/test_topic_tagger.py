@@ -83,6 +83,50 @@ def test_a_phrase_counts_once_where_words_overlap():
     assert hits(["manager", "managing", "management"], "a manager") == ["manager"]
 
 
+def _tried(phrases: list[Phrase], text: str) -> list[Hit]:
+    """Every variant of every phrase tried at every word (what `find` must
+    find, before keeping the outermost and cancelling)."""
+    stems = [stem(w) for w in words_of(text)]
+    return [
+        Hit(phrase, "body", start, end, "", phrase.weight_of(variant))
+        for phrase in phrases
+        for variant in phrase.variants
+        for start in range(len(stems))
+        if (end := _match_at(stems, start, variant)) is not None
+    ]
+
+
+def _places(found: list[Hit], templates: bool = False) -> list[tuple]:
+    """The hits as (topic, against, start, end, weight), and with `templates`
+    the phrase (of two longer ones at one place, as heavy, either may be kept)."""
+    return sorted(
+        (h.phrase.topic, h.phrase.against, h.start, h.end, h.weight)
+        + ((h.phrase.template,) if templates else ())
+        for h in found
+    )
+
+
+@pytest.mark.parametrize(
+    "templates",
+    [
+        [("offer", "a"), ("offers ^3", "a"), ("offered", "b"), ("offer ^2", "a")],
+        [("offers ^3", "a"), ("offer", "a"), ("offering ^3", "a"), ("offer", "b")],
+        [("offer", "a"), ("offering", "a"), ("job offer", "a"), ("offer ^5", "a")],
+    ],
+)
+def test_one_word_phrases_of_one_topic_on_one_word_count_once_the_heaviest(templates):
+    # The index files only one of them: the heaviest, the first added if as
+    # heavy, as keeping the outermost hit of each place would keep.
+    phrases = [compile_template(template, topic) for template, topic in templates]
+    index = Index()
+    for phrase in phrases:
+        index.add(phrase)
+    text = "An offer, then the job offer; offers and offering."
+    expected = _cancel(_outermost(_tried(phrases, text)))
+    assert _places(find(index, "body", text), templates=True) == _places(expected, templates=True)
+    assert index.phrases == phrases
+
+
 def test_the_index_finds_what_trying_every_phrase_at_every_word_finds():
     # Phrases starting with common words are looked up by a later word, and filed
     # by their neighbours: the index must not lose a match by it.
@@ -131,15 +175,7 @@ def test_the_index_finds_what_trying_every_phrase_at_every_word_finds():
         assert any(t == template and s <= start and end <= e for t, s, e in found)
 
 
-def _vocabulary_phrases(index: Index) -> list[Phrase]:
-    found = {id(p): p for entries in index.single.values() for p, _ in entries}
-    for groups in index.anchored.values():
-        for entry in [*groups[0].values(), *groups[1].values(), groups[2]]:
-            found.update((id(c[0]), c[0]) for c in entry)
-    return list(found.values())
-
-
-_PHRASES = _vocabulary_phrases(VOCABULARY.index)
+_PHRASES = VOCABULARY.index.phrases
 # Every word the site's vocabulary is made of, with a few common words and others.
 _WORDS = sorted(
     {
@@ -175,19 +211,8 @@ def test_the_site_vocabulary_finds_what_trying_every_phrase_at_every_word_finds(
     # every variant of every phrase at every word finds, then keeping the
     # outermost and cancelling, as `find` does.
     text = " ".join(word for piece in pieces for word in piece)
-    stems = [stem(w) for w in words_of(text)]
-    tried = [
-        Hit(phrase, "body", start, end, "", phrase.weight_of(variant))
-        for phrase in _PHRASES
-        for variant in phrase.variants
-        for start in range(len(stems))
-        if (end := _match_at(stems, start, variant)) is not None
-    ]
-
-    def places(found):
-        return sorted((h.phrase.topic, h.phrase.against, h.start, h.end, h.weight) for h in found)
-
-    assert places(find(VOCABULARY.index, "body", text)) == places(_cancel(_outermost(tried)))
+    tried = _cancel(_outermost(_tried(_PHRASES, text)))
+    assert _places(find(VOCABULARY.index, "body", text)) == _places(tried)
 
 
 def test_against_cues_cancel_what_they_overlap_only():

@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import compress, count, pairwise
+from operator import itemgetter
 from typing import NamedTuple
 
 import snowballstemmer
@@ -218,25 +219,26 @@ class Index:
     more dictionary read rules out nearly every phrase that cannot match.
     """
 
+    phrases: list[Phrase] = field(default_factory=list)  # every phrase added, in order
     single: dict[str, list[tuple[Phrase, float]]] = field(default_factory=dict)
     # anchor stem -> (by the next stem, by the previous stem, the rest)
     anchored: dict[
         str, tuple[dict[str, list[Candidate]], dict[str, list[Candidate]], list[Candidate]]
     ] = field(default_factory=dict)
-    # Where `find_in` looks, without a step per word: the stems of one-word
-    # variants and of gapped ones' anchors (looked up wherever they occur), and
-    # the (anchor, next) and (previous, anchor) pairs a longer variant is filed
-    # under (looked up at both words of the pair, only where it occurs).
-    alone: set[str] = field(default_factory=set)
+    # Where `find_in` tries longer variants, without a step per word: the
+    # anchors of gapped ones (wherever they occur), and the (anchor, next) and
+    # (previous, anchor) pairs the others are filed under (at both words of
+    # the pair, only where it occurs).
+    gapped: set[str] = field(default_factory=set)
     pairs: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, phrase: Phrase) -> None:
+        self.phrases.append(phrase)
         for variant in phrase.variants:
             weight = phrase.weight_of(variant)
             if len(variant) == 1:
                 for word in variant[0]:
-                    self.single.setdefault(word, []).append((phrase, weight))
-                self.alone.update(variant[0])
+                    self._add_single(word, phrase, weight)
                 continue
             opening = 0  # the elements before the first gap
             while opening < len(variant) and not isinstance(variant[opening], Gap):
@@ -259,7 +261,19 @@ class Index:
                         self.pairs.add((before, word))
                 else:
                     rest.append(entry)
-                    self.alone.add(word)
+                    self.gapped.add(word)
+
+    def _add_single(self, word: str, phrase: Phrase, weight: float) -> None:
+        """A one-word variant, unless the word has one of the same topic and
+        kind at least as heavy: where the word occurs, `_outermost` would keep
+        only that one (the heavier of two at one place; the first if equal)."""
+        found = self.single.setdefault(word, [])
+        for n, (other, other_weight) in enumerate(found):
+            if (other.topic, other.against) == (phrase.topic, phrase.against):
+                if weight > other_weight:
+                    found[n] = (phrase, weight)
+                return
+        found.append((phrase, weight))
 
 
 def _match_at(
@@ -310,20 +324,25 @@ def find_counted(index: Index, field_name: str, text: str) -> tuple[list[Hit], i
 
 def find_in(index: Index, field_name: str, words: list[str], stems: list[str]) -> list[Hit]:
     """`find` over a field already split into words and their stems."""
-    hits: list[Hit] = []
     single, anchored = index.single, index.anchored
-    last = len(stems) - 1
-    # Only where something can match: a one-word variant's or a gapped one's
-    # anchor, or a pair a longer variant is filed under (each test in C). At
-    # any other word the loop below would find nothing.
-    places = set(compress(count(), map(index.alone.__contains__, stems)))
+    # One-word variants, nearly every hit: one wherever their word is, the
+    # places found in C and the hits made in one comprehension (by
+    # `tuple.__new__`: a NamedTuple's own constructor is a Python function).
+    hits = [
+        _new_hit(Hit, (phrase, field_name, place, place + 1, words[place], weight))
+        for place in compress(count(), map(single.__contains__, stems))
+        for phrase, weight in single[stems[place]]
+    ]
+    # Longer variants are tried only where one can match: at a gapped one's
+    # anchor, or at a pair one is filed under (each test in C). At any other
+    # word the loop below would find nothing.
+    places = set(compress(count(), map(index.gapped.__contains__, stems)))
     for first in compress(count(), map(index.pairs.__contains__, pairwise(stems))):
         places.update((first, first + 1))  # the anchor is one of the two
+    longer: list[Hit] = []
+    last = len(stems) - 1
     for position in sorted(places):
-        here = stems[position]
-        for phrase, weight in single.get(here, ()):
-            hits.append(Hit(phrase, field_name, position, position + 1, words[position], weight))
-        entry = anchored.get(here)
+        entry = anchored.get(stems[position])
         if entry is None:
             continue
         nexts, prevs, rest = entry
@@ -347,28 +366,47 @@ def find_in(index: Index, field_name: str, words: list[str], stems: list[str]) -
                 )
                 if end is not None:
                     shown = " ".join(words[begin:end])
-                    hits.append(Hit(phrase, field_name, begin, end, shown, weight))
-    return _cancel(_outermost(hits))
+                    longer.append(Hit(phrase, field_name, begin, end, shown, weight))
+    if longer:
+        kinds = {(hit.phrase.topic, hit.phrase.against) for hit in longer}
+        hits = _outermost(hits + longer, kinds)
+    # Else every hit is one word, and no two of one topic and kind share a
+    # word (`Index._add_single`): none is inside another, and they are in
+    # order of place already.
+    return _cancel(hits)
 
 
-def _outermost(hits: list[Hit]) -> list[Hit]:
-    """Per topic, drop hits inside a longer (or equal, heavier) one of the same kind.
+_new_hit = tuple.__new__
+
+
+def _outermost(hits: list[Hit], kinds: set[tuple[str, bool]] | None = None) -> list[Hit]:
+    """Per topic, drop hits inside a longer (or equal, heavier) one of the same
+    kind; the others in order of place (start, then end), and hits at the
+    same place in the order given. `kinds`: the only (topic, against) kinds
+    whose hits may lie inside another (None: any).
 
     The words of one place count once per topic: "pay scale" is one phrase, not
     "pay" as well, and manager/managing/management (one stem) are one word.
     """
-    kept: list[Hit] = []
-    groups: dict[tuple[str, bool], list[Hit]] = defaultdict(list)
-    for hit in hits:
-        groups[(hit.phrase.topic, hit.phrase.against)].append(hit)
+    groups: dict[tuple[str, bool], list[tuple[Hit, int]]] = defaultdict(list)
+    for n, hit in enumerate(hits):
+        kind = (hit.phrase.topic, hit.phrase.against)
+        if kinds is None or kind in kinds:
+            groups[kind].append((hit, n))
+    inside: set[int] = set()
     for group in groups.values():
-        group.sort(key=lambda h: (h.start, -h.end, -h.weight))
+        group.sort(key=lambda pair: (pair[0].start, -pair[0].end, -pair[0].weight))
         reach = -1
-        for hit in group:
+        for hit, n in group:
             if hit.end > reach:
-                kept.append(hit)
                 reach = hit.end
-    return sorted(kept, key=lambda h: (h.start, h.end))
+            else:
+                inside.add(n)
+    kept = [hit for n, hit in enumerate(hits) if n not in inside] if inside else hits
+    return sorted(kept, key=_PLACE)
+
+
+_PLACE = itemgetter(2, 3)  # a hit's (start, end)
 
 
 def _cancel(hits: list[Hit]) -> list[Hit]:
@@ -391,6 +429,8 @@ def _cancel(hits: list[Hit]) -> list[Hit]:
             starts.append(start)
             furthest.append(end)
         reach[topic] = (starts, furthest)
+    if not reach:
+        return hits
 
     def overlaps(hit: Hit) -> bool:
         topic = reach.get(hit.phrase.topic)
