@@ -234,9 +234,32 @@ def start_workers(jobs: int) -> tuple[int, int | None, list[tuple[int, int]]]:
     return 0, None, children
 
 
+# Called in a worker before it reports (`at_finish`): what it still holds to
+# write (the store of kept work flushes its last rows).
+_AT_FINISH: list[Callable[[], None]] = []
+
+
+def at_finish(step: Callable[[], None]) -> None:
+    """Have every worker run `step` before it reports to the parent (once per
+    step, in the order given). What it logs is reported with the worker's
+    messages; an error in it is logged as a warning and the worker goes on."""
+    if step not in _AT_FINISH:
+        _AT_FINISH.append(step)
+
+
 def finish_worker(pipe: int, status: str, value: Any, shared: Sequence[Any] = ()) -> None:
     """In a worker: send (status, value, what it logged) to the parent and exit."""
     code = 0 if status == "ok" else 1
+    for step in _AT_FINISH:
+        try:
+            step()
+        except Exception as exc:  # reported; the worker still sends its result
+            logging.getLogger(__name__).warning(
+                "a worker process could not finish %s: %s: %s",
+                getattr(step, "__qualname__", step),
+                type(exc).__name__,
+                exc,
+            )
     try:
         capture = next(h for h in logging.getLogger().handlers if isinstance(h, _Capture))
         send(pipe, (status, value, capture.records), shared)

@@ -49,7 +49,7 @@ from typing import Any
 from pelican.contents import Content
 
 from stacks_offers import compat
-from stacks_offers.forkmap import _Capture, replay
+from stacks_offers.forkmap import _Capture, at_finish, replay
 from stacks_offers.templatecache import TemplateCache, returns_what_it_wraps
 
 logger = logging.getLogger(__name__)
@@ -176,8 +176,10 @@ class Store:
     Content-addressed: a result is only ever found by the digest of what it was
     made from, so entries from any earlier build are as good as new. Each
     build marks what it used; `finish` drops what the last two builds did not
-    use. Only the main process writes; worker processes (forked) read through
-    their own connection."""
+    use. Each process keeps what it makes, through its own connection: a
+    forked worker starts with nothing to write (`_forked`) and writes what it
+    kept before it reports (`forkmap.at_finish`), so the main process neither
+    receives results to pickle again nor pickles them while the worker waits."""
 
     def __init__(self, path: str, settings, fresh: bool = False, files=None) -> None:
         self.path = path
@@ -271,9 +273,7 @@ class Store:
         return found
 
     def put(self, kind: str, key: str, value: Any) -> None:
-        """Keep a result (main process only: a worker's result comes back to it)."""
-        if os.getpid() != self._main:
-            return
+        """Keep a result (written by the 500, and when the build or the worker ends)."""
         buffer = io.BytesIO()
         _Pickler(buffer, self.settings).dump(value)
         self._new.append((kind, key, buffer.getvalue()))
@@ -284,7 +284,14 @@ class Store:
         if os.getpid() == self._main:
             self._used.append((kind, key))
 
+    def _forked(self) -> None:
+        """In a new worker: what the parent had yet to write is the parent's."""
+        self._new = []
+        self._used = []
+
     def flush(self) -> None:
+        if not self._new and not self._used:
+            return
         db = self._db()
         with db:
             db.executemany(
@@ -319,6 +326,20 @@ class Store:
 
 
 _open: dict[int, Store] = {}  # by id(settings): one store per build
+
+
+def _forked() -> None:
+    for kept in _open.values():
+        kept._forked()
+
+
+def _flush_in_worker() -> None:
+    for kept in _open.values():
+        kept.flush()
+
+
+os.register_at_fork(after_in_child=_forked)
+at_finish(_flush_in_worker)
 
 
 def store(settings) -> Store | None:

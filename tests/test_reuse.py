@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import time
 import uuid
+from contextlib import closing
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -80,6 +82,22 @@ def test_after_a_build_with_workers_an_edit_renders_only_what_it_touched(tmp_pat
     two = {"BUILD_JOBS": "2"}  # forks whatever the machine's cores
     first = run_build(output, content, "--strict", "--no-search", env=two)
     assert first.returncode == 0 and "Built " in first.stdout, first.stderr[-3000:]
+    # Each process keeps in the store what it read, built, tagged and
+    # summarised: the store then holds what a build in one process keeps.
+    one = tmp_path / "one" / "output"
+    alone = run_build(one, content, "--strict", "--no-search", env={"BUILD_JOBS": "1"})
+    assert alone.returncode == 0 and "Built " in alone.stdout, alone.stderr[-3000:]
+    kept = _kept_work(output)
+    assert kept == _kept_work(one)
+    assert {kind for kind, keys in kept.items() if keys} >= {
+        "read",
+        "comment",
+        "thread",
+        "topics",
+        "summary",
+    }
+    assert len(kept["read"]) == len(list(content.glob("*/*.md")))  # posts/, threads/
+    assert len(kept["comment"]) == len(list((content / "comments").glob("*/*.md")))
     rendered = []
     for n in range(2):
         thread.write_text(
@@ -93,6 +111,17 @@ def test_after_a_build_with_workers_an_edit_renders_only_what_it_touched(tmp_pat
     # The thread's page and the few listings with its reply count, after the
     # build from nothing as after an incremental one.
     assert 0 < rendered[0] == rendered[1] < 10, rendered
+
+
+def _kept_work(output: Path) -> dict[str, set[str]]:
+    """The keys of the per-item work in the store beside `output`, by kind."""
+    (path,) = (output.parent / ".site-versions").glob("reuse-*.sqlite")
+    with closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT kind, key FROM work").fetchall()
+    kept: dict[str, set[str]] = {}
+    for kind, key in rows:
+        kept.setdefault(kind, set()).add(key)
+    return kept
 
 
 def test_a_file_an_item_attaches_is_beside_it_whichever_process_writes_its_page(tmp_path):

@@ -166,21 +166,27 @@ def share_summaries(generators) -> None:
     keys = [reuse.digest(compat.item_text(i)) if storing else None for i in items]
     found = reuse.recall_many(settings, "summary", keys) if storing else {}
     kept = [found.get(key, reuse.MISSING) for key in keys]
-    todo = [item for item, summary in zip(items, kept, strict=True) if summary is reuse.MISSING]
+    todo = [n for n, summary in enumerate(kept) if summary is reuse.MISSING]
+
+    def summarise(n: int) -> str:
+        item = items[n]
+        summary = item.get_summary(item.get_siteurl())
+        if storing:
+            reuse.keep(settings, "summary", keys[n], summary)  # by the process that made it
+        return summary
+
     made = iter(
         fork_map(
-            lambda item: item.get_summary(item.get_siteurl()),
+            summarise,
             todo,
             jobs=default_jobs(settings),
             what="summaries",
             per_worker=250,  # a tenth of a millisecond each
         )
     )
-    for item, key, summary in zip(items, keys, kept, strict=True):
+    for item, summary in zip(items, kept, strict=True):
         if summary is reuse.MISSING:
             summary = next(made)
-            if storing:
-                reuse.keep(settings, "summary", key, summary)
         item.get_summary = _Summary(summary)
 
 

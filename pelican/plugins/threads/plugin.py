@@ -207,10 +207,15 @@ class ThreadAwareMarkdownReader(MarkdownReader):
 
     # Reading ahead (plugins/parallel): a worker process reads a file with
     # `read_ahead`, the main process hands the result to `keep`, and `read`
-    # then returns it, unless the file changed in between.
+    # then returns it, unless the file changed in between. The process that
+    # read a file keeps its reading in the store (stacks_offers/reuse.py).
 
     def read_ahead(self, source_path):
-        return _stamp(source_path), self._read_reusing(source_path)
+        result, key, records = self._read_reusing(source_path)
+        if key is not None and records is not None:
+            reuse.keep(self.settings, "read", key, result, records)
+            key = records = None  # kept: nothing left for `read` to do
+        return _stamp(source_path), (result, key, records)
 
     def keep(self, source_path, ahead) -> None:
         self.__dict__.setdefault("_ahead", {})[source_path] = ahead
@@ -247,9 +252,7 @@ class ThreadAwareMarkdownReader(MarkdownReader):
         if ahead and source_path in ahead:
             stamp, (result, key, records) = ahead.pop(source_path)
             if stamp == _stamp(source_path):
-                if key is not None and records is not None:  # read in the worker
-                    reuse.keep(self.settings, "read", key, result, records)
-                elif key is not None:  # found in the store by the worker
+                if key is not None:  # found in the store by the worker
                     reuse.store(self.settings).mark_used("read", key)
                 return result
         result, key, records = self._read_reusing(source_path)
@@ -409,16 +412,18 @@ def _read_comment(path: Path, settings) -> tuple[RawReply, list[Problem]] | None
     return reply, problems + more
 
 
-def _read_comment_ahead(path: Path, settings) -> tuple[str | None, tuple | None, list]:
-    """In a worker (`read_comment_folders`): (the store's key, `_read_comment`,
-    what it logged), for the main process to keep."""
+def _read_comment_ahead(path: Path, settings) -> tuple | None:
+    """In a worker (`read_comment_folders`): `_read_comment`, kept in the
+    store by this process with what it logged."""
     key = None
     if reuse.store(settings) is not None:
         with contextlib.suppress(OSError):  # `_read_comment` meets it too
             key = _source_key(settings, str(path), path.read_bytes())
     with reuse.recording() as records:
         entry = _read_comment(path, settings)
-    return key, entry, records
+    if key is not None:
+        reuse.keep(settings, "comment", key, entry, records)  # by the process that read it
+    return entry
 
 
 def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Problem]]]]:
@@ -439,9 +444,7 @@ def read_comment_folders(settings) -> dict[str, list[tuple[RawReply, list[Proble
         jobs=default_jobs(settings),
         what="reading comment files",
     )
-    for path, (key, entry, records) in zip(todo, made, strict=True):
-        if key is not None:
-            reuse.keep(settings, "comment", key, entry, records)
+    for path, entry in zip(todo, made, strict=True):
         read[path] = entry
     for folder, paths in folders:
         entries = found.setdefault(folder.name, [])
@@ -629,11 +632,16 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
     found = reuse.recall_many(settings, "thread", keys.values())
     kept = {n: found.get(key, reuse.MISSING) for n, key in keys.items()}
     missing = [n for n in threaded if kept.get(n, reuse.MISSING) is reuse.MISSING]
-    made = fork_map(build, missing, jobs=default_jobs(settings), what="building threads")
+
+    def build_and_keep(n: int):
+        result = build(n)
+        if n in keys:
+            reuse.keep(settings, "thread", keys[n], result)  # by the process that built it
+        return result
+
+    made = fork_map(build_and_keep, missing, jobs=default_jobs(settings), what="building threads")
     for n, result in zip(missing, made, strict=True):
         kept[n] = result
-        if n in keys:
-            reuse.keep(settings, "thread", keys[n], result)
     built = [kept[n] for n in threaded]
     for n, (thread, problems) in zip(threaded, built, strict=True):
         report(problems)
