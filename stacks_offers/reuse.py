@@ -208,6 +208,7 @@ class Store:
         db.commit()
         self._used: list[tuple[str, str]] = []
         self._new: list[tuple[str, str, bytes]] = []
+        self._new_bytes = 0  # the pickled size of `_new`
         self._main = os.getpid()
 
     def _db(self) -> sqlite3.Connection:
@@ -272,12 +273,19 @@ class Store:
             self._used.extend((kind, key) for key in found)
         return found
 
+    # Results are written a batch at a time: by the 500, or once they hold a
+    # MiB (a worker and the main process each hold a batch while both work).
+    BATCH_ROWS = 500
+    BATCH_BYTES = 1 << 20
+
     def put(self, kind: str, key: str, value: Any) -> None:
-        """Keep a result (written by the 500, and when the build or the worker ends)."""
+        """Keep a result (written a batch at a time, and when the build or the worker ends)."""
         buffer = io.BytesIO()
         _Pickler(buffer, self.settings).dump(value)
-        self._new.append((kind, key, buffer.getvalue()))
-        if len(self._new) >= 500:
+        pickled = buffer.getvalue()
+        self._new.append((kind, key, pickled))
+        self._new_bytes += len(pickled)
+        if len(self._new) >= self.BATCH_ROWS or self._new_bytes >= self.BATCH_BYTES:
             self.flush()
 
     def mark_used(self, kind: str, key: str) -> None:
@@ -287,6 +295,7 @@ class Store:
     def _forked(self) -> None:
         """In a new worker: what the parent had yet to write is the parent's."""
         self._new = []
+        self._new_bytes = 0
         self._used = []
 
     def flush(self) -> None:
@@ -304,6 +313,7 @@ class Store:
                 + [(k, key, self.build) for k, key in self._used],
             )
         self._new.clear()
+        self._new_bytes = 0
         self._used.clear()
 
     def finish(self) -> None:
