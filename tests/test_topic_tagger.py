@@ -17,6 +17,7 @@ from pelican.plugins.topics.tagger import (
     compile_template,
     find,
     fold,
+    score,
     stem,
     tokens,
     words_of,
@@ -125,6 +126,25 @@ def test_one_word_phrases_of_one_topic_on_one_word_count_once_the_heaviest(templ
     expected = _cancel(_outermost(_tried(phrases, text)))
     assert _places(find(index, "body", text), templates=True) == _places(expected, templates=True)
     assert index.phrases == phrases
+
+
+@pytest.mark.parametrize(
+    ("templates", "text", "order"),
+    [
+        # A topic's one-word hit inside its longer one is dropped, but it was
+        # found first at that word: its topic comes first at the shared place.
+        ([("pay rise", "x"), ("pay", "y"), ("pay rise", "y")], "pay rise", ["y", "x"]),
+        ([("pay", "a"), ("salary", "b"), ("pay", "b")], "salary pay", ["b", "b", "a"]),
+    ],
+)
+def test_hits_at_one_place_come_in_the_order_their_topics_were_first_found(templates, text, order):
+    # The order reaches the evidence's order, and the model adds its features
+    # up in that order: the same text must give the same sums.
+    index = Index()
+    for template, topic in templates:
+        index.add(compile_template(template, topic))
+    assert [h.phrase.topic for h in find(index, "body", text)] == order
+    assert list(score([("body", text, 1.0)], index)) == list(dict.fromkeys(order))
 
 
 def test_the_index_finds_what_trying_every_phrase_at_every_word_finds():

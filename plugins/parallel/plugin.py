@@ -38,7 +38,6 @@ import zlib
 
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator, TemplatePagesGenerator
-from pelican.urlwrappers import URLWrapper
 from pelican.utils import file_suffix
 
 from stacks_offers import compat, reuse
@@ -121,14 +120,9 @@ def _read_all(generator, paths_key: str, excludes_key: str) -> None:
         if reader is None:
             return None
         try:
-            ahead = reader.read_ahead(path)
+            ahead = reader.read_ahead(path)  # its slugs worked out here (threads plugin)
         except Exception:
             return None  # Pelican reads it again, and reports what went wrong
-        _stamp, ((_content, metadata), _key, _logged) = ahead
-        for value in metadata.values():
-            for wrapper in value if isinstance(value, list) else (value,):
-                if isinstance(wrapper, URLWrapper):
-                    wrapper.slug  # noqa: B018 - slugified here, not in the main process
         return path, ahead
 
     results = fork_map(read_one, files, jobs=jobs, shared=[settings], what="reading content")

@@ -25,6 +25,7 @@ from markdown import Markdown
 from pelican import signals
 from pelican.generators import Generator
 from pelican.readers import MarkdownReader
+from pelican.urlwrappers import URLWrapper
 from pelican.utils import SafeDatetime, get_date, sanitised_join
 
 from stacks_offers import compat, contract, reuse, templates
@@ -212,7 +213,13 @@ class ThreadAwareMarkdownReader(MarkdownReader):
 
     def read_ahead(self, source_path):
         result, key, records = self._read_reusing(source_path)
+        _content, metadata = result
+        for value in metadata.values():
+            for wrapper in value if isinstance(value, list) else (value,):
+                if isinstance(wrapper, URLWrapper):
+                    wrapper.slug  # noqa: B018 - slugified here, not in the main process
         if key is not None and records is not None:
+            # Kept with its slugs worked out, as an incremental build takes it.
             reuse.keep(self.settings, "read", key, result, records)
             key = records = None  # kept: nothing left for `read` to do
         return _stamp(source_path), (result, key, records)

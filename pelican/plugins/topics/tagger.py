@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
@@ -231,6 +231,9 @@ class Index:
     # the pair, only where it occurs).
     gapped: set[str] = field(default_factory=set)
     pairs: set[tuple[str, str]] = field(default_factory=set)
+    # Words with one-word variants of more than one topic or kind: hits at
+    # one place, in the order `_outermost` gives them.
+    shared: set[str] = field(default_factory=set)
 
     def add(self, phrase: Phrase) -> None:
         self.phrases.append(phrase)
@@ -274,6 +277,8 @@ class Index:
                     found[n] = (phrase, weight)
                 return
         found.append((phrase, weight))
+        if len(found) > 1:
+            self.shared.add(word)
 
 
 def _match_at(
@@ -366,46 +371,54 @@ def find_in(index: Index, field_name: str, words: list[str], stems: list[str]) -
                 )
                 if end is not None:
                     shown = " ".join(words[begin:end])
-                    longer.append(Hit(phrase, field_name, begin, end, shown, weight))
-    if longer:
-        kinds = {(hit.phrase.topic, hit.phrase.against) for hit in longer}
-        hits = _outermost(hits + longer, kinds)
-    # Else every hit is one word, and no two of one topic and kind share a
-    # word (`Index._add_single`): none is inside another, and they are in
-    # order of place already.
+                    longer.append((position, Hit(phrase, field_name, begin, end, shown, weight)))
+    if longer or not index.shared.isdisjoint(stems):
+        hits = _outermost(_as_tried(hits, longer))
+    # Else every hit is one word and no two share a place (`Index._add_single`
+    # files one variant per topic and kind on a word): none is inside another,
+    # and they are in order of place already.
     return _cancel(hits)
+
+
+def _as_tried(single: list[Hit], longer: list[tuple[int, Hit]]) -> list[Hit]:
+    """The hits in the order the words were tried: at each word its one-word
+    hits, then the longer ones tried there (`longer`: (that word, hit), in
+    order). `_outermost` orders hits at one place by it."""
+    tried: list[Hit] = []
+    done = 0
+    for position, hit in longer:
+        upto = bisect_right(single, position, lo=done, key=_START)
+        tried += single[done:upto]
+        tried.append(hit)
+        done = upto
+    tried += single[done:]
+    return tried
 
 
 _new_hit = tuple.__new__
 
 
-def _outermost(hits: list[Hit], kinds: set[tuple[str, bool]] | None = None) -> list[Hit]:
-    """Per topic, drop hits inside a longer (or equal, heavier) one of the same
-    kind; the others in order of place (start, then end), and hits at the
-    same place in the order given. `kinds`: the only (topic, against) kinds
-    whose hits may lie inside another (None: any).
+def _outermost(hits: list[Hit]) -> list[Hit]:
+    """Per topic, drop hits inside a longer (or equal, heavier) one of the same kind.
 
     The words of one place count once per topic: "pay scale" is one phrase, not
     "pay" as well, and manager/managing/management (one stem) are one word.
     """
-    groups: dict[tuple[str, bool], list[tuple[Hit, int]]] = defaultdict(list)
-    for n, hit in enumerate(hits):
-        kind = (hit.phrase.topic, hit.phrase.against)
-        if kinds is None or kind in kinds:
-            groups[kind].append((hit, n))
-    inside: set[int] = set()
+    kept: list[Hit] = []
+    groups: dict[tuple[str, bool], list[Hit]] = defaultdict(list)
+    for hit in hits:
+        groups[(hit.phrase.topic, hit.phrase.against)].append(hit)
     for group in groups.values():
-        group.sort(key=lambda pair: (pair[0].start, -pair[0].end, -pair[0].weight))
+        group.sort(key=lambda h: (h.start, -h.end, -h.weight))
         reach = -1
-        for hit, n in group:
+        for hit in group:
             if hit.end > reach:
+                kept.append(hit)
                 reach = hit.end
-            else:
-                inside.add(n)
-    kept = [hit for n, hit in enumerate(hits) if n not in inside] if inside else hits
     return sorted(kept, key=_PLACE)
 
 
+_START = itemgetter(2)  # a hit's start
 _PLACE = itemgetter(2, 3)  # a hit's (start, end)
 
 
