@@ -441,6 +441,20 @@ def keep(settings, kind: str, key: str, value: Any, records: Iterable = ()) -> N
         kept.put(kind, key, (value, list(records)))
 
 
+def keeping(settings, kind: str, key_of, make):
+    """`make`, each result kept under `key_of(item)` (None: not kept) by the
+    process that made it: for `fork_map`, whose workers write their own rows."""
+
+    def made(item):
+        result = make(item)
+        key = key_of(item)
+        if key is not None:
+            keep(settings, kind, key, result)
+        return result
+
+    return made
+
+
 # --- pages ---------------------------------------------------------------------------
 
 

@@ -167,17 +167,14 @@ def share_summaries(generators) -> None:
     found = reuse.recall_many(settings, "summary", keys) if storing else {}
     kept = [found.get(key, reuse.MISSING) for key in keys]
     todo = [n for n, summary in enumerate(kept) if summary is reuse.MISSING]
-
-    def summarise(n: int) -> str:
-        item = items[n]
-        summary = item.get_summary(item.get_siteurl())
-        if storing:
-            reuse.keep(settings, "summary", keys[n], summary)  # by the process that made it
-        return summary
-
     made = iter(
         fork_map(
-            summarise,
+            reuse.keeping(
+                settings,
+                "summary",
+                keys.__getitem__,  # None when not storing
+                lambda n: items[n].get_summary(items[n].get_siteurl()),
+            ),
             todo,
             jobs=default_jobs(settings),
             what="summaries",

@@ -639,14 +639,12 @@ def _attach(settings, comments: dict, items: list, pages: bool) -> None:
     found = reuse.recall_many(settings, "thread", keys.values())
     kept = {n: found.get(key, reuse.MISSING) for n, key in keys.items()}
     missing = [n for n in threaded if kept.get(n, reuse.MISSING) is reuse.MISSING]
-
-    def build_and_keep(n: int):
-        result = build(n)
-        if n in keys:
-            reuse.keep(settings, "thread", keys[n], result)  # by the process that built it
-        return result
-
-    made = fork_map(build_and_keep, missing, jobs=default_jobs(settings), what="building threads")
+    made = fork_map(
+        reuse.keeping(settings, "thread", keys.get, build),
+        missing,
+        jobs=default_jobs(settings),
+        what="building threads",
+    )
     for n, result in zip(missing, made, strict=True):
         kept[n] = result
     built = [kept[n] for n in threaded]

@@ -219,14 +219,12 @@ def tag_articles(generator) -> None:
     found = reuse.recall_many(settings, "topics", keys.values())
     kept = {n: found.get(key, reuse.MISSING) for n, key in keys.items()}
     missing = [n for n in range(len(items)) if kept.get(n, reuse.MISSING) is reuse.MISSING]
-
-    def tag_and_keep(n: int):
-        result = auto_tag(items[n])
-        if n in keys:
-            reuse.keep(settings, "topics", keys[n], result)  # by the process that tagged it
-        return result
-
-    made = fork_map(tag_and_keep, missing, jobs=default_jobs(settings), what="tagging topics")
+    made = fork_map(
+        reuse.keeping(settings, "topics", keys.get, lambda n: auto_tag(items[n])),
+        missing,
+        jobs=default_jobs(settings),
+        what="tagging topics",
+    )
     for n, result in zip(missing, made, strict=True):
         kept[n] = result
     tagged = [kept[n] for n in range(len(items))]
