@@ -115,6 +115,27 @@ def test_comments_off_closes_an_item_and_a_wrong_value_is_named(tmp_path):
     assert built.soup("/2026/below-current-pay/").select("a.leave-reply")
 
 
+def _sent_and_imported(tmp_path, subject: str, message_id: str, body: str, slug: str) -> str:
+    """An e-mail with `subject` sent to the replies address and imported by
+    `make import SOURCE=email` into a copy of the content: the one comment
+    file it wrote for `slug`, as text."""
+    content = copy_content(tmp_path / "content")
+    message = tmp_path / "reply.eml"
+    message.write_text(
+        "From: Someone <someone@mail.example.com>\n"
+        "To: replies@stacks-and-offers.example.org\n"
+        f"Subject: {subject}\n"
+        "Date: Tue, 10 Nov 2026 10:00:00 -0500\n"
+        f"Message-ID: <{message_id}@mail.example.com>\n\n"
+        f"{body}\n",
+        encoding="utf-8",
+    )
+    done = run_tool("import_content.py", "email", message, "--content", content)
+    assert done.returncode == 0, done.stderr
+    [written] = (content / "comments" / slug).glob("*.md")
+    return written.read_text(encoding="utf-8")
+
+
 def test_a_message_sent_through_a_replys_own_link_answers_that_reply(site, tmp_path):
     """A reply's "Reply" link (its subject quoted in two parts, threads._mailto),
     taken from the built page and sent, is imported as an answer to that reply."""
@@ -123,21 +144,13 @@ def test_a_message_sent_through_a_replys_own_link_answers_that_reply(site, tmp_p
     link = reply.select_one(":scope > article a.reply-link")
     subject = unquote(subject_of(link))
     assert subject.startswith("Re: Open thread: what finally got you hired? [reply-to: ")
-    content = copy_content(tmp_path / "content")
-    message = tmp_path / "reply.eml"
-    message.write_text(
-        "From: Someone <someone@mail.example.com>\n"
-        "To: replies@stacks-and-offers.example.org\n"
-        f"Subject: {subject}\n"
-        "Date: Tue, 10 Nov 2026 10:00:00 -0500\n"
-        "Message-ID: <answer-to-a-reply@mail.example.com>\n\n"
-        "Same here: the second interview was the one that counted.\n",
-        encoding="utf-8",
+    text = _sent_and_imported(
+        tmp_path,
+        subject,
+        "answer-to-a-reply",
+        "Same here: the second interview was the one that counted.",
+        "what-finally-got-you-hired",
     )
-    done = run_tool("import_content.py", "email", message, "--content", content)
-    assert done.returncode == 0, done.stderr
-    [written] = (content / "comments" / "what-finally-got-you-hired").glob("*.md")
-    text = written.read_text(encoding="utf-8")
     assert f"Parent: {reply['id'].removeprefix('reply-')}" in text
     assert "Moderation: pending" in text
 
@@ -145,19 +158,11 @@ def test_a_message_sent_through_a_replys_own_link_answers_that_reply(site, tmp_p
 def test_a_message_sent_through_the_link_lands_on_that_item(site, tmp_path):
     link = site.soup("/2026/burnout-and-the-inbox/").select_one("a.leave-reply")
     subject = unquote(subject_of(link))
-    content = copy_content(tmp_path / "content")
-    message = tmp_path / "reply.eml"
-    message.write_text(
-        "From: Someone <someone@mail.example.com>\n"
-        "To: replies@stacks-and-offers.example.org\n"
-        f"Subject: {subject}\n"
-        "Date: Tue, 10 Nov 2026 10:00:00 -0500\n"
-        "Message-ID: <first-comment@mail.example.com>\n\n"
-        "The part about muting the job alerts on weekends helped me.\n",
-        encoding="utf-8",
+    text = _sent_and_imported(
+        tmp_path,
+        subject,
+        "first-comment",
+        "The part about muting the job alerts on weekends helped me.",
+        "burnout-and-the-inbox",
     )
-    done = run_tool("import_content.py", "email", message, "--content", content)
-    assert done.returncode == 0, done.stderr
-    [written] = (content / "comments" / "burnout-and-the-inbox").glob("*.md")
-    text = written.read_text(encoding="utf-8")
     assert "Moderation: pending" in text and "muting the job alerts" in text
